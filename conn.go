@@ -1,0 +1,242 @@
+package proactor
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+)
+
+// Close requests, in escalating order; a request never lowers the level.
+const (
+	reqNone = iota
+	reqCloseWrite
+	reqClose
+	reqAbort
+)
+
+// Conn is a TCP connection owned by one event loop.
+//
+// Write, Writev, CloseWrite, Close, Abort, Buffered, SetValue and Value are
+// safe to call from any goroutine. Context and SetContext are not
+// synchronized: use them from the connection's callbacks, or synchronize
+// yourself.
+type Conn struct {
+	id     uint64
+	srv    *Server
+	loop   *loop
+	tok    driver.Token
+	h      Handler
+	st     *statShard
+	local  netip.AddrPort
+	remote netip.AddrPort
+	ctx    any
+
+	// State owned by the loop goroutine.
+	closed    bool
+	eof       bool // the peer's FIN has been read
+	wrShut    bool // our FIN has been sent
+	closing   bool // Close requested: reading is discarded, then FIN, then close
+	wantShut  bool // CloseWrite requested: FIN once the queue drains
+	inflight  bool // a write is pending in the engine
+	lingering *time.Timer
+
+	queued atomic.Int64 // bytes in out, readable without the lock
+
+	mu        sync.Mutex // guards the fields below: the only lock on the write path
+	out       outQueue
+	req       uint8
+	scheduled bool // a taskService is queued
+	values    []keyValue
+}
+
+type keyValue struct{ k, v any }
+
+func newConn(srv *Server, l *loop, t driver.Token, s driver.Sock) *Conn {
+	return &Conn{
+		id:     srv.eng.ids.Add(1),
+		srv:    srv,
+		loop:   l,
+		tok:    t,
+		h:      srv.handler,
+		st:     &srv.stats[l.idx],
+		local:  s.Local,
+		remote: s.Peer,
+	}
+}
+
+// ID returns the connection's identifier, unique within its engine and
+// never reused.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Server returns the server that accepted the connection.
+func (c *Conn) Server() *Server { return c.srv }
+
+// LocalAddr returns the local address as a *net.TCPAddr.
+func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.local) }
+
+// RemoteAddr returns the peer's address as a *net.TCPAddr.
+func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
+
+// LocalAddrPort returns the local address without allocating.
+func (c *Conn) LocalAddrPort() netip.AddrPort { return c.local }
+
+// RemoteAddrPort returns the peer's address without allocating.
+func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote }
+
+// Write queues a copy of p for sending and returns len(p). Writes from any
+// goroutine are sent in the order Write was called; p may be reused as soon
+// as Write returns. Writes made in callbacks are gathered and sent with one
+// writev per loop iteration. After CloseWrite, Close or Abort, or once the
+// connection is closed, Write returns ErrClosed.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.req != reqNone {
+		c.mu.Unlock()
+		return 0, ErrClosed
+	}
+	c.out.write(p, &c.loop.eng.chunks)
+	c.queued.Add(int64(len(p)))
+	sched := c.markScheduled()
+	c.mu.Unlock()
+	if sched {
+		c.schedule()
+	}
+	return len(p), nil
+}
+
+// Writev queues copies of bufs as one write: no other Write lands between
+// them. It returns the number of bytes queued.
+func (c *Conn) Writev(bufs [][]byte) (int, error) {
+	c.mu.Lock()
+	if c.req != reqNone {
+		c.mu.Unlock()
+		return 0, ErrClosed
+	}
+	n := 0
+	for _, b := range bufs {
+		c.out.write(b, &c.loop.eng.chunks)
+		n += len(b)
+	}
+	c.queued.Add(int64(n))
+	sched := n > 0 && c.markScheduled()
+	c.mu.Unlock()
+	if sched {
+		c.schedule()
+	}
+	return n, nil
+}
+
+// CloseWrite sends FIN once every queued byte is sent; reading goes on and
+// OnData keeps coming until the peer closes too (a half-close). Further
+// writes return ErrClosed.
+func (c *Conn) CloseWrite() error { return c.request(reqCloseWrite) }
+
+// Close closes gracefully: no more OnData, every queued byte is sent, then a
+// FIN, then the socket closes after a lingering wait for the peer's FIN (see
+// WithLinger). OnClose follows with a nil error unless something failed.
+func (c *Conn) Close() error { return c.request(reqClose) }
+
+// Abort closes at once with a reset (SO_LINGER 0): queued bytes are dropped
+// and the peer sees ECONNRESET. OnClose follows with ErrAborted. Abort also
+// cuts short a graceful close in progress.
+func (c *Conn) Abort() error { return c.request(reqAbort) }
+
+func (c *Conn) request(r uint8) error {
+	c.mu.Lock()
+	if c.req >= r {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.req = r
+	sched := c.markScheduled()
+	c.mu.Unlock()
+	if sched {
+		c.schedule()
+	}
+	return nil
+}
+
+// Buffered returns the number of bytes queued for sending and not yet
+// handed to the kernel.
+func (c *Conn) Buffered() int { return int(c.queued.Load()) }
+
+// SetValue stores v under key k for the connection's lifetime; a nil v
+// deletes it. Keys are compared like map keys: use a value of a type of your
+// own (or a *Key) so that layers never collide. Safe from any goroutine.
+func (c *Conn) SetValue(k, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.values {
+		if c.values[i].k == k {
+			if v == nil {
+				c.values = append(c.values[:i], c.values[i+1:]...)
+			} else {
+				c.values[i].v = v
+			}
+			return
+		}
+	}
+	if v != nil {
+		c.values = append(c.values, keyValue{k, v})
+	}
+}
+
+// Value returns what SetValue stored under k, or nil. Safe from any goroutine.
+func (c *Conn) Value(k any) any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, kv := range c.values {
+		if kv.k == k {
+			return kv.v
+		}
+	}
+	return nil
+}
+
+// Context returns the value set by SetContext: one fast, unsynchronized slot
+// for the connection's own handler.
+func (c *Conn) Context() any { return c.ctx }
+
+// SetContext sets the value returned by Context. See Context.
+func (c *Conn) SetContext(v any) { c.ctx = v }
+
+// Key is a typed key for SetValue and Value: each layer above a connection
+// keeps its own slot without type assertions at the call site.
+type Key[T any] struct{ name string }
+
+// NewKey returns a new key; name is for debugging only: two keys with the
+// same name are still distinct.
+func NewKey[T any](name string) *Key[T] { return &Key[T]{name: name} }
+
+// Set stores v on c under k.
+func (k *Key[T]) Set(c *Conn, v T) { c.SetValue(k, v) }
+
+// Get returns the value stored on c under k, and whether there is one.
+func (k *Key[T]) Get(c *Conn) (T, bool) {
+	v, ok := c.Value(k).(T)
+	return v, ok
+}
+
+// Delete removes the value stored on c under k.
+func (k *Key[T]) Delete(c *Conn) { c.SetValue(k, nil) }
+
+// String returns the key's name.
+func (k *Key[T]) String() string { return k.name }
+
+// markScheduled reports whether the caller must queue a taskService. c.mu
+// must be held.
+func (c *Conn) markScheduled() bool {
+	if c.scheduled {
+		return false
+	}
+	c.scheduled = true
+	return true
+}
+
+func (c *Conn) schedule() {
+	c.loop.push(task{kind: taskService, c: c})
+}

@@ -1,0 +1,105 @@
+package proactor
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+	"github.com/seed487d475b/proactor/internal/driver/epoll"
+)
+
+// Engine owns a set of event loops. Each loop is one goroutine that owns its
+// connections and runs all their callbacks. Several servers may share one
+// engine: listening on many ports costs no extra goroutines. An Engine's
+// methods are safe for concurrent use.
+type Engine struct {
+	name   string
+	loops  []*loop
+	next   atomic.Uint32 // round-robin cursor for new connections
+	ids    atomic.Uint64 // connection IDs, never reused
+	chunks sync.Pool     // write-queue chunks
+	log    *slog.Logger
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+}
+
+// Engines lists the engine names usable on this machine, best first.
+func Engines() []string {
+	var names []string
+	if _, err := epoll.New(); err == nil {
+		names = append(names, "epoll")
+	}
+	return names
+}
+
+func newDriver(name string) (driver.Driver, error) {
+	switch name {
+	case "", "auto":
+		if runtime.GOOS == "linux" {
+			return epoll.New()
+		}
+		return nil, fmt.Errorf("%w: no engine for %s yet", driver.ErrUnsupported, runtime.GOOS)
+	case "epoll":
+		return epoll.New()
+	}
+	return nil, fmt.Errorf("%w %q", ErrUnknownEngine, name)
+}
+
+// NewEngine starts an engine. Options: WithEngineName, WithLoops,
+// WithReadBufferSize, WithLogger.
+func NewEngine(opts ...Option) (*Engine, error) {
+	cfg := newConfig(opts)
+	return newEngine(&cfg)
+}
+
+func newEngine(cfg *config) (*Engine, error) {
+	drv, err := newDriver(cfg.engineName)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{name: drv.Name(), log: cfg.log()}
+	e.chunks.New = func() any { return new(chunk) }
+	n := cfg.loopCount()
+	for i := range n {
+		p, err := drv.NewPoller(driver.Config{ReadBufferSize: cfg.readBuf})
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		l := newLoop(e, i, p)
+		e.loops = append(e.loops, l)
+		go l.run()
+	}
+	return e, nil
+}
+
+// Name returns the engine's I/O backend, such as "epoll".
+func (e *Engine) Name() string { return e.name }
+
+// Loops returns the number of event loops.
+func (e *Engine) Loops() int { return len(e.loops) }
+
+// pick chooses the loop for a new connection or listener, round-robin.
+func (e *Engine) pick() *loop {
+	return e.loops[int(e.next.Add(1)-1)%len(e.loops)]
+}
+
+// Close stops the engine: every connection still open on it is aborted
+// (OnClose receives ErrEngineClosed), listeners are closed, and the loops
+// exit. Close waits for all of it and must not be called from a callback.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		e.closed.Store(true)
+		for _, l := range e.loops {
+			l.stop()
+		}
+		for _, l := range e.loops {
+			<-l.done
+		}
+	})
+	return nil
+}

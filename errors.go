@@ -1,0 +1,45 @@
+package proactor
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors reported by proactor. They are sentinels: compare with errors.Is, as
+// the error given to OnClose or returned by an operation may wrap them.
+var (
+	// ErrClosed is returned by writes and close operations on a connection
+	// that is closed, or whose write side is shut down or being closed.
+	ErrClosed = errors.New("proactor: connection closed")
+	// ErrAborted is the OnClose reason of a connection ended by Abort.
+	ErrAborted = errors.New("proactor: connection aborted")
+	// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown
+	// or Close, and is the OnClose reason of connections that Close aborted.
+	ErrServerClosed = errors.New("proactor: server closed")
+	// ErrEngineClosed is returned when the engine a server or call depends on
+	// is closed, and is the OnClose reason of connections it ended.
+	ErrEngineClosed = errors.New("proactor: engine closed")
+	// ErrPanic is matched by the OnClose reason of a connection whose
+	// callback panicked; the error is a *PanicError.
+	ErrPanic = errors.New("proactor: handler panicked")
+	// ErrShutdownTimeout is the OnClose reason of connections that Shutdown
+	// aborted because its context ended first.
+	ErrShutdownTimeout = errors.New("proactor: aborted by shutdown deadline")
+	// ErrUnknownEngine is returned for an engine name proactor does not have.
+	ErrUnknownEngine = errors.New("proactor: unknown engine")
+)
+
+// PanicError is the OnClose reason of a connection whose callback panicked.
+// It matches ErrPanic with errors.Is.
+type PanicError struct {
+	Callback string // OnOpen, OnData, OnPeerClosed, ...
+	Value    any    // what was passed to panic
+	Stack    []byte // the goroutine's stack at the panic
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("proactor: panic in %s: %v", e.Callback, e.Value)
+}
+
+// Is reports whether target is ErrPanic.
+func (e *PanicError) Is(target error) bool { return target == ErrPanic }

@@ -1,0 +1,128 @@
+// Package driver is the contract between proactor's connection state machine
+// and an I/O engine.
+//
+// The contract is proactor-shaped: the state machine submits operations
+// (listen, attach, read on/off, write, shutdown, close) and the engine reports
+// their completions (accepted, read, wrote, hangup) through a Sink. An engine
+// holds system calls and the bookkeeping they need, nothing else: no framing,
+// no callbacks into user code, no policy (timeouts, limits, close sequencing).
+//
+// Threading: a Poller belongs to one loop goroutine. Every method except Wake
+// is called from that goroutine only, and every Sink method is called from
+// inside Poll on that goroutine. Wake may be called from any goroutine.
+//
+// Tokens: the state machine names each connection and listener with a Token
+// (a slot index plus a generation). Engines put tokens, never Go pointers, into
+// kernel-visible data (epoll_data, io_uring user_data), and drop a completion
+// whose token generation no longer matches the slot: a stale event for a
+// descriptor number that has since been reused never reaches a new connection.
+//
+// Operations and their completions:
+//
+//   - Listen(t, ln): accepted sockets are reported as Accepted(t, sock), accept
+//     failures (EMFILE, ENFILE, ...) as AcceptFailed(t, err). SetAccepting
+//     pauses and resumes accepting; the socket stays bound and the kernel's
+//     backlog keeps queueing.
+//   - Attach(t, sock): the engine takes the socket and starts reading. Each
+//     read is reported as Read(t, p, nil) where p is valid only until Read
+//     returns (it lies in a buffer the engine reuses). End of stream is
+//     Read(t, nil, io.EOF); a read error is Read(t, nil, err). After either,
+//     reading is off until SetReading(t, true).
+//   - Write(t, iov): the whole iovec list is written. If the engine finishes
+//     at once it returns pending == false with the count (the inline
+//     completion, like IOCP's skip-completion-port-on-success); otherwise it
+//     returns pending == true and reports Wrote(t, n, err) later. The memory
+//     behind iov must stay untouched and referenced until the op completes.
+//     One write is in flight per connection at a time.
+//   - Hangup(t, err): the socket was reset or shut down in both directions
+//     while the engine was neither reading nor writing it; err is the socket
+//     error, or nil for an orderly hangup.
+//   - Shutdown(t) sends FIN; Close(t, abort) releases the socket (abort: RST
+//     through SO_LINGER 0) and drops any pending write. Both complete inline;
+//     after Close no completion carries t.
+package driver
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// ErrUnsupported reports an engine that this platform or kernel cannot run.
+var ErrUnsupported = errors.New("proactor: engine not supported on this platform")
+
+// Token names a connection or a listener: a slot index and a generation.
+type Token uint64
+
+// genMask keeps generations in 31 bits so that engines can store them in a
+// signed 32-bit field and keep negative values for their own markers.
+const genMask = 1<<31 - 1
+
+// MakeToken builds a token from a slot and a generation (31 bits are kept).
+func MakeToken(slot, gen uint32) Token {
+	return Token(uint64(gen&genMask)<<32 | uint64(slot))
+}
+
+// Slot returns the slot index of t.
+func (t Token) Slot() uint32 { return uint32(t) }
+
+// Gen returns the generation of t.
+func (t Token) Gen() uint32 { return uint32(t>>32) & genMask }
+
+// Sock is an accepted socket on its way from a listener to the loop that
+// will own it. Which field is set depends on the engine: FD for engines on
+// raw descriptors, Conn for the portable engine.
+type Sock struct {
+	FD    int
+	Conn  net.Conn
+	Peer  netip.AddrPort
+	Local netip.AddrPort
+}
+
+// Sink receives completions. Its methods run on the loop goroutine, inside
+// Poll. They may call Poller methods, including Close on the token at hand.
+type Sink interface {
+	Accepted(ln Token, s Sock)
+	AcceptFailed(ln Token, err error)
+	Read(t Token, p []byte, err error)
+	Wrote(t Token, n int, err error)
+	Hangup(t Token, err error)
+}
+
+// Config is what a loop asks of its poller.
+type Config struct {
+	// ReadBufferSize is the size of the loop's read buffer, shared by every
+	// connection of the loop.
+	ReadBufferSize int
+}
+
+// Poller is one loop's view of an engine. See the package doc for the
+// threading rules and the meaning of each operation.
+type Poller interface {
+	Listen(t Token, ln net.Listener) error
+	SetAccepting(t Token, on bool) error
+	Unlisten(t Token) error
+
+	Attach(t Token, s Sock) error
+	Discard(s Sock)
+	SetReading(t Token, on bool) error
+	Write(t Token, iov [][]byte) (n int, pending bool, err error)
+	Shutdown(t Token) error
+	Close(t Token, abort bool) error
+
+	// Poll waits up to timeout (forever if negative) for completions and
+	// delivers them to s. It returns early when Wake is called.
+	Poll(timeout time.Duration, s Sink) error
+	// Wake makes a current or the next Poll return. Safe from any goroutine.
+	Wake() error
+	// Release frees the poller's own resources. Sockets still attached are
+	// closed abortively.
+	Release() error
+}
+
+// Driver makes pollers, one per loop.
+type Driver interface {
+	Name() string
+	NewPoller(cfg Config) (Poller, error)
+}

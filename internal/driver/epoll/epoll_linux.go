@@ -1,0 +1,395 @@
+// Package epoll is proactor's Linux engine on epoll(7).
+//
+// Readiness is turned into completions here: on EPOLLIN the engine reads into
+// the loop's single read buffer and reports the bytes; a write is attempted at
+// once and, when the socket buffer is full, finished on EPOLLOUT, which is
+// armed only while such a write is pending. Interest is level-triggered: one
+// read per readiness event per connection keeps loops fair without a
+// read-until-EAGAIN loop, and a paused connection simply drops EPOLLIN.
+package epoll
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+)
+
+// Markers in the Pad field of epoll_data; connections carry their generation
+// there, which is never negative.
+const (
+	padListener = -1
+	padWake     = -2
+)
+
+const (
+	evRead  = unix.EPOLLIN | unix.EPOLLRDHUP
+	evWrite = unix.EPOLLOUT
+	evErr   = unix.EPOLLERR | unix.EPOLLHUP
+)
+
+type epollDriver struct{}
+
+// New returns the epoll engine.
+func New() (driver.Driver, error) { return epollDriver{}, nil }
+
+func (epollDriver) Name() string { return "epoll" }
+
+type connSlot struct {
+	fd       int // -1 when the slot is free
+	gen      uint32
+	interest uint32
+	iov      [][]byte // what is left of a pending write
+	written  int      // bytes of the pending write already sent
+}
+
+type lnSlot struct {
+	fd    int
+	gen   uint32
+	local netip.AddrPort // the bound address, or zero when bound to a wildcard
+	on    bool
+}
+
+type poller struct {
+	epfd   int
+	wakefd int
+	events []unix.EpollEvent
+	rbuf   []byte
+	conns  []connSlot
+	lns    []lnSlot
+	iovs   []unix.Iovec
+}
+
+func (epollDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, wrap("epoll_create1", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, wrap("eventfd", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Pad: padWake}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, wrap("epoll_ctl", err)
+	}
+	size := cfg.ReadBufferSize
+	if size <= 0 {
+		size = 64 << 10
+	}
+	return &poller{
+		epfd:   epfd,
+		wakefd: wakefd,
+		events: make([]unix.EpollEvent, 256),
+		rbuf:   make([]byte, size),
+		iovs:   make([]unix.Iovec, 0, maxIovecs),
+	}, nil
+}
+
+func (p *poller) conn(t driver.Token) *connSlot {
+	i := int(t.Slot())
+	if i >= len(p.conns) {
+		return nil
+	}
+	c := &p.conns[i]
+	if c.fd < 0 || c.gen != t.Gen() {
+		return nil
+	}
+	return c
+}
+
+func (p *poller) listener(t driver.Token) *lnSlot {
+	i := int(t.Slot())
+	if i >= len(p.lns) {
+		return nil
+	}
+	l := &p.lns[i]
+	if l.fd < 0 || l.gen != t.Gen() {
+		return nil
+	}
+	return l
+}
+
+func (p *poller) ctl(op, fd int, interest uint32, slot uint32, pad int32) error {
+	ev := unix.EpollEvent{Events: interest, Fd: int32(slot), Pad: pad}
+	return wrap("epoll_ctl", unix.EpollCtl(p.epfd, op, fd, &ev))
+}
+
+func (p *poller) Listen(t driver.Token, ln net.Listener) error {
+	fd, local, err := dupListener(ln)
+	if err != nil {
+		return err
+	}
+	for int(t.Slot()) >= len(p.lns) {
+		p.lns = append(p.lns, lnSlot{fd: -1})
+	}
+	if err := p.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, t.Slot(), padListener); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	p.lns[t.Slot()] = lnSlot{fd: fd, gen: t.Gen(), local: local, on: true}
+	return nil
+}
+
+func (p *poller) SetAccepting(t driver.Token, on bool) error {
+	l := p.listener(t)
+	if l == nil {
+		return net.ErrClosed
+	}
+	if l.on == on {
+		return nil
+	}
+	var interest uint32
+	if on {
+		interest = unix.EPOLLIN
+	}
+	if err := p.ctl(unix.EPOLL_CTL_MOD, l.fd, interest, t.Slot(), padListener); err != nil {
+		return err
+	}
+	l.on = on
+	return nil
+}
+
+func (p *poller) Unlisten(t driver.Token) error {
+	l := p.listener(t)
+	if l == nil {
+		return net.ErrClosed
+	}
+	err := unix.Close(l.fd)
+	l.fd = -1
+	return wrap("close", err)
+}
+
+func (p *poller) Attach(t driver.Token, s driver.Sock) error {
+	for int(t.Slot()) >= len(p.conns) {
+		p.conns = append(p.conns, connSlot{fd: -1})
+	}
+	if err := p.ctl(unix.EPOLL_CTL_ADD, s.FD, evRead, t.Slot(), int32(t.Gen())); err != nil {
+		return err
+	}
+	p.conns[t.Slot()] = connSlot{fd: s.FD, gen: t.Gen(), interest: evRead}
+	return nil
+}
+
+func (p *poller) Discard(s driver.Sock) { unix.Close(s.FD) }
+
+func (p *poller) setInterest(t driver.Token, c *connSlot, interest uint32) error {
+	if c.interest == interest {
+		return nil
+	}
+	c.interest = interest
+	return p.ctl(unix.EPOLL_CTL_MOD, c.fd, interest, t.Slot(), int32(c.gen))
+}
+
+func (p *poller) SetReading(t driver.Token, on bool) error {
+	c := p.conn(t)
+	if c == nil {
+		return net.ErrClosed
+	}
+	if on {
+		return p.setInterest(t, c, c.interest|evRead)
+	}
+	return p.setInterest(t, c, c.interest&^evRead)
+}
+
+func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
+	c := p.conn(t)
+	if c == nil {
+		return 0, false, net.ErrClosed
+	}
+	n, rest, err := p.writev(c.fd, iov)
+	if err != nil && err != unix.EAGAIN {
+		return n, false, wrap("writev", err)
+	}
+	if len(rest) == 0 {
+		return n, false, nil
+	}
+	// The socket buffer is full: keep the rest and finish on EPOLLOUT.
+	c.iov = append(c.iov[:0], rest...)
+	c.written = n
+	if err := p.setInterest(t, c, c.interest|evWrite); err != nil {
+		c.iov = c.iov[:0]
+		return n, false, err
+	}
+	return n, true, nil
+}
+
+func (p *poller) Shutdown(t driver.Token) error {
+	c := p.conn(t)
+	if c == nil {
+		return net.ErrClosed
+	}
+	return wrap("shutdown", unix.Shutdown(c.fd, unix.SHUT_WR))
+}
+
+func (p *poller) Close(t driver.Token, abort bool) error {
+	c := p.conn(t)
+	if c == nil {
+		return net.ErrClosed
+	}
+	if abort {
+		// An error here only means the peer is already gone; close anyway.
+		_ = unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	}
+	err := unix.Close(c.fd)
+	clear(c.iov)
+	*c = connSlot{fd: -1, iov: c.iov[:0]}
+	return wrap("close", err)
+}
+
+func (p *poller) Wake() error {
+	one := [8]byte{1}
+	_, err := unix.Write(p.wakefd, one[:])
+	if err == unix.EAGAIN {
+		return nil // the counter is saturated: a wake-up is pending anyway
+	}
+	return wrap("write", err)
+}
+
+func (p *poller) Release() error {
+	for i := range p.conns {
+		if c := &p.conns[i]; c.fd >= 0 {
+			p.Close(driver.MakeToken(uint32(i), c.gen), true)
+		}
+	}
+	for i := range p.lns {
+		if l := &p.lns[i]; l.fd >= 0 {
+			unix.Close(l.fd)
+			l.fd = -1
+		}
+	}
+	unix.Close(p.wakefd)
+	return wrap("close", unix.Close(p.epfd))
+}
+
+func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
+	msec := -1
+	if timeout >= 0 {
+		msec = int((timeout + time.Millisecond - 1) / time.Millisecond)
+	}
+	n, err := unix.EpollWait(p.epfd, p.events, msec)
+	if err != nil {
+		if err == unix.EINTR {
+			return nil
+		}
+		return wrap("epoll_wait", err)
+	}
+	for i := 0; i < n; i++ {
+		ev := &p.events[i]
+		switch ev.Pad {
+		case padWake:
+			var buf [8]byte
+			unix.Read(p.wakefd, buf[:])
+		case padListener:
+			p.accept(driver.MakeToken(uint32(ev.Fd), p.lnGen(ev.Fd)), s)
+		default:
+			p.ready(driver.MakeToken(uint32(ev.Fd), uint32(ev.Pad)), ev.Events, s)
+		}
+	}
+	return nil
+}
+
+func (p *poller) lnGen(slot int32) uint32 {
+	if int(slot) < len(p.lns) {
+		return p.lns[slot].gen
+	}
+	return 0
+}
+
+// maxAccepts bounds the accepts per readiness event so that one busy
+// listener cannot starve the loop's connections.
+const maxAccepts = 64
+
+func (p *poller) accept(t driver.Token, s driver.Sink) {
+	for range maxAccepts {
+		l := p.listener(t)
+		if l == nil || !l.on {
+			return
+		}
+		sock, err := accept(l.fd, l.local)
+		switch err {
+		case nil:
+			s.Accepted(t, sock)
+		case unix.EAGAIN:
+			return
+		case unix.EINTR, unix.ECONNABORTED:
+			continue
+		default:
+			s.AcceptFailed(t, wrap("accept4", err))
+			return
+		}
+	}
+}
+
+// ready turns one readiness event into completions. A Sink call may close
+// the connection or reuse its slot, so the slot is looked up again after each.
+func (p *poller) ready(t driver.Token, events uint32, s driver.Sink) {
+	c := p.conn(t)
+	if c == nil {
+		return
+	}
+	if c.interest&evWrite != 0 && events&(evWrite|evErr) != 0 {
+		p.finishWrite(t, c, s)
+		if c = p.conn(t); c == nil {
+			return
+		}
+	}
+	if c.interest&evRead != 0 && events&(evRead|evErr) != 0 {
+		p.read(t, c, s)
+		return
+	}
+	if c.interest == 0 && events&evErr != 0 {
+		// Nobody reads or writes, yet the socket hung up: level-triggered
+		// epoll would report it forever, so it leaves the set here.
+		soerr, _ := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+		var err error
+		if soerr != 0 {
+			err = wrap("read", unix.Errno(soerr))
+		}
+		s.Hangup(t, err)
+	}
+}
+
+func (p *poller) read(t driver.Token, c *connSlot, s driver.Sink) {
+	n, err := unix.Read(c.fd, p.rbuf)
+	switch {
+	case n > 0:
+		s.Read(t, p.rbuf[:n], nil)
+	case err == unix.EAGAIN || err == unix.EINTR:
+	case err == nil:
+		p.setInterest(t, c, c.interest&^evRead)
+		s.Read(t, nil, io.EOF)
+	default:
+		p.setInterest(t, c, c.interest&^evRead)
+		s.Read(t, nil, wrap("read", err))
+	}
+}
+
+func (p *poller) finishWrite(t driver.Token, c *connSlot, s driver.Sink) {
+	n, rest, err := p.writev(c.fd, c.iov)
+	c.written += n
+	if err == unix.EAGAIN && len(rest) > 0 {
+		c.iov = append(c.iov[:0], rest...)
+		return
+	}
+	total := c.written
+	clear(c.iov)
+	c.iov = c.iov[:0]
+	c.written = 0
+	if ierr := p.setInterest(t, c, c.interest&^evWrite); ierr != nil && err == nil {
+		err = ierr
+	}
+	if err != nil && err != unix.EAGAIN {
+		s.Wrote(t, total, wrap("writev", err))
+		return
+	}
+	s.Wrote(t, total, nil)
+}

@@ -1,0 +1,174 @@
+package proactor
+
+import (
+	"net"
+	"time"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+)
+
+// listener is one listening socket of a server, owned by one loop. Fields
+// other than srv, ln and loop are touched only by that loop.
+type listener struct {
+	srv  *Server
+	ln   net.Listener
+	loop *loop
+	tok  driver.Token
+
+	closed  bool
+	held    []driver.Sock // accepted while a Pause was taking effect
+	backoff time.Duration // after an accept failure such as EMFILE
+}
+
+// maxAcceptBackoff caps the pause after repeated accept failures.
+const maxAcceptBackoff = time.Second
+
+func (l *loop) listen(ln *listener) error {
+	slot := len(l.lns)
+	for i, x := range l.lns {
+		if x == nil {
+			slot = i
+			break
+		}
+	}
+	if slot == len(l.lns) {
+		l.lns = append(l.lns, nil)
+	}
+	l.lnGen++
+	ln.tok = driver.MakeToken(uint32(slot), l.lnGen)
+	if err := l.poller.Listen(ln.tok, ln.ln); err != nil {
+		return err
+	}
+	l.lns[slot] = ln
+	if ln.srv.paused.Load() {
+		return l.poller.SetAccepting(ln.tok, false)
+	}
+	return nil
+}
+
+func (l *loop) listener(t driver.Token) *listener {
+	if s := t.Slot(); int(s) < len(l.lns) {
+		if ln := l.lns[s]; ln != nil && ln.tok == t {
+			return ln
+		}
+	}
+	return nil
+}
+
+// unlisten closes the listening socket; connections already accepted and
+// held by a pause are closed too.
+func (ln *listener) unlisten() {
+	if ln.closed {
+		return
+	}
+	ln.closed = true
+	l := ln.loop
+	l.poller.Unlisten(ln.tok)
+	ln.ln.Close()
+	for _, s := range ln.held {
+		l.poller.Discard(s)
+	}
+	ln.held = nil
+	l.lns[ln.tok.Slot()] = nil
+}
+
+func (ln *listener) setAccepting(on bool) {
+	if ln.closed {
+		return
+	}
+	if err := ln.loop.poller.SetAccepting(ln.tok, on); err != nil {
+		ln.srv.log.Error("proactor: pause/resume accepting", "addr", ln.ln.Addr(), "err", err)
+	}
+}
+
+// resume accepts again and opens the connections held by the pause.
+func (ln *listener) resume() {
+	if ln.closed || ln.srv.paused.Load() {
+		return
+	}
+	ln.setAccepting(true)
+	held := ln.held
+	ln.held = nil
+	for _, s := range held {
+		ln.dispatch(s)
+	}
+}
+
+// dispatch hands an accepted socket to the loop that will own it.
+func (ln *listener) dispatch(s driver.Sock) {
+	target := ln.srv.eng.pick()
+	if target == ln.loop {
+		ln.loop.open(ln, s)
+		return
+	}
+	if !target.push(task{kind: taskOpen, ln: ln, sock: s}) {
+		ln.loop.poller.Discard(s)
+	}
+}
+
+func (l *loop) Accepted(t driver.Token, s driver.Sock) {
+	ln := l.listener(t)
+	if ln == nil {
+		l.poller.Discard(s)
+		return
+	}
+	ln.backoff = 0
+	srv := ln.srv
+	if srv.filter != nil && !srv.filter.OnAccept(s.Peer) {
+		srv.stats[l.idx].rejected.Add(1)
+		l.poller.Discard(s)
+		return
+	}
+	if srv.paused.Load() {
+		ln.held = append(ln.held, s)
+		ln.setAccepting(false)
+		return
+	}
+	ln.dispatch(s)
+}
+
+// AcceptFailed backs off: with descriptors exhausted (EMFILE, ENFILE) the
+// listener stays readable, and accepting at once again would spin.
+func (l *loop) AcceptFailed(t driver.Token, err error) {
+	ln := l.listener(t)
+	if ln == nil {
+		return
+	}
+	ln.srv.stats[l.idx].acceptErrors.Add(1)
+	ln.backoff = min(max(2*ln.backoff, 5*time.Millisecond), maxAcceptBackoff)
+	ln.srv.log.Warn("proactor: accept failed; backing off", "addr", ln.ln.Addr(), "err", err, "backoff", ln.backoff)
+	ln.setAccepting(false)
+	time.AfterFunc(ln.backoff, func() {
+		l.push(task{kind: taskFunc, fn: func() {
+			if !ln.srv.paused.Load() {
+				ln.setAccepting(true)
+			}
+		}})
+	})
+}
+
+// open makes a connection of an accepted socket on this loop.
+func (l *loop) open(ln *listener, s driver.Sock) {
+	srv := ln.srv
+	if l.stopping {
+		l.poller.Discard(s)
+		return
+	}
+	t := l.allocSlot()
+	c := newConn(srv, l, t, s)
+	if !srv.track(c) {
+		l.freeSlot(t)
+		l.poller.Discard(s)
+		return
+	}
+	if err := l.poller.Attach(t, s); err != nil {
+		srv.untrack(c)
+		l.freeSlot(t)
+		l.poller.Discard(s)
+		srv.log.Error("proactor: attaching a connection", "remote", s.Peer, "err", err)
+		return
+	}
+	l.conns[t.Slot()] = c
+	c.st.accepted.Add(1)
+	c.callOpen()
+}

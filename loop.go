@@ -1,0 +1,249 @@
+package proactor
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+)
+
+type taskKind uint8
+
+const (
+	taskService  taskKind = iota // serve a connection's write and close requests
+	taskOpen                     // open an accepted socket handed over by another loop
+	taskAbort                    // abort a connection with err
+	taskShutdown                 // tell a connection that its server shuts down
+	taskLinger                   // a lingering close ran out of time
+	taskFunc                     // run fn
+)
+
+type task struct {
+	kind taskKind
+	c    *Conn
+	ln   *listener
+	sock driver.Sock
+	err  error
+	fn   func()
+}
+
+// taskQueue is a loop's multi-producer, single-consumer queue. Producers
+// append under the mutex; the loop swaps the whole batch out at once. n
+// mirrors the length so the loop can check for work without the lock.
+type taskQueue struct {
+	mu     sync.Mutex
+	q      []task
+	n      atomic.Int32
+	closed bool
+}
+
+func (t *taskQueue) push(x task) bool {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return false
+	}
+	t.q = append(t.q, x)
+	t.n.Store(int32(len(t.q)))
+	t.mu.Unlock()
+	return true
+}
+
+// take swaps the queued tasks with spare, which must be empty.
+func (t *taskQueue) take(spare []task) []task {
+	t.mu.Lock()
+	q := t.q
+	t.q = spare
+	t.n.Store(0)
+	t.mu.Unlock()
+	return q
+}
+
+// loop is one event loop: a goroutine, a poller, and the connections and
+// listeners it owns. Fields without a comment are touched only by the loop
+// goroutine.
+type loop struct {
+	eng    *Engine
+	idx    int
+	poller driver.Poller
+
+	tasks    taskQueue
+	sleeping atomic.Bool // set while the loop may block in Poll; cleared by whoever wakes it
+	spare    []task
+
+	conns []*Conn // by slot
+	gens  []uint32
+	free  []uint32
+	lns   []*listener // by slot
+	lnGen uint32
+	iov   [][]byte // scratch for building a write
+
+	stopping bool
+	done     chan struct{}
+}
+
+func newLoop(e *Engine, idx int, p driver.Poller) *loop {
+	return &loop{eng: e, idx: idx, poller: p, done: make(chan struct{})}
+}
+
+// push queues a task for the loop and wakes it if it sleeps. It reports
+// false if the loop has stopped.
+func (l *loop) push(t task) bool {
+	if !l.tasks.push(t) {
+		return false
+	}
+	if l.sleeping.Swap(false) {
+		if err := l.poller.Wake(); err != nil {
+			l.eng.log.Error("proactor: wake failed", "loop", l.idx, "err", err)
+		}
+	}
+	return true
+}
+
+// call runs fn on the loop and waits for it. It must not be called from the
+// loop itself.
+func (l *loop) call(fn func()) error {
+	done := make(chan struct{})
+	if !l.push(task{kind: taskFunc, fn: func() { fn(); close(done) }}) {
+		return ErrEngineClosed
+	}
+	<-done
+	return nil
+}
+
+func (l *loop) stop() {
+	l.push(task{kind: taskFunc, fn: func() { l.stopping = true }})
+}
+
+func (l *loop) run() {
+	defer close(l.done)
+	for {
+		l.runTasks()
+		if l.stopping {
+			l.teardown()
+			return
+		}
+		timeout := time.Duration(-1)
+		l.sleeping.Store(true)
+		if l.tasks.n.Load() != 0 {
+			timeout = 0
+		}
+		err := l.poller.Poll(timeout, l)
+		l.sleeping.Store(false)
+		if err != nil {
+			l.eng.log.Error("proactor: poll failed; loop stops", "loop", l.idx, "err", err)
+			l.teardown()
+			return
+		}
+	}
+}
+
+// runTasks runs the queued tasks. Tasks queued meanwhile (writes made in
+// OnOpen, say) get one more round so they are flushed in this iteration.
+func (l *loop) runTasks() {
+	for range 2 {
+		if l.tasks.n.Load() == 0 {
+			return
+		}
+		batch := l.tasks.take(l.spare)
+		for i := range batch {
+			l.runTask(&batch[i])
+			batch[i] = task{}
+		}
+		l.spare = batch[:0]
+	}
+}
+
+func (l *loop) runTask(t *task) {
+	switch t.kind {
+	case taskService:
+		t.c.service()
+	case taskOpen:
+		l.open(t.ln, t.sock)
+	case taskAbort:
+		t.c.finish(t.err, true)
+	case taskShutdown:
+		t.c.shutdown()
+	case taskLinger:
+		t.c.lingerExpired()
+	case taskFunc:
+		t.fn()
+	}
+}
+
+// teardown aborts what is left when the engine stops and releases the poller.
+func (l *loop) teardown() {
+	l.tasks.mu.Lock()
+	l.tasks.closed = true
+	l.tasks.mu.Unlock()
+	for {
+		batch := l.tasks.take(nil)
+		if len(batch) == 0 {
+			break
+		}
+		for i := range batch {
+			l.runTask(&batch[i])
+		}
+	}
+	for _, c := range l.conns {
+		if c != nil {
+			c.finish(ErrEngineClosed, true)
+		}
+	}
+	for _, ln := range l.lns {
+		if ln != nil {
+			ln.unlisten()
+		}
+	}
+	if err := l.poller.Release(); err != nil {
+		l.eng.log.Error("proactor: releasing poller", "loop", l.idx, "err", err)
+	}
+}
+
+func (l *loop) allocSlot() driver.Token {
+	if n := len(l.free); n > 0 {
+		s := l.free[n-1]
+		l.free = l.free[:n-1]
+		l.gens[s]++
+		return driver.MakeToken(s, l.gens[s])
+	}
+	s := uint32(len(l.conns))
+	l.conns = append(l.conns, nil)
+	l.gens = append(l.gens, 1)
+	return driver.MakeToken(s, 1)
+}
+
+func (l *loop) freeSlot(t driver.Token) {
+	l.conns[t.Slot()] = nil
+	l.free = append(l.free, t.Slot())
+}
+
+func (l *loop) conn(t driver.Token) *Conn {
+	if s := t.Slot(); int(s) < len(l.conns) {
+		if c := l.conns[s]; c != nil && c.tok == t {
+			return c
+		}
+	}
+	return nil
+}
+
+// Sink methods: completions from the poller.
+
+func (l *loop) Read(t driver.Token, p []byte, err error) {
+	if c := l.conn(t); c != nil {
+		c.readDone(p, err)
+	}
+}
+
+func (l *loop) Wrote(t driver.Token, n int, err error) {
+	if c := l.conn(t); c != nil {
+		c.writeDone(n, err)
+	}
+}
+
+func (l *loop) Hangup(t driver.Token, err error) {
+	if c := l.conn(t); c != nil {
+		c.finish(err, false)
+	}
+}

@@ -1,0 +1,296 @@
+package proactor
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+// Server accepts TCP connections on one or more listeners and runs a
+// Handler on them. Its methods are safe for concurrent use; Serve,
+// ListenAndServe, Listen, Shutdown and Close wait for the loops and must not
+// be called from a callback (start a goroutine instead).
+type Server struct {
+	handler  Handler
+	filter   AcceptFilter
+	cfg      config
+	eng      *Engine
+	ownsEng  bool
+	log      *slog.Logger
+	stats    []statShard // one per loop
+	registry registry
+	paused   atomic.Bool
+
+	mu        sync.Mutex
+	listeners []*listener
+	stopping  bool          // Shutdown or Close has begun: no new connections
+	nconns    int           // tracked connections
+	idle      chan struct{} // closed when stopping and nconns reaches 0
+	done      chan struct{} // closed when the server has stopped
+	stopOnce  sync.Once
+}
+
+// NewServer returns a server running h. Without WithEngine it starts a
+// private engine configured by opts, which it closes when it stops.
+func NewServer(h Handler, opts ...Option) (*Server, error) {
+	cfg := newConfig(opts)
+	s := &Server{handler: h, cfg: cfg, log: cfg.log(), done: make(chan struct{})}
+	s.filter, _ = h.(AcceptFilter)
+	s.eng = cfg.engine
+	if s.eng == nil {
+		e, err := newEngine(&cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.eng, s.ownsEng = e, true
+	}
+	if s.eng.closed.Load() {
+		return nil, ErrEngineClosed
+	}
+	s.stats = make([]statShard, len(s.eng.loops))
+	s.registry.init()
+	return s, nil
+}
+
+// Engine returns the engine the server runs on.
+func (s *Server) Engine() *Engine { return s.eng }
+
+// Listen starts accepting on a TCP address such as "127.0.0.1:0" and returns
+// the bound address. It does not block; call it once per address.
+func (s *Server) Listen(addr string) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start(ln); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln.Addr(), nil
+}
+
+// Serve accepts connections on ln, which must be a TCP listener, and blocks
+// until the server stops. The server owns ln from then on and closes it. It
+// returns ErrServerClosed after Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.start(ln); err != nil {
+		return err
+	}
+	<-s.done
+	return ErrServerClosed
+}
+
+// ListenAndServe listens on addr and serves until the server stops; it
+// returns ErrServerClosed after Shutdown or Close.
+func (s *Server) ListenAndServe(addr string) error {
+	if _, err := s.Listen(addr); err != nil {
+		return err
+	}
+	<-s.done
+	return ErrServerClosed
+}
+
+func (s *Server) start(ln net.Listener) error {
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	l := s.eng.pick()
+	x := &listener{srv: s, ln: ln, loop: l}
+	s.listeners = append(s.listeners, x)
+	s.mu.Unlock()
+	var err error
+	if cerr := l.call(func() { err = l.listen(x) }); cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		s.mu.Lock()
+		s.listeners = removeListener(s.listeners, x)
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func removeListener(ls []*listener, x *listener) []*listener {
+	for i, y := range ls {
+		if y == x {
+			return append(ls[:i], ls[i+1:]...)
+		}
+	}
+	return ls
+}
+
+// Addrs returns the addresses the server listens on.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	addrs := make([]net.Addr, 0, len(s.listeners))
+	for _, x := range s.listeners {
+		addrs = append(addrs, x.ln.Addr())
+	}
+	return addrs
+}
+
+// Pause stops accepting. Listening sockets stay bound, so new connection
+// attempts wait in the kernel's backlog (or time out there) until Resume.
+// Open connections are not affected.
+func (s *Server) Pause() { s.setPaused(true) }
+
+// Resume accepts again after Pause, starting with the connections waiting
+// in the backlog.
+func (s *Server) Resume() { s.setPaused(false) }
+
+func (s *Server) setPaused(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paused.Store(on)
+	for _, x := range s.listeners {
+		x.loop.push(task{kind: taskFunc, fn: func() {
+			if on {
+				x.setAccepting(false)
+			} else {
+				x.resume()
+			}
+		}})
+	}
+}
+
+// Shutdown stops the server gracefully, in net/http's order: it stops
+// accepting and closes the listeners, tells every connection (OnShutdown if
+// the handler has it, else a graceful Close), and waits until every
+// connection's OnClose has run. If ctx ends first, the connections left are
+// aborted (OnClose receives ErrShutdownTimeout) and Shutdown returns
+// ctx.Err() once they are gone.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.beginStop()
+	s.Range(func(c *Conn) bool {
+		c.loop.push(task{kind: taskShutdown, c: c})
+		return true
+	})
+	var err error
+	select {
+	case <-s.idle:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.abortAll(ErrShutdownTimeout)
+		<-s.idle
+	}
+	s.endStop()
+	return err
+}
+
+// Close stops the server at once: listeners close, and every connection is
+// aborted with a reset (OnClose receives ErrServerClosed). Close returns
+// after every OnClose has run.
+func (s *Server) Close() error {
+	s.beginStop()
+	s.abortAll(ErrServerClosed)
+	<-s.idle
+	s.endStop()
+	return nil
+}
+
+func (s *Server) abortAll(reason error) {
+	s.Range(func(c *Conn) bool {
+		c.loop.push(task{kind: taskAbort, c: c, err: reason})
+		return true
+	})
+}
+
+// beginStop refuses new connections and closes the listeners.
+func (s *Server) beginStop() {
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return
+	}
+	s.stopping = true
+	s.idle = make(chan struct{})
+	if s.nconns == 0 {
+		close(s.idle)
+	}
+	lns := s.listeners
+	s.mu.Unlock()
+	for _, x := range lns {
+		// A stopped engine has closed its listeners already.
+		_ = x.loop.call(x.unlisten)
+	}
+}
+
+func (s *Server) endStop() {
+	s.stopOnce.Do(func() {
+		if s.ownsEng {
+			s.eng.Close()
+		}
+		close(s.done)
+	})
+}
+
+// track registers a new connection, unless the server is stopping.
+func (s *Server) track(c *Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.nconns++
+	s.registry.add(c)
+	return true
+}
+
+func (s *Server) untrack(c *Conn) {
+	s.registry.remove(c)
+	s.mu.Lock()
+	s.nconns--
+	if s.nconns == 0 && s.idle != nil {
+		close(s.idle)
+	}
+	s.mu.Unlock()
+}
+
+// ConnCount returns the number of open connections.
+func (s *Server) ConnCount() int { return int(s.registry.count.Load()) }
+
+// Conn returns the open connection with the given ID.
+func (s *Server) Conn(id uint64) (*Conn, bool) { return s.registry.get(id) }
+
+// Range calls fn for each open connection until fn returns false. It works
+// on a snapshot of each registry shard, so fn may close connections.
+func (s *Server) Range(fn func(c *Conn) bool) { s.registry.forEach(fn) }
+
+// Broadcast writes p to every open connection and returns how many took it.
+func (s *Server) Broadcast(p []byte) int {
+	n := 0
+	s.Range(func(c *Conn) bool {
+		if _, err := c.Write(p); err == nil {
+			n++
+		}
+		return true
+	})
+	return n
+}
+
+// CloseAll closes every open connection gracefully.
+func (s *Server) CloseAll() {
+	s.Range(func(c *Conn) bool {
+		c.Close()
+		return true
+	})
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats {
+	var st Stats
+	for i := range s.stats {
+		st.add(&s.stats[i])
+	}
+	st.Active = s.ConnCount()
+	s.Range(func(c *Conn) bool {
+		st.QueuedBytes += c.queued.Load()
+		return true
+	})
+	return st
+}

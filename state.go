@@ -1,0 +1,240 @@
+package proactor
+
+import (
+	"io"
+	"runtime/debug"
+	"time"
+)
+
+// The connection state machine. Everything here runs on the connection's
+// loop goroutine; the engine reports completions, the handler's requests
+// arrive through taskService, and each path ends in finish exactly once.
+
+// maxIovecs bounds the chunks gathered into one write.
+const maxIovecs = 1024
+
+func (c *Conn) callOpen() {
+	defer c.recover("OnOpen")
+	c.h.OnOpen(c)
+}
+
+func (c *Conn) callData(p []byte) {
+	defer c.recover("OnData")
+	c.h.OnData(c, p)
+}
+
+func (c *Conn) callPeerClosed() {
+	defer c.recover("OnPeerClosed")
+	c.h.OnPeerClosed(c)
+}
+
+func (c *Conn) callClose(err error) {
+	defer c.recover("OnClose")
+	c.h.OnClose(c, err)
+}
+
+// recover turns a panic in a callback into an aborted connection; the loop
+// and every other connection go on.
+func (c *Conn) recover(callback string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	stack := debug.Stack()
+	c.st.panics.Add(1)
+	c.srv.log.Error("proactor: panic in callback", "callback", callback, "conn", c.id,
+		"remote", c.remote, "panic", v, "stack", string(stack))
+	if callback != "OnClose" {
+		c.finish(&PanicError{Callback: callback, Value: v, Stack: stack}, true)
+	}
+}
+
+// readDone handles a read completion: bytes, EOF or an error.
+func (c *Conn) readDone(p []byte, err error) {
+	if err == nil {
+		c.st.reads.Add(1)
+		c.st.bytesRead.Add(uint64(len(p)))
+		if !c.closing { // a closing connection drains its input unseen
+			c.callData(p)
+		}
+		return
+	}
+	if err != io.EOF {
+		c.finish(err, false)
+		return
+	}
+	c.eof = true
+	if c.closing {
+		if c.idle() {
+			c.finish(nil, false)
+		}
+		return
+	}
+	c.callPeerClosed()
+	if !c.closed && c.wrShut {
+		c.finish(nil, false)
+	}
+}
+
+// idle reports whether nothing is queued or in flight.
+func (c *Conn) idle() bool { return !c.inflight && c.queued.Load() == 0 }
+
+// service acts on the requests made through the public methods: close
+// requests first, then one write of everything queued.
+func (c *Conn) service() {
+	if c.closed {
+		return
+	}
+	c.mu.Lock()
+	c.scheduled = false
+	req := c.req
+	c.mu.Unlock()
+	switch {
+	case req == reqAbort:
+		c.finish(ErrAborted, true)
+		return
+	case req == reqClose:
+		c.closing = true
+	case req == reqCloseWrite:
+		c.wantShut = true
+	}
+	c.flush()
+}
+
+// flush submits one write of the queue unless one is in flight.
+func (c *Conn) flush() {
+	if c.inflight || c.closed {
+		return
+	}
+	l := c.loop
+	c.mu.Lock()
+	iov := c.out.iov(l.iov[:0], maxIovecs)
+	c.mu.Unlock()
+	if len(iov) == 0 {
+		c.drained()
+		return
+	}
+	n, pending, err := l.poller.Write(c.tok, iov)
+	clear(iov)
+	l.iov = iov[:0]
+	c.st.writes.Add(1)
+	if pending {
+		c.inflight = true
+		return
+	}
+	if c.wrote(n, err) {
+		// More was queued than one write takes (or arrived meanwhile with
+		// a service already due): the next iteration sends it.
+		c.mu.Lock()
+		sched := c.markScheduled()
+		c.mu.Unlock()
+		if sched {
+			c.schedule()
+		}
+	}
+}
+
+// writeDone handles the completion of a write that went pending.
+func (c *Conn) writeDone(n int, err error) {
+	c.inflight = false
+	if c.wrote(n, err) {
+		c.flush()
+	}
+}
+
+// wrote drops n sent bytes from the queue. It reports whether more is
+// queued; on an error or an empty queue it moves the state machine on.
+func (c *Conn) wrote(n int, err error) bool {
+	more := false
+	if n > 0 {
+		c.mu.Lock()
+		c.out.consume(n, &c.loop.eng.chunks)
+		more = c.out.n > 0
+		c.mu.Unlock()
+		c.queued.Add(int64(-n))
+		c.st.bytesWr.Add(uint64(n))
+	}
+	if err != nil {
+		c.finish(err, false)
+		return false
+	}
+	if !more {
+		c.drained()
+	}
+	return more
+}
+
+// drained runs when every queued byte has been sent: a requested FIN goes
+// out, and a closing connection closes or starts lingering.
+func (c *Conn) drained() {
+	if !c.closing && !c.wantShut {
+		return
+	}
+	if c.closing && c.eof {
+		c.finish(nil, false)
+		return
+	}
+	if !c.wrShut {
+		c.wrShut = true
+		if err := c.loop.poller.Shutdown(c.tok); err != nil {
+			c.finish(err, false)
+			return
+		}
+	}
+	switch {
+	case c.eof:
+		c.finish(nil, false)
+	case c.closing && c.lingering == nil:
+		d := c.srv.cfg.lingerTime()
+		if d == 0 {
+			c.finish(nil, false)
+			return
+		}
+		c.lingering = time.AfterFunc(d, func() { c.loop.push(task{kind: taskLinger, c: c}) })
+	}
+}
+
+func (c *Conn) lingerExpired() {
+	if !c.closed {
+		c.finish(nil, false)
+	}
+}
+
+// shutdown tells the connection that its server is shutting down.
+func (c *Conn) shutdown() {
+	if c.closed {
+		return
+	}
+	if sh, ok := c.h.(ShutdownHandler); ok {
+		defer c.recover("OnShutdown")
+		sh.OnShutdown(c)
+		return
+	}
+	c.Close()
+}
+
+// finish closes the socket and calls OnClose, once. abort sends a reset.
+func (c *Conn) finish(err error, abort bool) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	if c.lingering != nil {
+		c.lingering.Stop()
+	}
+	l := c.loop
+	// A failed close(2) leaves nothing to do; the reason that matters is err.
+	_ = l.poller.Close(c.tok, abort)
+	l.freeSlot(c.tok)
+	c.mu.Lock()
+	c.req = reqAbort
+	c.out.reset(&l.eng.chunks)
+	c.mu.Unlock()
+	c.queued.Store(0)
+	c.st.closed.Add(1)
+	if err != nil {
+		c.st.closedByErr.Add(1)
+	}
+	c.callClose(err)
+	c.srv.untrack(c)
+}

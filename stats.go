@@ -1,0 +1,41 @@
+package proactor
+
+import "sync/atomic"
+
+// Stats is a snapshot of a server's counters.
+type Stats struct {
+	Accepted     uint64 // connections opened (OnOpen called)
+	Rejected     uint64 // connections refused by the accept filter
+	AcceptErrors uint64 // failed accept calls (EMFILE, ENFILE, ...)
+	Active       int    // connections open now
+	Closed       uint64 // connections closed (OnClose called)
+	ClosedByErr  uint64 // of Closed, those whose OnClose reason was not nil
+	Panics       uint64 // panics recovered in callbacks
+	Reads        uint64 // reads completed with data
+	BytesRead    uint64
+	Writes       uint64 // write operations submitted (one writev or more each)
+	BytesWritten uint64
+	QueuedBytes  int64 // bytes queued for writing, not yet sent
+}
+
+// statShard holds one loop's share of a server's counters; only that loop
+// adds to it, so the atomics never contend.
+type statShard struct {
+	accepted, rejected, acceptErrors  atomic.Uint64
+	closed, closedByErr, panics       atomic.Uint64
+	reads, bytesRead, writes, bytesWr atomic.Uint64
+	_                                 [64]byte // keep shards on separate cache lines
+}
+
+func (s *Stats) add(sh *statShard) {
+	s.Accepted += sh.accepted.Load()
+	s.Rejected += sh.rejected.Load()
+	s.AcceptErrors += sh.acceptErrors.Load()
+	s.Closed += sh.closed.Load()
+	s.ClosedByErr += sh.closedByErr.Load()
+	s.Panics += sh.panics.Load()
+	s.Reads += sh.reads.Load()
+	s.BytesRead += sh.bytesRead.Load()
+	s.Writes += sh.writes.Load()
+	s.BytesWritten += sh.bytesWr.Load()
+}
