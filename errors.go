@@ -3,6 +3,8 @@ package proactor
 import (
 	"errors"
 	"fmt"
+
+	"github.com/seed487d475b/proactor/internal/driver"
 )
 
 // Errors reported by proactor. They are sentinels: compare with errors.Is, as
@@ -27,6 +29,9 @@ var (
 	ErrShutdownTimeout = errors.New("proactor: aborted by shutdown deadline")
 	// ErrUnknownEngine is returned for an engine name proactor does not have.
 	ErrUnknownEngine = errors.New("proactor: unknown engine")
+	// ErrEngineUnsupported is returned for an engine this platform or kernel
+	// cannot run, such as epoll outside Linux.
+	ErrEngineUnsupported = driver.ErrUnsupported
 )
 
 // PanicError is the OnClose reason of a connection whose callback panicked.

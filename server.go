@@ -54,6 +54,10 @@ func NewServer(h Handler, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
+// Done returns a channel that is closed once the server has stopped, after
+// Shutdown or Close.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
 // Engine returns the engine the server runs on.
 func (s *Server) Engine() *Engine { return s.eng }
 
@@ -65,7 +69,6 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		return nil, err
 	}
 	if err := s.start(ln); err != nil {
-		ln.Close()
 		return nil, err
 	}
 	return ln.Addr(), nil
@@ -92,10 +95,13 @@ func (s *Server) ListenAndServe(addr string) error {
 	return ErrServerClosed
 }
 
+// start registers ln on a loop. On failure ln is closed: the server owns it
+// either way.
 func (s *Server) start(ln net.Listener) error {
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
+		ln.Close()
 		return ErrServerClosed
 	}
 	l := s.eng.pick()
@@ -110,6 +116,7 @@ func (s *Server) start(ln net.Listener) error {
 		s.mu.Lock()
 		s.listeners = removeListener(s.listeners, x)
 		s.mu.Unlock()
+		ln.Close()
 	}
 	return err
 }
@@ -172,11 +179,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	})
 	var err error
 	select {
-	case <-s.idle:
-	case <-ctx.Done():
-		err = ctx.Err()
-		s.abortAll(ErrShutdownTimeout)
-		<-s.idle
+	case <-s.idle: // checked first: a done ctx with nothing left is no timeout
+	default:
+		select {
+		case <-s.idle:
+		case <-ctx.Done():
+			err = ctx.Err()
+			s.abortAll(ErrShutdownTimeout)
+			<-s.idle
+		}
 	}
 	s.endStop()
 	return err
@@ -184,7 +195,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close stops the server at once: listeners close, and every connection is
 // aborted with a reset (OnClose receives ErrServerClosed). Close returns
-// after every OnClose has run.
+// after every OnClose has run. It may be called while Shutdown waits, to cut
+// the wait short.
 func (s *Server) Close() error {
 	s.beginStop()
 	s.abortAll(ErrServerClosed)

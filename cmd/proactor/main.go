@@ -1,0 +1,79 @@
+// Command proactor runs the servers built on the proactor framework.
+//
+// Usage:
+//
+//	proactor serve NAME [flags]
+//
+// Run "proactor serve -h" for the servers and flags. Exit status is 0 on
+// success, 1 when the server fails, and 2 for a bad command line.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit statuses; 2 for a bad command line matches what the flag package
+// uses.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// command is one subcommand. run receives the arguments after the
+// subcommand's name and returns the exit status.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+// commands is the dispatch table, in the order usage lists them.
+var commands = []command{
+	{name: "serve", summary: "run a server until SIGINT or SIGTERM", run: runServe},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a subcommand and returns the exit status; taking the
+// writers as arguments keeps os.Exit in main alone.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	errorf(stderr, "unknown command %q", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: proactor COMMAND [arguments]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun \"proactor COMMAND -h\" for a command's flags.\n")
+}
+
+// errorf prints a message to w as "proactor: ...". The library's own errors
+// already start with that prefix, so it is dropped from the message rather
+// than printed twice.
+func errorf(w io.Writer, format string, args ...any) {
+	msg := strings.TrimPrefix(fmt.Sprintf(format, args...), "proactor: ")
+	fmt.Fprintf(w, "proactor: %s\n", msg)
+}

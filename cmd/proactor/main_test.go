@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testTimeout bounds every child process, so that a broken binary fails the
+// test instead of hanging it.
+const testTimeout = 30 * time.Second
+
+var listeningRE = regexp.MustCompile(`^proactor: echo listening on (\S+) \(engine \w+, 1 loop\)$`)
+
+// TestCLI builds the binary once and runs every case against it: the
+// command's contract is its exit status and output, which only a real
+// process shows, signals included.
+func TestCLI(t *testing.T) {
+	bin := buildBinary(t)
+	t.Run("EchoAndGracefulStop", func(t *testing.T) {
+		t.Parallel()
+		testEchoAndGracefulStop(t, bin)
+	})
+	tests := []struct {
+		name       string
+		args       []string
+		wantStatus int
+		wantStderr []string // substrings, all required
+	}{
+		{name: "NoArgs", args: nil, wantStatus: exitUsage, wantStderr: []string{"Usage: proactor", "serve"}},
+		{name: "UnknownCommand", args: []string{"nosuch"}, wantStatus: exitUsage, wantStderr: []string{`proactor: unknown command "nosuch"`, "serve"}},
+		{name: "Help", args: []string{"-h"}, wantStatus: exitOK},
+		{name: "ServeNoName", args: []string{"serve"}, wantStatus: exitUsage, wantStderr: []string{"missing server name", "Servers:", "echo"}},
+		{name: "ServeUnknownName", args: []string{"serve", "nosuch"}, wantStatus: exitUsage, wantStderr: []string{`unknown server "nosuch"`, "Servers:", "echo"}},
+		{name: "ServeHelp", args: []string{"serve", "-h"}, wantStatus: exitOK},
+		{name: "UnknownEngine", args: []string{"serve", "echo", "--engine", "nosuch", "--listen", "127.0.0.1:0"}, wantStatus: exitUsage, wantStderr: []string{`proactor: unknown engine "nosuch"; available: auto`}},
+		{name: "NegativeLoops", args: []string{"serve", "echo", "--loops", "-1"}, wantStatus: exitUsage, wantStderr: []string{"-loops"}},
+		{name: "BadFlag", args: []string{"serve", "echo", "--nosuch"}, wantStatus: exitUsage, wantStderr: []string{"proactor: serve: flag provided but not defined"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			cmd := exec.CommandContext(ctx, bin, tt.args...)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if got := exitStatus(t, err); got != tt.wantStatus {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", got, tt.wantStatus, &stderr)
+			}
+			for _, s := range tt.wantStderr {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr lacks %q:\n%s", s, &stderr)
+				}
+			}
+			if tt.wantStatus == exitOK && !strings.Contains(stdout.String(), "Usage:") {
+				t.Errorf("help printed no usage on stdout:\n%s", &stdout)
+			}
+		})
+	}
+}
+
+func testEchoAndGracefulStop(t *testing.T, bin string) {
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1")
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := false
+	t.Cleanup(func() {
+		if !exited {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	lines := readLines(ctx, stdout)
+
+	addr := waitListening(t, ctx, lines)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len("hello\n"))
+	if _, err := io.ReadFull(conn, got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "hello\n" {
+		t.Fatalf("echo returned %q, want %q", got, "hello\n")
+	}
+
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	// A graceful shutdown closes the connection with a FIN; answering it
+	// with ours ends the server's lingering close, which would otherwise
+	// hold up the exit for the linger time.
+	if n, err := conn.Read(got); !errors.Is(err, io.EOF) {
+		t.Fatalf("after SIGINT, Read = %d, %v; want EOF", n, err)
+	}
+	conn.Close()
+	stop := time.NewTimer(10 * time.Second)
+	defer stop.Stop()
+	var rest []string
+	// Wait may only run once stdout is drained, or it could close the pipe
+	// under the reader; EOF comes when the process exits.
+	for drained := false; !drained; {
+		select {
+		case line, ok := <-lines:
+			if ok {
+				rest = append(rest, line)
+			}
+			drained = !ok
+		case <-stop.C:
+			// stderr may be read only once Wait has finished copying it.
+			cmd.Process.Kill()
+			cmd.Wait()
+			exited = true
+			t.Fatalf("process still running 10s after SIGINT; stderr:\n%s", &stderr)
+		}
+	}
+	err = cmd.Wait()
+	exited = true
+	if got := exitStatus(t, err); got != exitOK {
+		t.Fatalf("exit status %d after SIGINT, want 0; stderr:\n%s", got, &stderr)
+	}
+	if !slices.Contains(rest, "proactor: shutting down") {
+		t.Errorf("stdout after SIGINT = %q, want a \"proactor: shutting down\" line", rest)
+	}
+}
+
+// buildBinary builds the command into the test's temporary directory, so
+// the tests run exactly what a user would.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command to build with: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "proactor")
+	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// readLines delivers r's lines on the returned channel, closed at EOF. It
+// gives up when ctx ends, so a test that stopped listening leaks no goroutine.
+func readLines(ctx context.Context, r io.Reader) <-chan string {
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return lines
+}
+
+// waitListening returns the address of the first "listening on" line.
+func waitListening(t *testing.T, ctx context.Context, lines <-chan string) string {
+	t.Helper()
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatal("stdout closed before a \"listening on\" line")
+			}
+			if m := listeningRE.FindStringSubmatch(line); m != nil {
+				return m[1]
+			}
+			t.Logf("stdout: %s", line)
+		case <-ctx.Done():
+			t.Fatal("no \"listening on\" line before the timeout")
+		}
+	}
+}
+
+// exitStatus returns the exit status Run or Wait reported through err.
+func exitStatus(t *testing.T, err error) int {
+	t.Helper()
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("command did not run: %v", err)
+	}
+	return ee.ExitCode()
+}

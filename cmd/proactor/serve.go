@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/examples/echo"
+)
+
+// servers maps each name `proactor serve` accepts to a constructor returning
+// a fresh handler and the address to listen on without --listen. Usage calls
+// the constructors to show the addresses, so they must be cheap and free of
+// side effects.
+var servers = map[string]func() (proactor.Handler, string){
+	"echo": func() (proactor.Handler, string) { return echo.Handler{}, echo.DefaultAddr },
+}
+
+// addrList is the value of --listen, which may be repeated to serve the same
+// handler on several addresses.
+type addrList []string
+
+func (a *addrList) String() string { return strings.Join(*a, ",") }
+
+func (a *addrList) Set(s string) error {
+	if s == "" {
+		// net.Listen would take "" as every interface on a random port,
+		// which is never what an empty flag value meant.
+		return errors.New("empty address")
+	}
+	*a = append(*a, s)
+	return nil
+}
+
+// serveConfig is the parsed command line of `proactor serve`.
+type serveConfig struct {
+	name            string
+	handler         proactor.Handler
+	addrs           []string
+	engine          string
+	loops           int
+	shutdownTimeout time.Duration
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("proactor serve", flag.ContinueOnError)
+	var listen addrList
+	fs.Var(&listen, "listen", "listen on `ADDR`; repeat for several addresses (default: the server's own)")
+	engine := fs.String("engine", "auto", "I/O `engine`: auto, or one of: "+strings.Join(proactor.Engines(), ", "))
+	loops := fs.Int("loops", 0, "number of event loops; 0 means GOMAXPROCS")
+	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections before aborting them")
+	// The flag package would print its errors unprefixed and the usage
+	// without the server list; silence it and report both below.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+
+	name, err := parseServeArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		serveUsage(stdout, fs)
+		return exitOK
+	}
+	if err == nil {
+		err = checkServeFlags(name, *loops, *timeout)
+	}
+	if err != nil {
+		errorf(stderr, "serve: %v", err)
+		serveUsage(stderr, fs)
+		return exitUsage
+	}
+
+	h, addr := servers[name]()
+	if len(listen) == 0 {
+		listen = addrList{addr}
+	}
+	return serve(serveConfig{
+		name:            name,
+		handler:         h,
+		addrs:           listen,
+		engine:          *engine,
+		loops:           *loops,
+		shutdownTimeout: *timeout,
+	}, stdout, stderr)
+}
+
+// parseServeArgs returns the server name. It accepts flags on either side of
+// the name, since both `serve echo --loops 1` and `serve --loops 1 echo` read
+// naturally and the flag package stops at the first non-flag argument.
+func parseServeArgs(fs *flag.FlagSet, args []string) (string, error) {
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if fs.NArg() == 0 {
+		return "", errors.New("missing server name")
+	}
+	name := fs.Arg(0)
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
+		return "", err
+	}
+	if fs.NArg() > 0 {
+		return "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return name, nil
+}
+
+func checkServeFlags(name string, loops int, timeout time.Duration) error {
+	if _, ok := servers[name]; !ok {
+		return fmt.Errorf("unknown server %q", name)
+	}
+	if loops < 0 {
+		// proactor.WithLoops reads a negative count as the default, which
+		// would hide the typo.
+		return fmt.Errorf("invalid -loops %d: must be 0 or more", loops)
+	}
+	if timeout <= 0 {
+		return fmt.Errorf("invalid -shutdown-timeout %v: must be positive", timeout)
+	}
+	return nil
+}
+
+func serveUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: proactor serve NAME [flags]\n\nServers:\n")
+	names := make([]string, 0, len(servers))
+	for name := range servers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		_, addr := servers[name]()
+		fmt.Fprintf(w, "  %-8s (default address %s)\n", name, addr)
+	}
+	fmt.Fprintf(w, "\nFlags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// serve runs the server until SIGINT or SIGTERM and returns the exit status.
+func serve(cfg serveConfig, stdout, stderr io.Writer) int {
+	// Subscribe before listening: a supervisor (or a test) may signal as
+	// soon as it reads the "listening" line, and that signal must start a
+	// graceful shutdown rather than kill the process.
+	sigc := make(chan os.Signal, 2)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+
+	logger := slog.New(slog.NewTextHandler(stderr, nil)).With("server", cfg.name)
+	srv, err := proactor.NewServer(cfg.handler,
+		proactor.WithEngineName(cfg.engine),
+		proactor.WithLoops(cfg.loops),
+		proactor.WithLogger(logger))
+	if errors.Is(err, proactor.ErrUnknownEngine) {
+		errorf(stderr, "unknown engine %q; available: auto, %s", cfg.engine, strings.Join(proactor.Engines(), ", "))
+		return exitUsage
+	}
+	if err != nil {
+		errorf(stderr, "%v", err)
+		return exitError
+	}
+
+	eng := srv.Engine()
+	for _, addr := range cfg.addrs {
+		bound, err := srv.Listen(addr)
+		if err != nil {
+			errorf(stderr, "%s: %v", cfg.name, err)
+			// The listeners already started would otherwise outlive the
+			// failure with nobody to stop them.
+			srv.Close()
+			return exitError
+		}
+		fmt.Fprintf(stdout, "proactor: %s listening on %s (engine %s, %s)\n",
+			cfg.name, bound, eng.Name(), plural(eng.Loops(), "loop"))
+	}
+
+	<-sigc
+	fmt.Fprintln(stdout, "proactor: shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			errorf(stderr, "shutdown: %v", err)
+			return exitError
+		}
+		return exitOK
+	case <-sigc:
+		// Restore the default action so that a third signal still kills
+		// the process if Close is stuck behind a blocked callback.
+		signal.Stop(sigc)
+		errorf(stderr, "second signal: closing connections without waiting")
+		srv.Close()
+		return exitError
+	}
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -1,0 +1,245 @@
+package conformance
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed487d475b/proactor"
+)
+
+func testEcho(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	_, addr := serve(t, b, r)
+	c := dial(t, addr)
+	for _, size := range []int{1, 100, 4096, 70000} {
+		expectEcho(t, c, pattern(size, byte(size)))
+	}
+	c.CloseWrite()
+	if rest, err := readAll(c); err != nil || len(rest) != 0 {
+		t.Fatalf("after FIN: got %d bytes, err %v; want a clean EOF", len(rest), err)
+	}
+	if ev := r.waitClose(t); ev.err != nil || !ev.rec.peerFIN || ev.rec.closes != 1 {
+		t.Fatalf("OnClose: %v, record %+v; want nil after OnPeerClosed", ev.err, ev.rec)
+	}
+}
+
+// testManyConns echoes on 1,000 connections at once, every byte checked.
+func testManyConns(t *testing.T, b Backend) {
+	const conns, msgs = 1000, 5
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithLoops(2))
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for i := range conns {
+		c := dial(t, addr)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 1))
+			for m := range msgs {
+				msg := pattern(1+rng.IntN(8192), byte(i+m))
+				if _, err := c.Write(msg); err != nil {
+					errs <- err
+					return
+				}
+				got := make([]byte, len(msg))
+				if _, err := io.ReadFull(c, got); err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(got, msg) {
+					errs <- fmt.Errorf("conn %d message %d: echo differs", i, m)
+					return
+				}
+			}
+			c.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for range conns {
+		if ev := r.waitClose(t); ev.err != nil {
+			t.Fatalf("%v", ev)
+		}
+	}
+	if st := srv.Stats(); st.Accepted != conns || st.Closed != conns || st.Active != 0 {
+		t.Fatalf("stats %+v; want %d accepted and closed, none active", st, conns)
+	}
+}
+
+// testLargeSlowReader echoes 1 MiB messages to a client that reads in small
+// pieces and pauses, so the server's writes stop on a full socket buffer and
+// finish later. (A receive buffer far below the loopback MSS would stall
+// TCP itself in zero-window probing, so the client keeps a moderate one.)
+func testLargeSlowReader(t *testing.T, b Backend) {
+	const size, count = 1 << 20, 8
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r)
+	c := dial(t, addr)
+	c.SetReadBuffer(128 << 10)
+	sent := make(chan []byte, count)
+	go func() {
+		for i := range count {
+			msg := pattern(size, byte(i))
+			sent <- msg
+			if _, err := c.Write(msg); err != nil {
+				t.Errorf("write: %v", err)
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 3000)
+	for i := range count {
+		want := wait(t, sent, "a message to be sent")
+		got := make([]byte, 0, size)
+		for len(got) < size {
+			n, err := c.Read(buf[:min(len(buf), size-len(got))])
+			if err != nil {
+				t.Fatalf("read: %v after %d bytes of message %d; server %+v", err, len(got), i, srv.Stats())
+			}
+			got = append(got, buf[:n]...)
+			if len(got)%(64<<10) < n {
+				time.Sleep(time.Millisecond) // read slowly: load shaping, not synchronisation
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("message %d differs", i)
+		}
+	}
+	c.Close()
+	if ev := r.waitClose(t); ev.err != nil {
+		t.Fatalf("%v", ev)
+	}
+}
+
+// testFIFOConcurrentWriters writes from many goroutines at once: each
+// goroutine's messages must arrive complete and in its order.
+func testFIFOConcurrentWriters(t *testing.T, b Backend) {
+	const writers, perWriter = 8, 2000
+	r := newRecorder(t)
+	r.onOpen = func(c *proactor.Conn) {
+		var wg sync.WaitGroup
+		for g := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range perWriter {
+					if _, err := fmt.Fprintf(c, "%d:%d\n", g, i); err != nil {
+						t.Errorf("write: %v", err)
+						return
+					}
+				}
+			}()
+		}
+		go func() {
+			wg.Wait()
+			c.Close()
+		}()
+	}
+	_, addr := serve(t, b, r)
+	c := dial(t, addr)
+	next := make([]int, writers)
+	sc := bufio.NewScanner(c)
+	lines := 0
+	for sc.Scan() {
+		var g, i int
+		if _, err := fmt.Sscanf(sc.Text(), "%d:%d", &g, &i); err != nil || g < 0 || g >= writers {
+			t.Fatalf("line %d: bad message %q", lines, sc.Text())
+		}
+		if i != next[g] {
+			t.Fatalf("writer %d: got message %d, want %d", g, i, next[g])
+		}
+		next[g]++
+		lines++
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if lines != writers*perWriter {
+		t.Fatalf("got %d messages, want %d", lines, writers*perWriter)
+	}
+	if ev := r.waitClose(t); ev.err != nil {
+		t.Fatalf("%v", ev)
+	}
+}
+
+// testWriteBatching checks that writes made inside one callback leave in
+// one write operation.
+func testWriteBatching(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	r.onData = func(c *proactor.Conn, p []byte) {
+		for i := range 10 {
+			c.Write([]byte{'0' + byte(i)})
+		}
+		c.Writev([][]byte{[]byte("-"), []byte("end")})
+	}
+	srv, addr := serve(t, b, r)
+	c := dial(t, addr)
+	c.Write([]byte("go"))
+	want := "0123456789-end"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
+		t.Fatalf("got %q, %v; want %q", got, err, want)
+	}
+	if st := srv.Stats(); st.Writes != 1 || st.BytesWritten != uint64(len(want)) {
+		t.Fatalf("stats: %d writes of %d bytes; want 1 write of %d", st.Writes, st.BytesWritten, len(want))
+	}
+}
+
+// testCallbackOrder runs many connections with writes from other
+// goroutines; the recorder fails the test on any overlap or misorder.
+func testCallbackOrder(t *testing.T, b Backend) {
+	const conns = 50
+	pending := proactor.NewKey[*sync.WaitGroup]("pending echoes")
+	r := newRecorder(t)
+	r.onOpen = func(c *proactor.Conn) { pending.Set(c, new(sync.WaitGroup)) }
+	r.onData = func(c *proactor.Conn, p []byte) {
+		msg := append([]byte(nil), p...)
+		wg, _ := pending.Get(c)
+		wg.Go(func() { c.Write(msg) }) // echo from another goroutine
+	}
+	r.onPeer = func(c *proactor.Conn) {
+		wg, _ := pending.Get(c)
+		go func() {
+			wg.Wait()
+			c.Close()
+		}()
+	}
+	_, addr := serve(t, b, r, proactor.WithLoops(2))
+	var wg sync.WaitGroup
+	for i := range conns {
+		c := dial(t, addr)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := pattern(1000, byte(i))
+			for range 20 {
+				if _, err := c.Write(msg); err != nil {
+					t.Errorf("write: %v", err)
+					return
+				}
+			}
+			c.CloseWrite()
+			got, err := readAll(c)
+			if err != nil || len(got) != 20*len(msg) {
+				t.Errorf("conn %d: read %d bytes, %v; want %d", i, len(got), err, 20*len(msg))
+			}
+		}()
+	}
+	wg.Wait()
+	for range conns {
+		ev := r.waitClose(t)
+		if ev.err != nil || !ev.rec.peerFIN || ev.rec.closes != 1 || len(ev.rec.data) != 20000 {
+			t.Fatalf("%v: record %+v", ev, ev.rec)
+		}
+	}
+}

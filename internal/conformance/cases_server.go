@@ -1,0 +1,351 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed487d475b/proactor"
+)
+
+// testPauseResume: while paused, a new connection waits in the backlog and
+// is not accepted; Resume accepts it.
+func testPauseResume(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithLoops(1))
+	early := dial(t, addr)
+	expectEcho(t, early, []byte("before"))
+	srv.Pause()
+	waiting := dial(t, addr) // completes in the kernel's backlog
+	waiting.Write([]byte("queued"))
+	// Round trips on the one loop give it every chance to accept wrongly.
+	for range 20 {
+		expectEcho(t, early, []byte("during"))
+	}
+	if st := srv.Stats(); st.Accepted != 1 || srv.ConnCount() != 1 {
+		t.Fatalf("paused server accepted: %+v", st)
+	}
+	srv.Resume()
+	got := make([]byte, 6)
+	if _, err := io.ReadFull(waiting, got); err != nil || string(got) != "queued" {
+		t.Fatalf("after Resume: %q, %v", got, err)
+	}
+	if st := srv.Stats(); st.Accepted != 2 {
+		t.Fatalf("Accepted = %d after Resume; want 2", st.Accepted)
+	}
+}
+
+type flow struct {
+	local      string
+	sent, recv []byte
+	err        error
+}
+
+// testShutdownInFlight shuts down while clients stream: every byte the
+// server received is echoed before its connection closes, and Shutdown
+// returns nil once all are closed.
+func testShutdownInFlight(t *testing.T, b Backend) {
+	const clients = 20
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithLoops(2))
+	flows := make([]flow, clients)
+	started := make(chan struct{}, clients)
+	var wg sync.WaitGroup
+	for i := range flows {
+		c := dial(t, addr)
+		f := &flows[i]
+		f.local = c.LocalAddr().String()
+		stop := make(chan struct{})
+		var sentMu sync.Mutex
+		wg.Add(2)
+		go func() { // writer: streams until the server's FIN arrives
+			defer wg.Done()
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				msg := pattern(512, byte(i+k))
+				if _, err := c.Write(msg); err != nil {
+					return
+				}
+				sentMu.Lock()
+				f.sent = append(f.sent, msg...)
+				sentMu.Unlock()
+			}
+		}()
+		go func() { // reader: until EOF, then stops the writer and closes
+			defer wg.Done()
+			buf := make([]byte, 4096)
+			signalled := false
+			for {
+				n, err := c.Read(buf)
+				f.recv = append(f.recv, buf[:n]...)
+				if !signalled && len(f.recv) >= 4096 {
+					signalled = true
+					started <- struct{}{}
+				}
+				if err != nil {
+					if err != io.EOF {
+						f.err = err
+					}
+					break
+				}
+			}
+			if !signalled {
+				started <- struct{}{}
+			}
+			close(stop)
+			sentMu.Lock() // the writer may be mid-append
+			sentMu.Unlock()
+			c.Close()
+		}()
+	}
+	for range clients {
+		wait(t, started, "traffic on every connection")
+	}
+	if err := srv.Shutdown(ctxTimeout(t)); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	wg.Wait()
+	server := map[string]closeEvent{}
+	for range clients {
+		ev := r.waitClose(t)
+		if ev.err != nil {
+			t.Fatalf("%v", ev)
+		}
+		server[ev.c.RemoteAddr().String()] = ev
+	}
+	for i, f := range flows {
+		ev, ok := server[f.local]
+		switch {
+		case !ok:
+			t.Fatalf("client %d: no server connection", i)
+		case f.err != nil:
+			t.Fatalf("client %d: %v", i, f.err)
+		case !bytes.Equal(f.recv, ev.rec.data):
+			t.Fatalf("client %d: got %d bytes back; the server read %d", i, len(f.recv), len(ev.rec.data))
+		case !bytes.HasPrefix(f.sent, f.recv):
+			t.Fatalf("client %d: the echo is not what was sent", i)
+		}
+	}
+	if n := srv.ConnCount(); n != 0 {
+		t.Fatalf("ConnCount = %d after Shutdown", n)
+	}
+}
+
+type stubbornHandler struct{ *recorder }
+
+func (stubbornHandler) OnShutdown(*proactor.Conn) {} // ignores the request to stop
+
+// testShutdownDeadline: when connections ignore the shutdown, the context
+// ends it: they are aborted and Shutdown returns ctx.Err().
+func testShutdownDeadline(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, addr := serve(t, b, stubbornHandler{r})
+	var clients []*net.TCPConn
+	for range 3 {
+		c := dial(t, addr)
+		expectEcho(t, c, []byte("hi"))
+		clients = append(clients, c)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(mustListen(t)) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v; want DeadlineExceeded", err)
+	}
+	for range clients {
+		if ev := r.waitClose(t); !errors.Is(ev.err, proactor.ErrShutdownTimeout) {
+			t.Fatalf("%v; want ErrShutdownTimeout", ev)
+		}
+	}
+	for _, c := range clients {
+		if _, err := readAll(c); !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("client read: %v; want a reset", err)
+		}
+	}
+	if err := wait(t, served, "Serve to return"); !errors.Is(err, proactor.ErrServerClosed) {
+		t.Fatalf("Serve: %v; want ErrServerClosed", err)
+	}
+	if _, err := srv.Listen("127.0.0.1:0"); !errors.Is(err, proactor.ErrServerClosed) {
+		t.Fatalf("Listen after Shutdown: %v", err)
+	}
+}
+
+func mustListen(t *testing.T) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// testCloseAborts: Close resets every connection at once.
+func testCloseAborts(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r)
+	var clients []*net.TCPConn
+	for range 3 {
+		c := dial(t, addr)
+		expectEcho(t, c, []byte("hi"))
+		clients = append(clients, c)
+	}
+	srv.Close()
+	for range clients {
+		if ev := r.waitClose(t); !errors.Is(ev.err, proactor.ErrServerClosed) {
+			t.Fatalf("%v; want ErrServerClosed", ev)
+		}
+	}
+	for _, c := range clients {
+		if _, err := readAll(c); !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("client read: %v; want a reset", err)
+		}
+	}
+	if _, err := net.Dial("tcp", addr); err == nil {
+		t.Fatalf("dial after Close succeeded; the listener should be gone")
+	}
+}
+
+// testRegistry: lookup, range, broadcast and close-all over live connections.
+func testRegistry(t *testing.T, b Backend) {
+	const n = 5
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithLoops(2))
+	var clients []*net.TCPConn
+	ids := map[uint64]bool{}
+	for range n {
+		clients = append(clients, dial(t, addr))
+		ids[wait(t, r.opened, "OnOpen").ID()] = true
+	}
+	if srv.ConnCount() != n || len(ids) != n {
+		t.Fatalf("ConnCount %d, distinct IDs %d; want %d", srv.ConnCount(), len(ids), n)
+	}
+	for id := range ids {
+		if c, ok := srv.Conn(id); !ok || c.ID() != id {
+			t.Fatalf("Conn(%d) = %v, %v", id, c, ok)
+		}
+	}
+	if _, ok := srv.Conn(1 << 60); ok {
+		t.Fatalf("Conn of an unknown ID found something")
+	}
+	seen := 0
+	srv.Range(func(*proactor.Conn) bool { seen++; return seen < 2 })
+	if seen != 2 {
+		t.Fatalf("Range did not stop when told: %d calls", seen)
+	}
+	if got := srv.Broadcast([]byte("news")); got != n {
+		t.Fatalf("Broadcast reached %d; want %d", got, n)
+	}
+	for _, c := range clients {
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "news" {
+			t.Fatalf("broadcast: %q, %v", buf, err)
+		}
+	}
+	srv.CloseAll()
+	for _, c := range clients {
+		go func() { readAll(c); c.Close() }()
+	}
+	for range n {
+		if ev := r.waitClose(t); ev.err != nil {
+			t.Fatalf("%v", ev)
+		}
+	}
+	if srv.ConnCount() != 0 {
+		t.Fatalf("ConnCount = %d after CloseAll", srv.ConnCount())
+	}
+}
+
+type upperHandler struct{ proactor.BaseHandler }
+
+func (upperHandler) OnData(c *proactor.Conn, p []byte) { c.Write(bytes.ToUpper(p)) }
+
+// testSharedEngine: two servers, three listeners, one engine.
+func testSharedEngine(t *testing.T, b Backend) {
+	eng, err := proactor.NewEngine(append(b.Options, proactor.WithLoops(2))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	echo, err := proactor.NewServer(newRecorder(t), proactor.WithEngine(eng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	upper, err := proactor.NewServer(upperHandler{}, proactor.WithEngine(eng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, _ := echo.Listen("127.0.0.1:0")
+	a2, _ := echo.Listen("127.0.0.1:0")
+	a3, err := upper.Listen("127.0.0.1:0")
+	if err != nil || len(echo.Addrs()) != 2 {
+		t.Fatalf("listen: %v, %v", err, echo.Addrs())
+	}
+	expectEcho(t, dial(t, a1.String()), []byte("one"))
+	expectEcho(t, dial(t, a2.String()), []byte("two"))
+	u := dial(t, a3.String())
+	u.Write([]byte("three"))
+	got := make([]byte, 5)
+	if _, err := io.ReadFull(u, got); err != nil || string(got) != "THREE" {
+		t.Fatalf("upper: %q, %v", got, err)
+	}
+	echo.Close()
+	u.Write([]byte("four"))
+	if _, err := io.ReadFull(u, got[:4]); err != nil || string(got[:4]) != "FOUR" {
+		t.Fatalf("upper after the other server closed: %q, %v", got[:4], err)
+	}
+	upper.Close()
+	eng.Close()
+	if _, err := proactor.NewServer(upperHandler{}, proactor.WithEngine(eng)); !errors.Is(err, proactor.ErrEngineClosed) {
+		t.Fatalf("NewServer on a closed engine: %v", err)
+	}
+}
+
+type keyA struct{}
+type keyB struct{}
+
+// testValues: per-connection user data.
+func testValues(t *testing.T, b Backend) {
+	name := proactor.NewKey[string]("name")
+	count := proactor.NewKey[int]("count")
+	r := newRecorder(t)
+	r.onOpen = func(c *proactor.Conn) {
+		c.SetValue(keyA{}, "a")
+		c.SetValue(keyB{}, 2)
+		name.Set(c, "client")
+		c.SetContext(&bytes.Buffer{})
+	}
+	r.onData = func(c *proactor.Conn, p []byte) {
+		n, _ := count.Get(c)
+		count.Set(c, n+1)
+		c.Context().(*bytes.Buffer).Write(p)
+		if s, ok := name.Get(c); !ok || s != "client" || c.Value(keyA{}) != "a" || c.Value(keyB{}) != 2 {
+			t.Errorf("values lost: %v %v %v", s, c.Value(keyA{}), c.Value(keyB{}))
+		}
+		name.Delete(c)
+		if _, ok := name.Get(c); ok || c.Value(keyA{}) != "a" {
+			t.Errorf("Delete removed the wrong value")
+		}
+		name.Set(c, "client")
+		c.Write(p)
+	}
+	_, addr := serve(t, b, r)
+	c := dial(t, addr)
+	expectEcho(t, c, []byte("x"))
+	expectEcho(t, c, []byte("y"))
+	sc := wait(t, r.opened, "OnOpen")
+	c.Close()
+	r.waitClose(t)
+	if n, _ := count.Get(sc); n != 2 || sc.Context().(*bytes.Buffer).String() != "xy" {
+		t.Fatalf("count %d, context %q", n, sc.Context())
+	}
+}

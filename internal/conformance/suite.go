@@ -1,0 +1,209 @@
+// Package conformance is the behaviour suite every proactor engine must
+// pass. Run is called once per engine the machine has (see the root
+// package's TestConformance); each case runs against a fresh server on
+// 127.0.0.1:0 and checks afterwards that no goroutine and no descriptor was
+// leaked.
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/seed487d475b/proactor"
+)
+
+// Backend is an engine under test.
+type Backend struct {
+	Name    string
+	Options []proactor.Option // select the engine; more options may follow
+}
+
+type testCase struct {
+	name string
+	run  func(t *testing.T, b Backend)
+}
+
+// Run runs every case against b.
+func Run(t *testing.T, b Backend) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLeaks(t)
+			tc.run(t, b)
+		})
+	}
+}
+
+// checkLeaks registers, before anything else, a cleanup that runs after
+// every other cleanup (servers closed, clients closed) and fails the test if
+// goroutines or descriptors outlive it.
+func checkLeaks(t *testing.T) {
+	fds := openFDs()
+	t.Cleanup(func() {
+		if t.Failed() {
+			return
+		}
+		goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		if fds < 0 {
+			return // no /proc: the descriptor check is Linux-only
+		}
+		// Descriptor counts have no event to wait for; poll with a bound.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := openFDs()
+			if n <= fds {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("descriptor leak: %d open before the case, %d after", fds, n)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+func openFDs() int {
+	if runtime.GOOS != "linux" {
+		return -1
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// serve starts a server for h on 127.0.0.1:0 and closes it when the test ends.
+func serve(t *testing.T, b Backend, h proactor.Handler, opts ...proactor.Option) (*proactor.Server, string) {
+	t.Helper()
+	all := append(append([]proactor.Option{}, b.Options...), opts...)
+	srv, err := proactor.NewServer(h, all...)
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	addr, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	return srv, addr.String()
+}
+
+// testTimeout bounds every blocking step of a case, so a bug fails the
+// case instead of hanging the run.
+const testTimeout = 20 * time.Second
+
+func dial(t testing.TB, addr string) *net.TCPConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, testTimeout)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	c.SetDeadline(time.Now().Add(testTimeout))
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.TCPConn)
+}
+
+func ctxTimeout(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// readAll reads until EOF or an error and returns what came and the error
+// (nil for a clean EOF).
+func readAll(c net.Conn) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := io.Copy(&buf, c)
+	return buf.Bytes(), err
+}
+
+func expectEcho(t testing.TB, c net.Conn, msg []byte) {
+	t.Helper()
+	if _, err := c.Write(msg); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read echo: %v", err)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatalf("echo mismatch: sent %q, got %q", msg, got)
+	}
+}
+
+// pattern returns n bytes that differ from one position to the next, so a
+// lost, repeated or reordered byte shows.
+func pattern(n int, seed byte) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(i*7+i/251) + seed
+	}
+	return p
+}
+
+// wait receives from ch or fails the test after testTimeout.
+func wait[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(testTimeout):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// logBuffer is a goroutine-safe sink for a test's slog output.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+// cases is every behaviour of the suite, in the order they run.
+var cases = []testCase{
+	{"Echo", testEcho},
+	{"ManyConns", testManyConns},
+	{"LargeSlowReader", testLargeSlowReader},
+	{"FIFOConcurrentWriters", testFIFOConcurrentWriters},
+	{"WriteBatching", testWriteBatching},
+	{"CallbackOrder", testCallbackOrder},
+	{"PeerReset", testPeerReset},
+	{"HalfClose", testHalfClose},
+	{"CloseWrite", testCloseWrite},
+	{"GracefulClose", testGracefulClose},
+	{"Abort", testAbort},
+	{"Panic", testPanic},
+	{"WriteAfterClose", testWriteAfterClose},
+	{"PauseResume", testPauseResume},
+	{"ShutdownInFlight", testShutdownInFlight},
+	{"ShutdownDeadline", testShutdownDeadline},
+	{"CloseAborts", testCloseAborts},
+	{"Registry", testRegistry},
+	{"SharedEngine", testSharedEngine},
+	{"Values", testValues},
+}
