@@ -44,11 +44,11 @@ type Conn struct {
 	inflight  bool // a write is pending in the engine
 	lingering *time.Timer
 
-	queued atomic.Int64 // bytes in out, readable without the lock
+	queued atomic.Int64  // bytes in out, readable without the lock
+	req    atomic.Uint32 // the close request level; written under mu, read anywhere
 
 	mu        sync.Mutex // guards the fields below: the only lock on the write path
 	out       outQueue
-	req       uint8
 	scheduled bool // a taskService is queued
 	values    []keyValue
 }
@@ -94,7 +94,7 @@ func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote }
 // connection is closed, Write returns ErrClosed.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	if c.req != reqNone {
+	if c.req.Load() != reqNone {
 		c.mu.Unlock()
 		return 0, ErrClosed
 	}
@@ -112,7 +112,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 // them. It returns the number of bytes queued.
 func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	c.mu.Lock()
-	if c.req != reqNone {
+	if c.req.Load() != reqNone {
 		c.mu.Unlock()
 		return 0, ErrClosed
 	}
@@ -145,13 +145,13 @@ func (c *Conn) Close() error { return c.request(reqClose) }
 // cuts short a graceful close in progress.
 func (c *Conn) Abort() error { return c.request(reqAbort) }
 
-func (c *Conn) request(r uint8) error {
+func (c *Conn) request(r uint32) error {
 	c.mu.Lock()
-	if c.req >= r {
+	if c.req.Load() >= r {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	c.req = r
+	c.req.Store(r)
 	sched := c.markScheduled()
 	c.mu.Unlock()
 	if sched {

@@ -54,7 +54,10 @@ func (c *Conn) readDone(p []byte, err error) {
 	if err == nil {
 		c.st.reads.Add(1)
 		c.st.bytesRead.Add(uint64(len(p)))
-		if !c.closing { // a closing connection drains its input unseen
+		// From the moment Close or Abort is called, even on another
+		// goroutine and before the loop has acted on it, input is drained
+		// unseen: no OnData after Close.
+		if c.req.Load() < reqClose {
 			c.callData(p)
 		}
 		return
@@ -64,8 +67,8 @@ func (c *Conn) readDone(p []byte, err error) {
 		return
 	}
 	c.eof = true
-	if c.closing {
-		if c.idle() {
+	if c.req.Load() >= reqClose { // no OnPeerClosed once Close was asked for
+		if c.closing && c.idle() {
 			c.finish(nil, false)
 		}
 		return
@@ -87,7 +90,7 @@ func (c *Conn) service() {
 	}
 	c.mu.Lock()
 	c.scheduled = false
-	req := c.req
+	req := c.req.Load()
 	c.mu.Unlock()
 	switch {
 	case req == reqAbort:
@@ -227,7 +230,7 @@ func (c *Conn) finish(err error, abort bool) {
 	_ = l.poller.Close(c.tok, abort)
 	l.freeSlot(c.tok)
 	c.mu.Lock()
-	c.req = reqAbort
+	c.req.Store(reqAbort)
 	c.out.reset(&l.eng.chunks)
 	c.mu.Unlock()
 	c.queued.Store(0)

@@ -1,0 +1,53 @@
+// Package proactor is a framework for TCP servers in the Proactor model: the
+// framework owns the sockets, the event loops, the buffers, accepting and
+// shutdown; your Handler reacts to completed I/O.
+//
+// # Engines and loops
+//
+// An Engine runs N event loops (default GOMAXPROCS), each a goroutine with
+// its own poller (epoll on Linux). A connection belongs to one loop for its
+// whole life, and every callback of that connection runs on that loop. New
+// connections are spread over the loops round-robin. Several Servers may
+// share one Engine (WithEngine); a Server without one starts a private
+// engine.
+//
+// # Callback lifecycle
+//
+// For each connection, in this order and never two at a time:
+//
+//	OnOpen(c)                 once, after accept; may Write a greeting
+//	OnData(c, data)           zero or more times, one per read; data is valid
+//	                          only until OnData returns
+//	OnPeerClosed(c)           at most once, when the peer's FIN arrives (not
+//	                          after Close was requested); c may still write
+//	OnClose(c, err)           exactly once, after the socket is gone
+//
+// The optional AcceptFilter.OnAccept runs before any of these, and
+// ShutdownHandler.OnShutdown between them when the server shuts down.
+// Callbacks must not block the loop: hand long work to another goroutine,
+// which may call Write, Close and the other goroutine-safe methods of Conn.
+// A panic in a callback is recovered, logged through log/slog and counted;
+// its connection is aborted with a *PanicError and the server goes on.
+//
+// # Writing and closing
+//
+// Write and Writev copy the bytes into the connection's queue and return at
+// once; they are safe from any goroutine and FIFO per connection. Writes
+// made during one loop iteration leave in one writev. Three ways to end:
+//
+//	CloseWrite()   FIN after the queue drains; reading goes on (half-close)
+//	Close()        no more OnData; the queue drains, FIN, lingering close
+//	Abort()        reset now; the queue is dropped
+//
+// OnClose's err is nil after a clean close, and says why otherwise: a
+// wrapped syscall error such as ECONNRESET (test with errors.Is), or one of
+// this package's sentinels (ErrAborted, ErrServerClosed, ErrPanic, ...).
+//
+// # Stopping
+//
+// Shutdown follows net/http: stop accepting, ask every connection to finish
+// (OnShutdown, or a graceful Close), wait for every OnClose or the context,
+// then abort what is left and return ctx.Err(). Close aborts at once. Both
+// wait for the loops, so call them from another goroutine, never from a
+// callback.
+package proactor
