@@ -162,7 +162,8 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 		return
 	}
 	if err := l.poller.Attach(t, s); err != nil {
-		srv.untrack(c)
+		srv.registry.remove(c)
+		srv.untrack()
 		l.freeSlot(t)
 		l.poller.Discard(s)
 		srv.log.Error("proactor: attaching a connection", "remote", s.Peer, "err", err)

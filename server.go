@@ -253,8 +253,8 @@ func (s *Server) track(c *Conn) bool {
 	return true
 }
 
-func (s *Server) untrack(c *Conn) {
-	s.registry.remove(c)
+// untrack counts a connection gone; finish has taken it out of the registry.
+func (s *Server) untrack() {
 	s.mu.Lock()
 	s.nconns--
 	if s.nconns == 0 && s.idle != nil {

@@ -238,6 +238,10 @@ func (c *Conn) finish(err error, abort bool) {
 	if err != nil {
 		c.st.closedByErr.Add(1)
 	}
+	// Out of the registry before OnClose, so that OnClose sees the final
+	// ConnCount; counted as gone only after it, so that Shutdown returns
+	// after every OnClose.
+	c.srv.registry.remove(c)
 	c.callClose(err)
-	c.srv.untrack(c)
+	c.srv.untrack()
 }

@@ -190,6 +190,8 @@ func testWriteBatching(t *testing.T, b Backend) {
 	if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
 		t.Fatalf("got %q, %v; want %q", got, err, want)
 	}
+	c.Close()
+	r.waitClose(t) // the counters are final once the connection is gone
 	if st := srv.Stats(); st.Writes != 1 || st.BytesWritten != uint64(len(want)) {
 		t.Fatalf("stats: %d writes of %d bytes; want 1 write of %d", st.Writes, st.BytesWritten, len(want))
 	}

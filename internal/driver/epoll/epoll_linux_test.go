@@ -1,0 +1,175 @@
+package epoll
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+)
+
+// sink records completions.
+type sink struct {
+	accepted []driver.Sock
+	reads    map[driver.Token][]byte
+	eof      map[driver.Token]error
+	wrote    map[driver.Token]int
+}
+
+func newSink() *sink {
+	return &sink{reads: map[driver.Token][]byte{}, eof: map[driver.Token]error{}, wrote: map[driver.Token]int{}}
+}
+
+func (s *sink) Accepted(_ driver.Token, so driver.Sock) { s.accepted = append(s.accepted, so) }
+func (s *sink) AcceptFailed(_ driver.Token, err error)  { panic(err) }
+func (s *sink) Read(t driver.Token, p []byte, err error) {
+	if err != nil {
+		s.eof[t] = err
+		return
+	}
+	s.reads[t] = append(s.reads[t], p...)
+}
+func (s *sink) Wrote(t driver.Token, n int, err error) { s.wrote[t] += n }
+func (s *sink) Hangup(t driver.Token, err error)       { s.eof[t] = err }
+
+// pollUntil polls until cond holds, failing after a bound.
+func pollUntil(t *testing.T, p driver.Poller, s *sink, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out polling")
+		}
+		if err := p.Poll(100*time.Millisecond, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func setup(t *testing.T) (*poller, *sink, driver.Token, net.Conn, driver.Sock) {
+	t.Helper()
+	d, _ := New()
+	pp, err := d.NewPoller(driver.Config{ReadBufferSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pp.(*poller)
+	t.Cleanup(func() { p.Release() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	lt := driver.MakeToken(0, 1)
+	if err := p.Listen(lt, ln); err != nil {
+		t.Fatal(err)
+	}
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	s := newSink()
+	pollUntil(t, p, s, func() bool { return len(s.accepted) == 1 })
+	so := s.accepted[0]
+	ct := driver.MakeToken(0, 7)
+	if err := p.Attach(ct, so); err != nil {
+		t.Fatal(err)
+	}
+	return p, s, ct, peer, so
+}
+
+// Every descriptor the engine creates is non-blocking and close-on-exec.
+func TestDescriptorFlags(t *testing.T) {
+	p, _, _, peer, so := setup(t)
+	for name, fd := range map[string]int{"accepted": so.FD, "epoll": p.epfd, "eventfd": p.wakefd, "listener": p.lns[0].fd} {
+		fdFlags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err != nil || fdFlags&unix.FD_CLOEXEC == 0 {
+			t.Errorf("%s fd %d: not close-on-exec (%#x, %v)", name, fd, fdFlags, err)
+		}
+		if name == "epoll" {
+			continue
+		}
+		flFlags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		if err != nil || flFlags&unix.O_NONBLOCK == 0 {
+			t.Errorf("%s fd %d: blocking (%#x, %v)", name, fd, flFlags, err)
+		}
+	}
+	if so.Peer.String() != peer.LocalAddr().String() || so.Local.String() != peer.RemoteAddr().String() {
+		t.Errorf("addresses: peer %v local %v; want %v and %v", so.Peer, so.Local, peer.LocalAddr(), peer.RemoteAddr())
+	}
+}
+
+// A token whose generation is stale reaches nothing, even on a reused slot.
+func TestStaleToken(t *testing.T) {
+	p, s, ct, peer, _ := setup(t)
+	if err := p.Close(ct, false); err != nil {
+		t.Fatal(err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[1])
+	fresh := driver.MakeToken(ct.Slot(), ct.Gen()+1)
+	if err := p.Attach(fresh, driver.Sock{FD: fds[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Write(ct, [][]byte{[]byte("x")}); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Write on a stale token: %v", err)
+	}
+	if err := p.SetReading(ct, false); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("SetReading on a stale token: %v", err)
+	}
+	peer.Write([]byte("to the old connection"))
+	unix.Write(fds[1], []byte("new"))
+	pollUntil(t, p, s, func() bool { return len(s.reads[fresh]) == 3 })
+	if len(s.reads[ct]) != 0 {
+		t.Fatalf("stale token got %q", s.reads[ct])
+	}
+}
+
+// EPOLLOUT is armed only while a write is pending, and a pending write
+// completes whole.
+func TestPendingWrite(t *testing.T) {
+	p, s, ct, peer, so := setup(t)
+	unix.SetsockoptInt(so.FD, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096)
+	n, pending, err := p.Write(ct, [][]byte{[]byte("small")})
+	if err != nil || pending || n != 5 || p.conns[0].interest&unix.EPOLLOUT != 0 {
+		t.Fatalf("small write: n %d pending %v err %v interest %#x", n, pending, err, p.conns[0].interest)
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: more than the socket takes
+	iov := [][]byte{big[:1000], big[1000 : 1<<19], big[1<<19:]}
+	n, pending, err = p.Write(ct, iov)
+	if err != nil || !pending || p.conns[0].interest&unix.EPOLLOUT == 0 {
+		t.Fatalf("big write: n %d pending %v err %v interest %#x", n, pending, err, p.conns[0].interest)
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(peer, int64(5+len(big))))
+		got <- b
+	}()
+	pollUntil(t, p, s, func() bool { return s.wrote[ct] > 0 })
+	if s.wrote[ct] != len(big) || p.conns[0].interest&unix.EPOLLOUT != 0 {
+		t.Fatalf("completion: %d bytes, interest %#x", s.wrote[ct], p.conns[0].interest)
+	}
+	if b := <-got; !bytes.Equal(b[5:], big) {
+		t.Fatalf("peer got different bytes")
+	}
+}
+
+// End of stream is reported once and stops reading.
+func TestEOF(t *testing.T) {
+	p, s, ct, peer, _ := setup(t)
+	peer.Write([]byte("bye"))
+	peer.(*net.TCPConn).CloseWrite()
+	pollUntil(t, p, s, func() bool { return s.eof[ct] != nil })
+	if s.eof[ct] != io.EOF || string(s.reads[ct]) != "bye" || p.conns[0].interest&unix.EPOLLIN != 0 {
+		t.Fatalf("eof %v, data %q, interest %#x", s.eof[ct], s.reads[ct], p.conns[0].interest)
+	}
+}
