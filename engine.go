@@ -3,12 +3,12 @@ package proactor
 import (
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/seed487d475b/proactor/internal/driver"
 	"github.com/seed487d475b/proactor/internal/driver/epoll"
+	"github.com/seed487d475b/proactor/internal/driver/stdnet"
 )
 
 // Engine owns a set of event loops. Each loop is one goroutine that owns its
@@ -33,18 +33,22 @@ func Engines() []string {
 	if _, err := epoll.New(); err == nil {
 		names = append(names, "epoll")
 	}
-	return names
+	return append(names, "std")
 }
 
+// newDriver resolves an engine name. "auto" prefers epoll, which exists on
+// Linux only, and falls back to std, which exists everywhere.
 func newDriver(name string) (driver.Driver, error) {
 	switch name {
 	case "", "auto":
-		if runtime.GOOS == "linux" {
-			return epoll.New()
+		if d, err := epoll.New(); err == nil {
+			return d, nil
 		}
-		return nil, fmt.Errorf("%w: no engine for %s yet", driver.ErrUnsupported, runtime.GOOS)
+		return stdnet.New()
 	case "epoll":
 		return epoll.New()
+	case "std":
+		return stdnet.New()
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnknownEngine, name)
 }

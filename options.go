@@ -57,17 +57,19 @@ func (c *config) lingerTime() time.Duration {
 // engine running.
 func WithEngine(e *Engine) Option { return func(c *config) { c.engine = e } }
 
-// WithEngineName selects the I/O engine: "auto" (the default: "epoll" on
-// Linux) or "epoll". See docs/ARCHITECTURE.md for what each guarantees.
+// WithEngineName selects the I/O engine: "epoll" (Linux), "std" (Go's net
+// package, everywhere), or "auto", the default: epoll where it exists, std
+// elsewhere. See docs/ARCHITECTURE.md for what each guarantees.
 func WithEngineName(name string) Option { return func(c *config) { c.engineName = name } }
 
 // WithLoops sets the number of event loops, each a goroutine owning its
 // connections. The default is runtime.GOMAXPROCS(0).
 func WithLoops(n int) Option { return func(c *config) { c.loops = n } }
 
-// WithReadBufferSize sets the size of each loop's read buffer, the most one
-// OnData call receives. The default is 64 KiB. The buffer belongs to the
-// loop, not to a connection: an idle connection holds no read buffer.
+// WithReadBufferSize sets the size of the read buffer, the most one OnData
+// call receives. On epoll the buffer belongs to the loop (default 64 KiB),
+// so an idle connection holds none; on std each connection's reader holds
+// one (default 16 KiB).
 func WithReadBufferSize(n int) Option { return func(c *config) { c.readBuf = n } }
 
 // WithLogger sets the logger for panics and engine errors. The default is

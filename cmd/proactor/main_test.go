@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed487d475b/proactor"
 )
 
 // testTimeout bounds every child process, so that a broken binary fails the
@@ -28,10 +30,12 @@ var listeningRE = regexp.MustCompile(`^proactor: echo listening on (\S+) \(engin
 // process shows, signals included.
 func TestCLI(t *testing.T) {
 	bin := buildBinary(t)
-	t.Run("EchoAndGracefulStop", func(t *testing.T) {
-		t.Parallel()
-		testEchoAndGracefulStop(t, bin)
-	})
+	for _, engine := range append([]string{"auto"}, proactor.Engines()...) {
+		t.Run("EchoAndGracefulStop/"+engine, func(t *testing.T) {
+			t.Parallel()
+			testEchoAndGracefulStop(t, bin, engine)
+		})
+	}
 	tests := []struct {
 		name       string
 		args       []string
@@ -72,11 +76,11 @@ func TestCLI(t *testing.T) {
 	}
 }
 
-func testEchoAndGracefulStop(t *testing.T, bin string) {
+func testEchoAndGracefulStop(t *testing.T, bin, engine string) {
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1")
+	cmd := exec.CommandContext(ctx, bin, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1", "--engine", engine)
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

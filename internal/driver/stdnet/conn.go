@@ -1,0 +1,193 @@
+package stdnet
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+)
+
+// connState is one connection. The loop goroutine owns gen and iov; mu
+// guards what the reader goroutine shares with the loop.
+type connState struct {
+	gen  uint32
+	conn net.Conn
+	iov  net.Buffers // the pending write, owned by its goroutine until Wrote
+
+	delivered chan struct{} // the loop is done with the last read's bytes
+	done      chan struct{} // closed by Close: the goroutines quit
+
+	mu      sync.Mutex
+	reading bool
+	resume  chan struct{} // closed to wake a reader paused by SetReading(false)
+}
+
+func (p *poller) conn(t driver.Token) *connState {
+	if i := int(t.Slot()); i < len(p.conns) {
+		if c := p.conns[i]; c != nil && c.gen == t.Gen() {
+			return c
+		}
+	}
+	return nil
+}
+
+func (p *poller) Attach(t driver.Token, s driver.Sock) error {
+	for int(t.Slot()) >= len(p.conns) {
+		p.conns = append(p.conns, nil)
+	}
+	c := &connState{
+		gen:       t.Gen(),
+		conn:      s.Conn,
+		delivered: make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		reading:   true,
+		resume:    make(chan struct{}),
+	}
+	p.conns[t.Slot()] = c
+	go p.readLoop(t, c)
+	return nil
+}
+
+func (p *poller) Discard(s driver.Sock) { s.Conn.Close() }
+
+// release tells the reader that the loop has delivered its bytes.
+func (c *connState) release() {
+	select {
+	case c.delivered <- struct{}{}:
+	default:
+	}
+}
+
+func (p *poller) readLoop(t driver.Token, c *connState) {
+	buf := make([]byte, p.bufSize)
+	for {
+		c.mu.Lock()
+		on, resume := c.reading, c.resume
+		c.mu.Unlock()
+		if !on {
+			select {
+			case <-resume:
+				continue
+			case <-c.done:
+				return
+			}
+		}
+		n, err := c.conn.Read(buf)
+		if n > 0 {
+			p.post(completion{kind: kRead, tok: t, data: buf[:n], conn: c})
+			select {
+			case <-c.delivered:
+			case <-c.done:
+				return
+			}
+		}
+		if err == nil {
+			continue
+		}
+		select {
+		case <-c.done:
+			return // closed by the loop: nothing to report
+		default:
+		}
+		if isTimeout(err) {
+			continue // SetReading(false) interrupted the read
+		}
+		if err != io.EOF {
+			err = unwrapOp(err)
+		}
+		p.post(completion{kind: kRead, tok: t, err: err, conn: c})
+		return
+	}
+}
+
+// unwrapOp strips net.OpError so the error reads like the epoll engine's: an
+// *os.SyscallError (which errors.Is matches against the errno).
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
+
+func (p *poller) SetReading(t driver.Token, on bool) error {
+	c := p.conn(t)
+	if c == nil {
+		return net.ErrClosed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reading == on {
+		return nil
+	}
+	c.reading = on
+	if on {
+		c.conn.SetReadDeadline(time.Time{})
+		close(c.resume)
+		c.resume = make(chan struct{})
+		return nil
+	}
+	return c.conn.SetReadDeadline(time.Unix(1, 0))
+}
+
+// Write never completes inline: net.Conn.Write blocks, so a goroutine does
+// it and reports through Wrote.
+func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
+	c := p.conn(t)
+	if c == nil {
+		return 0, false, net.ErrClosed
+	}
+	c.iov = append(c.iov[:0], iov...) // the caller reuses its slice
+	bufs := c.iov
+	go func() {
+		n, err := bufs.WriteTo(c.conn)
+		if err != nil {
+			err = unwrapOp(err)
+		}
+		p.post(completion{kind: kWrote, tok: t, n: int(n), err: err})
+	}()
+	return 0, true, nil
+}
+
+func (p *poller) Shutdown(t driver.Token) error {
+	c := p.conn(t)
+	if c == nil {
+		return net.ErrClosed
+	}
+	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
+		return unwrapOp(cw.CloseWrite())
+	}
+	return errors.ErrUnsupported
+}
+
+func (p *poller) Close(t driver.Token, abort bool) error {
+	c := p.conn(t)
+	if c == nil {
+		return net.ErrClosed
+	}
+	p.conns[t.Slot()] = nil
+	close(c.done)
+	if tc, ok := c.conn.(*net.TCPConn); ok && abort {
+		tc.SetLinger(0)
+	}
+	return unwrapOp(c.conn.Close())
+}
+
+func (p *poller) Release() error {
+	for i, c := range p.conns {
+		if c != nil {
+			p.Close(driver.MakeToken(uint32(i), c.gen), true)
+		}
+	}
+	for i, l := range p.lns {
+		if l != nil {
+			p.Unlisten(driver.MakeToken(uint32(i), l.gen))
+		}
+	}
+	// Completions still queued hold readers waiting for delivery; their
+	// connections are closed, so the readers have quit on done.
+	return nil
+}

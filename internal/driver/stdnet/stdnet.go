@@ -1,0 +1,267 @@
+// Package stdnet is proactor's portable engine, built on Go's net package:
+// it runs wherever Go does (on Windows, Go's runtime drives these sockets
+// through IOCP; on macOS and the BSDs through kqueue).
+//
+// Go's net package offers blocking calls only, so the engine turns them into
+// completions with goroutines: one accept goroutine per listener, one reader
+// goroutine per connection, and one goroutine per pending write. Each posts
+// its completion to the loop's queue and wakes the loop; the loop delivers
+// completions to the Sink inside Poll, so the state machine above sees the
+// same single-threaded, in-order world as on epoll.
+//
+// Differences from the epoll engine, all inside the driver contract:
+//   - Each connection's reader goroutine owns a read buffer (there is no
+//     readiness without a buffer in Go's net), so an idle connection holds
+//     one. The reader waits until the loop has delivered a read before it
+//     reuses the buffer.
+//   - Writes never complete inline: each goes to a goroutine and completes
+//     through Wrote.
+//   - Pausing reads or accepts interrupts the blocked call with a deadline
+//     in the past.
+package stdnet
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+)
+
+type stdDriver struct{}
+
+// New returns the portable engine; it is available everywhere.
+func New() (driver.Driver, error) { return stdDriver{}, nil }
+
+func (stdDriver) Name() string { return "std" }
+
+// defaultReadBuffer is smaller than epoll's loop buffer because here every
+// connection holds one.
+const defaultReadBuffer = 16 << 10
+
+type kind uint8
+
+const (
+	kAccepted kind = iota
+	kAcceptFailed
+	kRead
+	kWrote
+)
+
+type completion struct {
+	kind kind
+	tok  driver.Token
+	sock driver.Sock
+	data []byte
+	n    int
+	err  error
+	conn *connState // for kRead: whom to release after delivery
+}
+
+type poller struct {
+	bufSize int
+
+	mu     sync.Mutex
+	q      []completion
+	spare  []completion
+	signal chan struct{} // capacity 1: "the queue may hold something"
+
+	conns []*connState // by slot; loop goroutine only
+	lns   []*lnState
+}
+
+func (stdDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
+	size := cfg.ReadBufferSize
+	if size <= 0 {
+		size = defaultReadBuffer
+	}
+	return &poller{bufSize: size, signal: make(chan struct{}, 1)}, nil
+}
+
+func (p *poller) post(c completion) {
+	p.mu.Lock()
+	p.q = append(p.q, c)
+	p.mu.Unlock()
+	p.Wake()
+}
+
+func (p *poller) Wake() error {
+	select {
+	case p.signal <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
+	p.mu.Lock()
+	empty := len(p.q) == 0
+	p.mu.Unlock()
+	if empty && timeout != 0 {
+		if timeout < 0 {
+			<-p.signal
+		} else {
+			t := time.NewTimer(timeout)
+			select {
+			case <-p.signal:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+	}
+	p.mu.Lock()
+	batch := p.q
+	p.q = p.spare[:0]
+	p.mu.Unlock()
+	for i := range batch {
+		p.deliver(&batch[i], s)
+		batch[i] = completion{}
+	}
+	p.spare = batch[:0]
+	return nil
+}
+
+func (p *poller) deliver(c *completion, s driver.Sink) {
+	switch c.kind {
+	case kAccepted:
+		if p.listener(c.tok) == nil {
+			c.sock.Conn.Close()
+			return
+		}
+		s.Accepted(c.tok, c.sock)
+	case kAcceptFailed:
+		if p.listener(c.tok) != nil {
+			s.AcceptFailed(c.tok, c.err)
+		}
+	case kRead:
+		if p.conn(c.tok) == c.conn {
+			s.Read(c.tok, c.data, c.err)
+		}
+		c.conn.release()
+	case kWrote:
+		if cs := p.conn(c.tok); cs != nil {
+			s.Wrote(c.tok, c.n, c.err)
+		}
+	}
+}
+
+// Listeners.
+
+type lnState struct {
+	gen uint32
+	ln  net.Listener
+
+	mu     sync.Mutex
+	on     bool
+	closed bool
+	resume chan struct{} // closed to wake a paused accept goroutine
+}
+
+func (p *poller) listener(t driver.Token) *lnState {
+	if i := int(t.Slot()); i < len(p.lns) {
+		if l := p.lns[i]; l != nil && l.gen == t.Gen() {
+			return l
+		}
+	}
+	return nil
+}
+
+// deadliner is what *net.TCPListener and *net.UnixListener offer.
+type deadliner interface{ SetDeadline(time.Time) error }
+
+func (p *poller) Listen(t driver.Token, ln net.Listener) error {
+	if _, ok := ln.(deadliner); !ok {
+		return errors.New("proactor: std engine needs a listener with SetDeadline")
+	}
+	for int(t.Slot()) >= len(p.lns) {
+		p.lns = append(p.lns, nil)
+	}
+	l := &lnState{gen: t.Gen(), ln: ln, on: true, resume: make(chan struct{})}
+	p.lns[t.Slot()] = l
+	go p.acceptLoop(t, l)
+	return nil
+}
+
+func (p *poller) acceptLoop(t driver.Token, l *lnState) {
+	for {
+		l.mu.Lock()
+		on, closed, resume := l.on, l.closed, l.resume
+		l.mu.Unlock()
+		if closed {
+			return
+		}
+		if !on {
+			<-resume
+			continue
+		}
+		c, err := l.ln.Accept()
+		if err != nil {
+			l.mu.Lock()
+			interrupted := l.closed || !l.on
+			l.mu.Unlock()
+			if interrupted || errors.Is(err, net.ErrClosed) {
+				continue // paused or closed: the top of the loop decides
+			}
+			p.post(completion{kind: kAcceptFailed, tok: t, err: err})
+			// The loop backs off with SetAccepting(false); until that
+			// arrives, do not spin on a failing Accept.
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		p.post(completion{kind: kAccepted, tok: t, sock: sockOf(c)})
+	}
+}
+
+func sockOf(c net.Conn) driver.Sock {
+	s := driver.Sock{FD: -1, Conn: c}
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		s.Peer = a.AddrPort()
+	}
+	if a, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		s.Local = a.AddrPort()
+	}
+	s.Peer = netip.AddrPortFrom(s.Peer.Addr().Unmap(), s.Peer.Port())
+	s.Local = netip.AddrPortFrom(s.Local.Addr().Unmap(), s.Local.Port())
+	return s
+}
+
+func (p *poller) SetAccepting(t driver.Token, on bool) error {
+	l := p.listener(t)
+	if l == nil {
+		return net.ErrClosed
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.on == on {
+		return nil
+	}
+	l.on = on
+	if on {
+		l.ln.(deadliner).SetDeadline(time.Time{})
+		close(l.resume)
+		l.resume = make(chan struct{})
+		return nil
+	}
+	// Interrupt a blocked Accept: the connection stays in the backlog.
+	return l.ln.(deadliner).SetDeadline(time.Unix(1, 0))
+}
+
+// Unlisten stops the accept goroutine; the caller closes the listener.
+func (p *poller) Unlisten(t driver.Token) error {
+	l := p.listener(t)
+	if l == nil {
+		return net.ErrClosed
+	}
+	p.lns[t.Slot()] = nil
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	close(l.resume)
+	l.resume = make(chan struct{})
+	return l.ln.(deadliner).SetDeadline(time.Unix(1, 0))
+}
+
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
