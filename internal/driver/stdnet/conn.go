@@ -4,8 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
-	"time"
 
 	"github.com/seed487d475b/proactor/internal/driver"
 )
@@ -19,10 +17,7 @@ type connState struct {
 
 	delivered chan struct{} // the loop is done with the last read's bytes
 	done      chan struct{} // closed by Close: the goroutines quit
-
-	mu      sync.Mutex
-	reading bool
-	resume  chan struct{} // closed to wake a reader paused by SetReading(false)
+	reading   gate
 }
 
 func (p *poller) conn(t driver.Token) *connState {
@@ -43,8 +38,7 @@ func (p *poller) Attach(t driver.Token, s driver.Sock) error {
 		conn:      s.Conn,
 		delivered: make(chan struct{}, 1),
 		done:      make(chan struct{}),
-		reading:   true,
-		resume:    make(chan struct{}),
+		reading:   newGate(),
 	}
 	p.conns[t.Slot()] = c
 	go p.readLoop(t, c)
@@ -64,10 +58,7 @@ func (c *connState) release() {
 func (p *poller) readLoop(t driver.Token, c *connState) {
 	buf := make([]byte, p.bufSize)
 	for {
-		c.mu.Lock()
-		on, resume := c.reading, c.resume
-		c.mu.Unlock()
-		if !on {
+		if on, resume := c.reading.state(); !on {
 			select {
 			case <-resume:
 				continue
@@ -118,19 +109,7 @@ func (p *poller) SetReading(t driver.Token, on bool) error {
 	if c == nil {
 		return net.ErrClosed
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.reading == on {
-		return nil
-	}
-	c.reading = on
-	if on {
-		c.conn.SetReadDeadline(time.Time{})
-		close(c.resume)
-		c.resume = make(chan struct{})
-		return nil
-	}
-	return c.conn.SetReadDeadline(time.Unix(1, 0))
+	return c.reading.set(on, c.conn.SetReadDeadline)
 }
 
 // Write never completes inline: net.Conn.Write blocks, so a goroutine does

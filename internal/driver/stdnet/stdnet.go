@@ -26,6 +26,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed487d475b/proactor/internal/driver"
@@ -151,13 +152,10 @@ func (p *poller) deliver(c *completion, s driver.Sink) {
 // Listeners.
 
 type lnState struct {
-	gen uint32
-	ln  net.Listener
-
-	mu     sync.Mutex
-	on     bool
-	closed bool
-	resume chan struct{} // closed to wake a paused accept goroutine
+	gen    uint32
+	ln     net.Listener
+	gate   gate
+	closed atomic.Bool
 }
 
 func (p *poller) listener(t driver.Token) *lnState {
@@ -179,30 +177,21 @@ func (p *poller) Listen(t driver.Token, ln net.Listener) error {
 	for int(t.Slot()) >= len(p.lns) {
 		p.lns = append(p.lns, nil)
 	}
-	l := &lnState{gen: t.Gen(), ln: ln, on: true, resume: make(chan struct{})}
+	l := &lnState{gen: t.Gen(), ln: ln, gate: newGate()}
 	p.lns[t.Slot()] = l
 	go p.acceptLoop(t, l)
 	return nil
 }
 
 func (p *poller) acceptLoop(t driver.Token, l *lnState) {
-	for {
-		l.mu.Lock()
-		on, closed, resume := l.on, l.closed, l.resume
-		l.mu.Unlock()
-		if closed {
-			return
-		}
-		if !on {
+	for !l.closed.Load() {
+		if on, resume := l.gate.state(); !on {
 			<-resume
 			continue
 		}
 		c, err := l.ln.Accept()
 		if err != nil {
-			l.mu.Lock()
-			interrupted := l.closed || !l.on
-			l.mu.Unlock()
-			if interrupted || errors.Is(err, net.ErrClosed) {
+			if on, _ := l.gate.state(); !on || l.closed.Load() || errors.Is(err, net.ErrClosed) {
 				continue // paused or closed: the top of the loop decides
 			}
 			p.post(completion{kind: kAcceptFailed, tok: t, err: err})
@@ -233,20 +222,7 @@ func (p *poller) SetAccepting(t driver.Token, on bool) error {
 	if l == nil {
 		return net.ErrClosed
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.on == on {
-		return nil
-	}
-	l.on = on
-	if on {
-		l.ln.(deadliner).SetDeadline(time.Time{})
-		close(l.resume)
-		l.resume = make(chan struct{})
-		return nil
-	}
-	// Interrupt a blocked Accept: the connection stays in the backlog.
-	return l.ln.(deadliner).SetDeadline(time.Unix(1, 0))
+	return l.gate.set(on, l.ln.(deadliner).SetDeadline)
 }
 
 // Unlisten stops the accept goroutine; the caller closes the listener.
@@ -256,12 +232,43 @@ func (p *poller) Unlisten(t driver.Token) error {
 		return net.ErrClosed
 	}
 	p.lns[t.Slot()] = nil
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.closed = true
-	close(l.resume)
-	l.resume = make(chan struct{})
+	l.closed.Store(true)
+	l.gate.set(true, func(time.Time) error { return nil }) // wake it if paused
 	return l.ln.(deadliner).SetDeadline(time.Unix(1, 0))
+}
+
+// gate pauses a goroutine that blocks in Accept or Read. Closing the gate
+// interrupts the blocked call with a deadline in the past, and the goroutine
+// then waits on the channel that opening the gate closes.
+type gate struct {
+	mu     sync.Mutex
+	on     bool
+	resume chan struct{}
+}
+
+func newGate() gate { return gate{on: true, resume: make(chan struct{})} }
+
+// state reports whether the gate is open, and a channel closed when it next opens.
+func (g *gate) state() (bool, <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.on, g.resume
+}
+
+func (g *gate) set(on bool, setDeadline func(time.Time) error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.on == on {
+		return nil
+	}
+	g.on = on
+	if !on {
+		return setDeadline(time.Unix(1, 0))
+	}
+	err := setDeadline(time.Time{})
+	close(g.resume)
+	g.resume = make(chan struct{})
+	return err
 }
 
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
