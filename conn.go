@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/seed487d475b/proactor/internal/driver"
 )
@@ -27,6 +26,7 @@ const (
 type Conn struct {
 	id     uint64
 	srv    *Server
+	cfg    *config // its listener's options
 	loop   *loop
 	tok    driver.Token
 	h      Handler
@@ -36,16 +36,26 @@ type Conn struct {
 	ctx    any
 
 	// State owned by the loop goroutine.
-	closed    bool
-	eof       bool // the peer's FIN has been read
-	wrShut    bool // our FIN has been sent
-	closing   bool // Close requested: reading is discarded, then FIN, then close
-	wantShut  bool // CloseWrite requested: FIN once the queue drains
-	inflight  bool // a write is pending in the engine
-	lingering *time.Timer
+	closed   bool
+	eof      bool // the peer's FIN has been read
+	wrShut   bool // our FIN has been sent
+	closing  bool // Close requested: reading is discarded, then FIN, then close
+	wantShut bool // CloseWrite requested: FIN once the queue drains
+	inflight bool // a write is pending in the engine
+	reading  bool // the engine is reading
+	bpPaused bool // not reading because queued output is above the high watermark
+	gotData  bool
 
-	queued atomic.Int64  // bytes in out, readable without the lock
-	req    atomic.Uint32 // the close request level; written under mu, read anywhere
+	// Timestamps on the loop's clock (0: not set), read by deadline().
+	openedAt, lastRead, lastWrite int64
+	unanswered                    int64 // first read since the last write
+	stalled                       int64 // output queued and not moving since
+	lingerUntil                   int64 // end of a lingering close
+	timer                         timerEntry
+
+	queued     atomic.Int64  // bytes in out, readable without the lock
+	req        atomic.Uint32 // the close request level; written under mu, read anywhere
+	userPaused atomic.Bool   // PauseRead
 
 	mu        sync.Mutex // guards the fields below: the only lock on the write path
 	out       outQueue
@@ -55,17 +65,22 @@ type Conn struct {
 
 type keyValue struct{ k, v any }
 
-func newConn(srv *Server, l *loop, t driver.Token, s driver.Sock) *Conn {
-	return &Conn{
-		id:     srv.eng.ids.Add(1),
-		srv:    srv,
-		loop:   l,
-		tok:    t,
-		h:      srv.handler,
-		st:     &srv.stats[l.idx],
-		local:  s.Local,
-		remote: s.Peer,
+func newConn(srv *Server, cfg *config, l *loop, t driver.Token, s driver.Sock) *Conn {
+	c := &Conn{
+		id:       srv.eng.ids.Add(1),
+		srv:      srv,
+		cfg:      cfg,
+		loop:     l,
+		tok:      t,
+		h:        srv.handler,
+		st:       &srv.stats[l.idx],
+		local:    s.Local,
+		remote:   s.Peer,
+		reading:  true,
+		openedAt: l.now,
 	}
+	c.timer.c = c
+	return c
 }
 
 // ID returns the connection's identifier, unique within its engine and
@@ -91,12 +106,13 @@ func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote }
 // goroutine are sent in the order Write was called; p may be reused as soon
 // as Write returns. Writes made in callbacks are gathered and sent with one
 // writev per loop iteration. After CloseWrite, Close or Abort, or once the
-// connection is closed, Write returns ErrClosed.
+// connection is closed, Write returns ErrClosed; over WithMaxWriteQueue it
+// returns ErrQueueFull and queues nothing.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	if c.req.Load() != reqNone {
+	if err := c.admitWrite(len(p)); err != nil {
 		c.mu.Unlock()
-		return 0, ErrClosed
+		return 0, err
 	}
 	c.out.write(p, &c.loop.eng.chunks)
 	c.queued.Add(int64(len(p)))
@@ -111,15 +127,17 @@ func (c *Conn) Write(p []byte) (int, error) {
 // Writev queues copies of bufs as one write: no other Write lands between
 // them. It returns the number of bytes queued.
 func (c *Conn) Writev(bufs [][]byte) (int, error) {
-	c.mu.Lock()
-	if c.req.Load() != reqNone {
-		c.mu.Unlock()
-		return 0, ErrClosed
-	}
 	n := 0
 	for _, b := range bufs {
-		c.out.write(b, &c.loop.eng.chunks)
 		n += len(b)
+	}
+	c.mu.Lock()
+	if err := c.admitWrite(n); err != nil {
+		c.mu.Unlock()
+		return 0, err
+	}
+	for _, b := range bufs {
+		c.out.write(b, &c.loop.eng.chunks)
 	}
 	c.queued.Add(int64(n))
 	sched := n > 0 && c.markScheduled()
@@ -226,6 +244,42 @@ func (k *Key[T]) Delete(c *Conn) { c.SetValue(k, nil) }
 
 // String returns the key's name.
 func (k *Key[T]) String() string { return k.name }
+
+// admitWrite says whether n more bytes may be queued. c.mu must be held.
+func (c *Conn) admitWrite(n int) error {
+	if c.req.Load() != reqNone {
+		return ErrClosed
+	}
+	if m := c.cfg.writeMax; m > 0 && c.out.n+n > m {
+		return ErrQueueFull
+	}
+	return nil
+}
+
+// PauseRead stops reading from the connection until ResumeRead: no OnData
+// comes meanwhile, and TCP pushes back on the peer. Safe from any goroutine.
+func (c *Conn) PauseRead() { c.userPaused.Store(true); c.poke() }
+
+// ResumeRead undoes PauseRead. Reading may still wait for the write queue to
+// fall below the low watermark.
+func (c *Conn) ResumeRead() { c.userPaused.Store(false); c.poke() }
+
+// Writable reports whether the write queue is at or below the high
+// watermark, that is, whether writing more is welcome.
+func (c *Conn) Writable() bool {
+	high, _ := c.cfg.watermarks()
+	return int(c.queued.Load()) <= high
+}
+
+// poke makes the loop look at the connection's requests.
+func (c *Conn) poke() {
+	c.mu.Lock()
+	sched := c.markScheduled()
+	c.mu.Unlock()
+	if sched {
+		c.schedule()
+	}
+}
 
 // markScheduled reports whether the caller must queue a taskService. c.mu
 // must be held.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/seed487d475b/proactor/internal/driver"
 	"github.com/seed487d475b/proactor/internal/driver/epoll"
@@ -22,6 +23,7 @@ type Engine struct {
 	ids    atomic.Uint64 // connection IDs, never reused
 	chunks sync.Pool     // write-queue chunks
 	log    *slog.Logger
+	epoch  time.Time // the loops' clocks count from here
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -65,7 +67,9 @@ func newEngine(cfg *config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{name: drv.Name(), log: cfg.log()}
+	// The epoch lies in the past so that no clock reading is 0, which
+	// connections use for "not set".
+	e := &Engine{name: drv.Name(), log: cfg.log(), epoch: time.Now().Add(-time.Second)}
 	e.chunks.New = func() any { return new(chunk) }
 	n := cfg.loopCount()
 	for i := range n {
@@ -80,6 +84,9 @@ func newEngine(cfg *config) (*Engine, error) {
 	}
 	return e, nil
 }
+
+// clock returns monotonic nanoseconds since the epoch.
+func (e *Engine) clock() int64 { return int64(time.Since(e.epoch)) }
 
 // Name returns the engine's I/O backend, such as "epoll".
 func (e *Engine) Name() string { return e.name }

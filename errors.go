@@ -27,6 +27,9 @@ var (
 	// ErrShutdownTimeout is the OnClose reason of connections that Shutdown
 	// aborted because its context ended first.
 	ErrShutdownTimeout = errors.New("proactor: aborted by shutdown deadline")
+	// ErrQueueFull is returned by a write that would take a connection's
+	// queued output over WithMaxWriteQueue.
+	ErrQueueFull = errors.New("proactor: write queue full")
 	// ErrUnknownEngine is returned for an engine name proactor does not have.
 	ErrUnknownEngine = errors.New("proactor: unknown engine")
 	// ErrEngineUnsupported is returned for an engine this platform or kernel

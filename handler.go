@@ -50,6 +50,14 @@ type AcceptFilter interface {
 	OnAccept(remote netip.AddrPort) bool
 }
 
+// WritableHandler is an optional Handler interface. OnWritable runs on the
+// loop when a connection that stopped reading because its queued output
+// passed the high watermark has drained to the low watermark and reads
+// again: a good moment to produce more output.
+type WritableHandler interface {
+	OnWritable(c *Conn)
+}
+
 // ShutdownHandler is an optional Handler interface. When the server shuts
 // down, OnShutdown is called on each connection's loop instead of the
 // default, which is a graceful Close. The handler should finish what is in

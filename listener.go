@@ -13,6 +13,7 @@ type listener struct {
 	srv  *Server
 	ln   net.Listener
 	loop *loop
+	cfg  *config // the server's options with this listener's overrides
 	tok  driver.Token
 
 	closed  bool
@@ -94,14 +95,22 @@ func (ln *listener) resume() {
 	}
 }
 
-// dispatch hands an accepted socket to the loop that will own it.
+// dispatch admits an accepted socket (lists, filter, limits) and hands it
+// to the loop that will own it.
 func (ln *listener) dispatch(s driver.Sock) {
-	target := ln.srv.eng.pick()
+	srv := ln.srv
+	if why, ok := srv.admit(ln.cfg, s.Peer); !ok {
+		srv.stats[ln.loop.idx].rejected[why].Add(1)
+		ln.loop.poller.Discard(s)
+		return
+	}
+	target := srv.eng.pick()
 	if target == ln.loop {
 		ln.loop.open(ln, s)
 		return
 	}
 	if !target.push(task{kind: taskOpen, ln: ln, sock: s}) {
+		srv.unadmit(s.Peer)
 		ln.loop.poller.Discard(s)
 	}
 }
@@ -113,13 +122,7 @@ func (l *loop) Accepted(t driver.Token, s driver.Sock) {
 		return
 	}
 	ln.backoff = 0
-	srv := ln.srv
-	if srv.filter != nil && !srv.filter.OnAccept(s.Peer) {
-		srv.stats[l.idx].rejected.Add(1)
-		l.poller.Discard(s)
-		return
-	}
-	if srv.paused.Load() {
+	if ln.srv.paused.Load() {
 		ln.held = append(ln.held, s)
 		ln.setAccepting(false)
 		return
@@ -147,29 +150,34 @@ func (l *loop) AcceptFailed(t driver.Token, err error) {
 	})
 }
 
-// open makes a connection of an accepted socket on this loop.
+// open makes a connection of an admitted socket on this loop.
 func (l *loop) open(ln *listener, s driver.Sock) {
 	srv := ln.srv
-	if l.stopping {
+	drop := func() {
+		srv.unadmit(s.Peer)
 		l.poller.Discard(s)
+	}
+	if l.stopping {
+		drop()
 		return
 	}
 	t := l.allocSlot()
-	c := newConn(srv, l, t, s)
+	c := newConn(srv, ln.cfg, l, t, s)
 	if !srv.track(c) {
 		l.freeSlot(t)
-		l.poller.Discard(s)
+		drop()
 		return
 	}
 	if err := l.poller.Attach(t, s); err != nil {
 		srv.registry.remove(c)
 		srv.untrack()
 		l.freeSlot(t)
-		l.poller.Discard(s)
+		drop()
 		srv.log.Error("proactor: attaching a connection", "remote", s.Peer, "err", err)
 		return
 	}
 	l.conns[t.Slot()] = c
 	c.st.accepted.Add(1)
+	c.rearm()
 	c.callOpen()
 }

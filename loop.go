@@ -15,7 +15,6 @@ const (
 	taskOpen                     // open an accepted socket handed over by another loop
 	taskAbort                    // abort a connection with err
 	taskShutdown                 // tell a connection that its server shuts down
-	taskLinger                   // a lingering close ran out of time
 	taskFunc                     // run fn
 )
 
@@ -78,13 +77,18 @@ type loop struct {
 	lns   []*listener // by slot
 	lnGen uint32
 	iov   [][]byte // scratch for building a write
+	wheel wheel
+	now   int64 // the loop's clock, refreshed after each Poll
 
 	stopping bool
 	done     chan struct{}
 }
 
 func newLoop(e *Engine, idx int, p driver.Poller) *loop {
-	return &loop{eng: e, idx: idx, poller: p, done: make(chan struct{})}
+	l := &loop{eng: e, idx: idx, poller: p, done: make(chan struct{})}
+	l.now = e.clock()
+	l.wheel = newWheel(l.now)
+	return l
 }
 
 // push queues a task for the loop and wakes it if it sleeps. It reports
@@ -124,7 +128,7 @@ func (l *loop) run() {
 			l.teardown()
 			return
 		}
-		timeout := time.Duration(-1)
+		timeout := time.Duration(l.wheel.timeout(l.now))
 		l.sleeping.Store(true)
 		if l.tasks.n.Load() != 0 {
 			timeout = 0
@@ -136,8 +140,12 @@ func (l *loop) run() {
 			l.teardown()
 			return
 		}
+		l.now = l.eng.clock()
+		l.wheel.advance(l.now, l.timerFired)
 	}
 }
+
+func (l *loop) timerFired(e *timerEntry) { e.c.timerFired(l.now) }
 
 // runTasks runs the queued tasks. Tasks queued meanwhile (writes made in
 // OnOpen, say) get one more round so they are flushed in this iteration.
@@ -165,8 +173,6 @@ func (l *loop) runTask(t *task) {
 		t.c.finish(t.err, true)
 	case taskShutdown:
 		t.c.shutdown()
-	case taskLinger:
-		t.c.lingerExpired()
 	case taskFunc:
 		t.fn()
 	}

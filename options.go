@@ -2,6 +2,7 @@ package proactor
 
 import (
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"time"
 )
@@ -18,6 +19,31 @@ type config struct {
 	readBuf    int
 	logger     *slog.Logger
 	linger     time.Duration
+
+	timeouts    timeouts
+	maxConns    int
+	maxPerIP    int
+	allow, deny []netip.Prefix
+	deferAccept bool
+	writeHigh   int
+	writeLow    int
+	writeMax    int
+}
+
+// Write-queue defaults: above 1 MiB queued a connection stops being read,
+// below a quarter of that it reads again.
+const defaultWriteHigh = 1 << 20
+
+func (c *config) watermarks() (high, low int) {
+	high = c.writeHigh
+	if high <= 0 {
+		high = defaultWriteHigh
+	}
+	low = c.writeLow
+	if low <= 0 || low > high {
+		low = high / 4
+	}
+	return high, low
 }
 
 func newConfig(opts []Option) config {
@@ -82,3 +108,72 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // into a reset that destroys the reply in flight. The default is 5s; a
 // negative value closes at once after the FIN.
 func WithLinger(d time.Duration) Option { return func(c *config) { c.linger = d } }
+
+// WithFirstDataTimeout closes a connection that sends nothing for d after
+// it was accepted (the AcceptEx denial-of-service case). Default: off.
+func WithFirstDataTimeout(d time.Duration) Option {
+	return func(c *config) { c.timeouts[FirstDataTimeout] = int64(d) }
+}
+
+// WithIdleTimeout closes a connection on which nothing was read or written
+// for d. The close is a FIN; the other timeouts reset. Default: off.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) { c.timeouts[IdleTimeout] = int64(d) }
+}
+
+// WithReadTimeout closes a connection whose input was begun and left
+// unfinished for d (slowloris): without a framer, bytes were read and the
+// connection has written nothing since; with a framer, a frame was begun
+// and not completed. Default: off.
+func WithReadTimeout(d time.Duration) Option {
+	return func(c *config) { c.timeouts[ReadTimeout] = int64(d) }
+}
+
+// WithWriteTimeout closes a connection whose queued output has not moved
+// for d: a peer that does not read. It also bounds a graceful Close's
+// drain. Default: off.
+func WithWriteTimeout(d time.Duration) Option {
+	return func(c *config) { c.timeouts[WriteTimeout] = int64(d) }
+}
+
+// WithMaxConns caps the server's open connections; one more is reset at
+// once, before OnOpen, and counted in Stats.RejectedMaxConns. Server-wide:
+// ignored as a Listen option. Default: no cap.
+func WithMaxConns(n int) Option { return func(c *config) { c.maxConns = n } }
+
+// WithMaxConnsPerIP caps the server's open connections from one IP address,
+// counted in Stats.RejectedPerIP. Server-wide: ignored as a Listen option.
+// Default: no cap.
+func WithMaxConnsPerIP(n int) Option { return func(c *config) { c.maxPerIP = n } }
+
+// WithAllow admits only peers inside one of the prefixes (IPv4-mapped IPv6
+// addresses are compared as IPv4). Repeated options add up. Default: all.
+func WithAllow(prefixes ...netip.Prefix) Option {
+	return func(c *config) { c.allow = append(c.allow, prefixes...) }
+}
+
+// WithDeny rejects peers inside any of the prefixes, even if an allow
+// prefix matches too (deny wins); counted in Stats.RejectedDenied.
+func WithDeny(prefixes ...netip.Prefix) Option {
+	return func(c *config) { c.deny = append(c.deny, prefixes...) }
+}
+
+// WithDeferAccept hands a connection over only once data has arrived
+// (TCP_DEFER_ACCEPT on Linux, like AcceptEx with a receive buffer). The
+// kernel gives up waiting after the first-data timeout (or 30s), so combine
+// it with WithFirstDataTimeout. A no-op where unsupported. Default: off.
+func WithDeferAccept(on bool) Option { return func(c *config) { c.deferAccept = on } }
+
+// WithWriteWatermarks sets the backpressure thresholds on queued output:
+// above high the connection stops being read (TCP then pushes back on the
+// peer); at or below low it reads again and the handler's OnWritable runs.
+// Defaults: 1 MiB and a quarter of high.
+func WithWriteWatermarks(high, low int) Option {
+	return func(c *config) { c.writeHigh, c.writeLow = high, low }
+}
+
+// WithMaxWriteQueue is the hard cap on queued output: a Write that would
+// exceed it fails with ErrQueueFull and queues nothing, and the handler
+// decides (BaseHandler does nothing about it). Default: no cap; the
+// watermarks keep an echo-style connection bounded anyway.
+func WithMaxWriteQueue(n int) Option { return func(c *config) { c.writeMax = n } }

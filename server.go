@@ -6,6 +6,9 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/seed487d475b/proactor/internal/sockopt"
 )
 
 // Server accepts TCP connections on one or more listeners and runs a
@@ -22,6 +25,7 @@ type Server struct {
 	stats    []statShard // one per loop
 	registry registry
 	paused   atomic.Bool
+	adm      admission
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -62,13 +66,16 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 func (s *Server) Engine() *Engine { return s.eng }
 
 // Listen starts accepting on a TCP address such as "127.0.0.1:0" and returns
-// the bound address. It does not block; call it once per address.
-func (s *Server) Listen(addr string) (net.Addr, error) {
+// the bound address. It does not block; call it once per address. Options
+// given here override the server's for connections from this listener
+// (timeouts, allow and deny lists, deferred accept, write queue limits);
+// engine options and the server-wide limits are ignored.
+func (s *Server) Listen(addr string, opts ...Option) (net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.start(ln); err != nil {
+	if err := s.start(ln, opts); err != nil {
 		return nil, err
 	}
 	return ln.Addr(), nil
@@ -76,9 +83,10 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 
 // Serve accepts connections on ln, which must be a TCP listener, and blocks
 // until the server stops. The server owns ln from then on and closes it. It
-// returns ErrServerClosed after Shutdown or Close.
-func (s *Server) Serve(ln net.Listener) error {
-	if err := s.start(ln); err != nil {
+// returns ErrServerClosed after Shutdown or Close. opts override the
+// server's options for this listener, as for Listen.
+func (s *Server) Serve(ln net.Listener, opts ...Option) error {
+	if err := s.start(ln, opts); err != nil {
 		return err
 	}
 	<-s.done
@@ -87,8 +95,8 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // ListenAndServe listens on addr and serves until the server stops; it
 // returns ErrServerClosed after Shutdown or Close.
-func (s *Server) ListenAndServe(addr string) error {
-	if _, err := s.Listen(addr); err != nil {
+func (s *Server) ListenAndServe(addr string, opts ...Option) error {
+	if _, err := s.Listen(addr, opts...); err != nil {
 		return err
 	}
 	<-s.done
@@ -97,7 +105,21 @@ func (s *Server) ListenAndServe(addr string) error {
 
 // start registers ln on a loop. On failure ln is closed: the server owns it
 // either way.
-func (s *Server) start(ln net.Listener) error {
+func (s *Server) start(ln net.Listener, opts []Option) error {
+	cfg := s.cfg
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.deferAccept {
+		wait := time.Duration(cfg.timeouts[FirstDataTimeout])
+		if wait <= 0 {
+			wait = 30 * time.Second
+		}
+		if _, err := sockopt.SetDeferAccept(ln, wait); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
@@ -105,7 +127,7 @@ func (s *Server) start(ln net.Listener) error {
 		return ErrServerClosed
 	}
 	l := s.eng.pick()
-	x := &listener{srv: s, ln: ln, loop: l}
+	x := &listener{srv: s, ln: ln, loop: l, cfg: &cfg}
 	s.listeners = append(s.listeners, x)
 	s.mu.Unlock()
 	var err error

@@ -3,7 +3,6 @@ package proactor
 import (
 	"io"
 	"runtime/debug"
-	"time"
 )
 
 // The connection state machine. Everything here runs on the connection's
@@ -57,11 +56,18 @@ func (c *Conn) readDone(p []byte, err error) {
 		// From the moment Close or Abort is called, even on another
 		// goroutine and before the loop has acted on it, input is drained
 		// unseen: no OnData after Close.
-		if c.req.Load() < reqClose {
-			c.callData(p)
+		if c.req.Load() >= reqClose {
+			return
 		}
+		c.lastRead, c.gotData = c.loop.now, true
+		if c.unanswered == 0 {
+			c.unanswered = c.loop.now
+			c.rearm()
+		}
+		c.callData(p)
 		return
 	}
+	c.reading = false // the engine stops reading after EOF or an error
 	if err != io.EOF {
 		c.finish(err, false)
 		return
@@ -102,6 +108,26 @@ func (c *Conn) service() {
 		c.wantShut = true
 	}
 	c.flush()
+	if high, _ := c.cfg.watermarks(); !c.closed && !c.bpPaused && int(c.queued.Load()) > high {
+		c.bpPaused = true
+	}
+	c.updateReading()
+}
+
+// updateReading reads or stops reading as PauseRead, backpressure and the
+// close state ask. A closing connection keeps reading to drain its input.
+func (c *Conn) updateReading() {
+	if c.closed {
+		return
+	}
+	want := !c.eof && (c.closing || (!c.userPaused.Load() && !c.bpPaused))
+	if want == c.reading {
+		return
+	}
+	c.reading = want
+	if err := c.loop.poller.SetReading(c.tok, want); err != nil {
+		c.finish(err, true)
+	}
 }
 
 // flush submits one write of the queue unless one is in flight.
@@ -116,6 +142,10 @@ func (c *Conn) flush() {
 	if len(iov) == 0 {
 		c.drained()
 		return
+	}
+	if c.stalled == 0 {
+		c.stalled = l.now
+		c.rearm()
 	}
 	n, pending, err := l.poller.Write(c.tok, iov)
 	clear(iov)
@@ -156,15 +186,33 @@ func (c *Conn) wrote(n int, err error) bool {
 		c.mu.Unlock()
 		c.queued.Add(int64(-n))
 		c.st.bytesWr.Add(uint64(n))
+		c.lastWrite, c.unanswered, c.stalled = c.loop.now, 0, 0
+		if more {
+			c.stalled = c.loop.now // progress: the write timeout starts again
+		}
 	}
 	if err != nil {
 		c.finish(err, false)
 		return false
 	}
-	if !more {
+	if c.bpPaused {
+		if _, low := c.cfg.watermarks(); int(c.queued.Load()) <= low {
+			c.bpPaused = false
+			c.updateReading()
+			c.callWritable()
+		}
+	}
+	if !more && !c.closed {
 		c.drained()
 	}
-	return more
+	return more && !c.closed
+}
+
+func (c *Conn) callWritable() {
+	if w, ok := c.h.(WritableHandler); ok && !c.closed {
+		defer c.recover("OnWritable")
+		w.OnWritable(c)
+	}
 }
 
 // drained runs when every queued byte has been sent: a requested FIN goes
@@ -187,19 +235,14 @@ func (c *Conn) drained() {
 	switch {
 	case c.eof:
 		c.finish(nil, false)
-	case c.closing && c.lingering == nil:
-		d := c.srv.cfg.lingerTime()
+	case c.closing && c.lingerUntil == 0:
+		d := c.cfg.lingerTime()
 		if d == 0 {
 			c.finish(nil, false)
 			return
 		}
-		c.lingering = time.AfterFunc(d, func() { c.loop.push(task{kind: taskLinger, c: c}) })
-	}
-}
-
-func (c *Conn) lingerExpired() {
-	if !c.closed {
-		c.finish(nil, false)
+		c.lingerUntil = c.loop.now + int64(d)
+		c.rearm()
 	}
 }
 
@@ -222,10 +265,8 @@ func (c *Conn) finish(err error, abort bool) {
 		return
 	}
 	c.closed = true
-	if c.lingering != nil {
-		c.lingering.Stop()
-	}
 	l := c.loop
+	l.wheel.cancel(&c.timer)
 	// A failed close(2) leaves nothing to do; the reason that matters is err.
 	_ = l.poller.Close(c.tok, abort)
 	l.freeSlot(c.tok)
@@ -242,6 +283,7 @@ func (c *Conn) finish(err error, abort bool) {
 	// ConnCount; counted as gone only after it, so that Shutdown returns
 	// after every OnClose.
 	c.srv.registry.remove(c)
+	c.srv.unadmit(c.remote)
 	c.callClose(err)
 	c.srv.untrack()
 }

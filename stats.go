@@ -4,9 +4,19 @@ import "sync/atomic"
 
 // Stats is a snapshot of a server's counters.
 type Stats struct {
-	Accepted     uint64 // connections opened (OnOpen called)
-	Rejected     uint64 // connections refused by the accept filter
-	AcceptErrors uint64 // failed accept calls (EMFILE, ENFILE, ...)
+	Accepted         uint64 // connections opened (OnOpen called)
+	Rejected         uint64 // connections refused, for any of the reasons below
+	RejectedFilter   uint64 // refused by the handler's OnAccept
+	RejectedDenied   uint64 // refused by WithDeny or WithAllow
+	RejectedMaxConns uint64 // refused by WithMaxConns
+	RejectedPerIP    uint64 // refused by WithMaxConnsPerIP
+	AcceptErrors     uint64 // failed accept calls (EMFILE, ENFILE, ...)
+
+	FirstDataTimeouts uint64 // connections closed by each timeout
+	IdleTimeouts      uint64
+	ReadTimeouts      uint64
+	WriteTimeouts     uint64
+
 	Active       int    // connections open now
 	Closed       uint64 // connections closed (OnClose called)
 	ClosedByErr  uint64 // of Closed, those whose OnClose reason was not nil
@@ -21,7 +31,9 @@ type Stats struct {
 // statShard holds one loop's share of a server's counters; only that loop
 // adds to it, so the atomics never contend.
 type statShard struct {
-	accepted, rejected, acceptErrors  atomic.Uint64
+	accepted, acceptErrors            atomic.Uint64
+	rejected                          [numRejects]atomic.Uint64
+	timeouts                          [numTimeouts]atomic.Uint64
 	closed, closedByErr, panics       atomic.Uint64
 	reads, bytesRead, writes, bytesWr atomic.Uint64
 	_                                 [64]byte // keep shards on separate cache lines
@@ -29,7 +41,15 @@ type statShard struct {
 
 func (s *Stats) add(sh *statShard) {
 	s.Accepted += sh.accepted.Load()
-	s.Rejected += sh.rejected.Load()
+	s.RejectedFilter += sh.rejected[rejectFilter].Load()
+	s.RejectedDenied += sh.rejected[rejectDenied].Load()
+	s.RejectedMaxConns += sh.rejected[rejectMaxConns].Load()
+	s.RejectedPerIP += sh.rejected[rejectPerIP].Load()
+	s.Rejected = s.RejectedFilter + s.RejectedDenied + s.RejectedMaxConns + s.RejectedPerIP
+	s.FirstDataTimeouts += sh.timeouts[FirstDataTimeout].Load()
+	s.IdleTimeouts += sh.timeouts[IdleTimeout].Load()
+	s.ReadTimeouts += sh.timeouts[ReadTimeout].Load()
+	s.WriteTimeouts += sh.timeouts[WriteTimeout].Load()
 	s.AcceptErrors += sh.acceptErrors.Load()
 	s.Closed += sh.closed.Load()
 	s.ClosedByErr += sh.closedByErr.Load()

@@ -105,6 +105,7 @@ type Poller interface {
 	Unlisten(t Token) error
 
 	Attach(t Token, s Sock) error
+	// Discard closes a socket that was never attached, with a reset.
 	Discard(s Sock)
 	SetReading(t Token, on bool) error
 	Write(t Token, iov [][]byte) (n int, pending bool, err error)

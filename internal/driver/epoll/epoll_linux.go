@@ -178,7 +178,12 @@ func (p *poller) Attach(t driver.Token, s driver.Sock) error {
 	return nil
 }
 
-func (p *poller) Discard(s driver.Sock) { unix.Close(s.FD) }
+// Discard resets a socket that never became a connection, so that a
+// refused client fails fast.
+func (p *poller) Discard(s driver.Sock) {
+	_ = unix.SetsockoptLinger(s.FD, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	unix.Close(s.FD)
+}
 
 func (p *poller) setInterest(t driver.Token, c *connSlot, interest uint32) error {
 	if c.interest == interest {

@@ -45,7 +45,14 @@ func (p *poller) Attach(t driver.Token, s driver.Sock) error {
 	return nil
 }
 
-func (p *poller) Discard(s driver.Sock) { s.Conn.Close() }
+// Discard resets a socket that never became a connection, so that a
+// refused client fails fast.
+func (p *poller) Discard(s driver.Sock) {
+	if tc, ok := s.Conn.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	s.Conn.Close()
+}
 
 // release tells the reader that the loop has delivered its bytes.
 func (c *connState) release() {

@@ -1,0 +1,95 @@
+package proactor
+
+import (
+	"net/netip"
+	"sync"
+)
+
+// Why an accepted socket was refused before it became a connection.
+type rejectReason uint8
+
+const (
+	rejectFilter rejectReason = iota
+	rejectDenied
+	rejectMaxConns
+	rejectPerIP
+	numRejects
+)
+
+// admission counts what WithMaxConns and WithMaxConnsPerIP limit. A socket
+// is admitted before any per-connection state exists and released exactly
+// once: when its connection finishes, or when it is dropped on the way.
+type admission struct {
+	mu    sync.Mutex
+	total int
+	perIP map[netip.Addr]int
+}
+
+// allowed applies the allow and deny lists of a listener's config.
+func (c *config) allowed(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range c.deny {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	if len(c.allow) == 0 {
+		return true
+	}
+	for _, p := range c.allow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// admit checks the listener's lists, the accept filter and the server's
+// limits, and counts the socket in if all agree.
+func (s *Server) admit(cfg *config, peer netip.AddrPort) (rejectReason, bool) {
+	if !cfg.allowed(peer.Addr()) {
+		return rejectDenied, false
+	}
+	if s.filter != nil && !s.filter.OnAccept(peer) {
+		return rejectFilter, false
+	}
+	maxConns, maxPerIP := s.cfg.maxConns, s.cfg.maxPerIP
+	if maxConns <= 0 && maxPerIP <= 0 {
+		return 0, true
+	}
+	a := peer.Addr().Unmap()
+	s.adm.mu.Lock()
+	defer s.adm.mu.Unlock()
+	if maxConns > 0 && s.adm.total >= maxConns {
+		return rejectMaxConns, false
+	}
+	if maxPerIP > 0 {
+		if s.adm.perIP == nil {
+			s.adm.perIP = make(map[netip.Addr]int)
+		}
+		if s.adm.perIP[a] >= maxPerIP {
+			return rejectPerIP, false
+		}
+		s.adm.perIP[a]++
+	}
+	s.adm.total++
+	return 0, true
+}
+
+// unadmit releases what admit counted for peer.
+func (s *Server) unadmit(peer netip.AddrPort) {
+	if s.cfg.maxConns <= 0 && s.cfg.maxPerIP <= 0 {
+		return
+	}
+	a := peer.Addr().Unmap()
+	s.adm.mu.Lock()
+	defer s.adm.mu.Unlock()
+	s.adm.total--
+	if s.cfg.maxPerIP > 0 {
+		if n := s.adm.perIP[a] - 1; n > 0 {
+			s.adm.perIP[a] = n
+		} else {
+			delete(s.adm.perIP, a)
+		}
+	}
+}
