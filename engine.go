@@ -96,7 +96,7 @@ func (e *Engine) Loops() int { return len(e.loops) }
 
 // pick chooses the loop for a new connection or listener, round-robin.
 func (e *Engine) pick() *loop {
-	return e.loops[int(e.next.Add(1)-1)%len(e.loops)]
+	return e.loops[(e.next.Add(1)-1)%uint32(len(e.loops))]
 }
 
 // Close stops the engine: every connection still open on it is aborted

@@ -2,6 +2,7 @@ package proactor
 
 import (
 	"net/netip"
+	"runtime/debug"
 	"sync"
 )
 
@@ -46,11 +47,11 @@ func (c *config) allowed(a netip.Addr) bool {
 
 // admit checks the listener's lists, the accept filter and the server's
 // limits, and counts the socket in if all agree.
-func (s *Server) admit(cfg *config, peer netip.AddrPort) (rejectReason, bool) {
-	if !cfg.allowed(peer.Addr()) {
+func (s *Server) admit(ln *listener, peer netip.AddrPort) (rejectReason, bool) {
+	if !ln.cfg.allowed(peer.Addr()) {
 		return rejectDenied, false
 	}
-	if s.filter != nil && !s.filter.OnAccept(peer) {
+	if s.filter != nil && !s.callFilter(ln.loop.idx, peer) {
 		return rejectFilter, false
 	}
 	maxConns, maxPerIP := s.cfg.maxConns, s.cfg.maxPerIP
@@ -74,6 +75,20 @@ func (s *Server) admit(cfg *config, peer netip.AddrPort) (rejectReason, bool) {
 	}
 	s.adm.total++
 	return 0, true
+}
+
+// callFilter runs OnAccept; a panic in it refuses the connection and is
+// logged and counted like any callback's.
+func (s *Server) callFilter(loop int, peer netip.AddrPort) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.stats[loop].panics.Add(1)
+			s.log.Error("proactor: panic in callback", "callback", "OnAccept", "remote", peer,
+				"panic", v, "stack", string(debug.Stack()))
+			ok = false
+		}
+	}()
+	return s.filter.OnAccept(peer)
 }
 
 // unadmit releases what admit counted for peer.

@@ -25,6 +25,9 @@ type listener struct {
 const maxAcceptBackoff = time.Second
 
 func (l *loop) listen(ln *listener) error {
+	if ln.closed {
+		return ErrServerClosed // the server began to stop before this ran
+	}
 	slot := len(l.lns)
 	for i, x := range l.lns {
 		if x == nil {
@@ -64,8 +67,11 @@ func (ln *listener) unlisten() {
 	}
 	ln.closed = true
 	l := ln.loop
-	l.poller.Unlisten(ln.tok)
 	ln.ln.Close()
+	if l.listener(ln.tok) != ln {
+		return // never registered: the stop overtook start, which gives up
+	}
+	l.poller.Unlisten(ln.tok)
 	for _, s := range ln.held {
 		l.poller.Discard(s)
 	}
@@ -99,7 +105,7 @@ func (ln *listener) resume() {
 // to the loop that will own it.
 func (ln *listener) dispatch(s driver.Sock) {
 	srv := ln.srv
-	if why, ok := srv.admit(ln.cfg, s.Peer); !ok {
+	if why, ok := srv.admit(ln, s.Peer); !ok {
 		srv.stats[ln.loop.idx].rejected[why].Add(1)
 		ln.loop.poller.Discard(s)
 		return
@@ -162,18 +168,19 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 		return
 	}
 	t := l.allocSlot()
-	c := newConn(srv, ln.cfg, l, t, s)
-	if !srv.track(c) {
-		l.freeSlot(t)
-		drop()
-		return
-	}
 	if err := l.poller.Attach(t, s); err != nil {
-		srv.registry.remove(c)
-		srv.untrack()
 		l.freeSlot(t)
 		drop()
 		srv.log.Error("proactor: attaching a connection", "remote", s.Peer, "err", err)
+		return
+	}
+	c := newConn(srv, ln.cfg, l, t, s)
+	// Registered only once attached: from here on other goroutines can
+	// reach c, and every path of theirs ends in finish.
+	if !srv.track(c) {
+		l.poller.Close(t, true)
+		l.freeSlot(t)
+		srv.unadmit(s.Peer)
 		return
 	}
 	l.conns[t.Slot()] = c

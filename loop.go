@@ -236,6 +236,10 @@ func (l *loop) conn(t driver.Token) *Conn {
 
 // Sink methods: completions from the poller.
 
+// Awake clears sleeping as soon as Poll's wait ends, so that writes made in
+// the callbacks that follow do not write the eventfd for nothing.
+func (l *loop) Awake() { l.sleeping.Store(false) }
+
 func (l *loop) Read(t driver.Token, p []byte, err error) {
 	if c := l.conn(t); c != nil {
 		c.readDone(p, err)

@@ -83,6 +83,9 @@ type Sock struct {
 // Sink receives completions. Its methods run on the loop goroutine, inside
 // Poll. They may call Poller methods, including Close on the token at hand.
 type Sink interface {
+	// Awake is called once per Poll, when the wait is over and before any
+	// completion is delivered: from here on the loop is not asleep.
+	Awake()
 	Accepted(ln Token, s Sock)
 	AcceptFailed(ln Token, err error)
 	Read(t Token, p []byte, err error)

@@ -19,11 +19,12 @@ import (
 	"github.com/seed487d475b/proactor/internal/driver"
 )
 
-// Markers in the Pad field of epoll_data; connections carry their generation
-// there, which is never negative.
+// epoll_data holds a slot in Fd and its generation in Pad. Listener slots
+// carry lnFlag; the wake-up eventfd has padWake, which no generation equals
+// (generations are never negative).
 const (
-	padListener = -1
-	padWake     = -2
+	lnFlag  = 1 << 30
+	padWake = -2
 )
 
 const (
@@ -130,7 +131,7 @@ func (p *poller) Listen(t driver.Token, ln net.Listener) error {
 	for int(t.Slot()) >= len(p.lns) {
 		p.lns = append(p.lns, lnSlot{fd: -1})
 	}
-	if err := p.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, t.Slot(), padListener); err != nil {
+	if err := p.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, t.Slot()|lnFlag, int32(t.Gen())); err != nil {
 		unix.Close(fd)
 		return err
 	}
@@ -150,7 +151,7 @@ func (p *poller) SetAccepting(t driver.Token, on bool) error {
 	if on {
 		interest = unix.EPOLLIN
 	}
-	if err := p.ctl(unix.EPOLL_CTL_MOD, l.fd, interest, t.Slot(), padListener); err != nil {
+	if err := p.ctl(unix.EPOLL_CTL_MOD, l.fd, interest, t.Slot()|lnFlag, int32(t.Gen())); err != nil {
 		return err
 	}
 	l.on = on
@@ -162,6 +163,10 @@ func (p *poller) Unlisten(t driver.Token) error {
 	if l == nil {
 		return net.ErrClosed
 	}
+	// The registration belongs to the socket, not the descriptor: if the
+	// socket lives on elsewhere (a dup the user keeps), closing alone would
+	// leave it in the set.
+	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, l.fd, nil)
 	err := unix.Close(l.fd)
 	l.fd = -1
 	return wrap("close", err)
@@ -280,6 +285,7 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 		msec = int((timeout + time.Millisecond - 1) / time.Millisecond)
 	}
 	n, err := unix.EpollWait(p.epfd, p.events, msec)
+	s.Awake()
 	if err != nil {
 		if err == unix.EINTR {
 			return nil
@@ -288,24 +294,17 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 	}
 	for i := 0; i < n; i++ {
 		ev := &p.events[i]
-		switch ev.Pad {
-		case padWake:
+		switch {
+		case ev.Pad == padWake:
 			var buf [8]byte
 			unix.Read(p.wakefd, buf[:])
-		case padListener:
-			p.accept(driver.MakeToken(uint32(ev.Fd), p.lnGen(ev.Fd)), s)
+		case ev.Fd&lnFlag != 0:
+			p.accept(driver.MakeToken(uint32(ev.Fd&^lnFlag), uint32(ev.Pad)), s)
 		default:
 			p.ready(driver.MakeToken(uint32(ev.Fd), uint32(ev.Pad)), ev.Events, s)
 		}
 	}
 	return nil
-}
-
-func (p *poller) lnGen(slot int32) uint32 {
-	if int(slot) < len(p.lns) {
-		return p.lns[slot].gen
-	}
-	return 0
 }
 
 // maxAccepts bounds the accepts per readiness event so that one busy
@@ -389,12 +388,13 @@ func (p *poller) finishWrite(t driver.Token, c *connSlot, s driver.Sink) {
 	clear(c.iov)
 	c.iov = c.iov[:0]
 	c.written = 0
+	if err != nil && err != unix.EAGAIN {
+		err = wrap("writev", err)
+	} else {
+		err = nil
+	}
 	if ierr := p.setInterest(t, c, c.interest&^evWrite); ierr != nil && err == nil {
 		err = ierr
 	}
-	if err != nil && err != unix.EAGAIN {
-		s.Wrote(t, total, wrap("writev", err))
-		return
-	}
-	s.Wrote(t, total, nil)
+	s.Wrote(t, total, err)
 }

@@ -76,7 +76,9 @@ func addrPort(sa unix.Sockaddr) netip.AddrPort {
 	case *unix.SockaddrInet4:
 		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
 	case *unix.SockaddrInet6:
-		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+		// An IPv4 client of a dual-stack listener arrives IPv4-mapped;
+		// report it as IPv4, as Go's net package does.
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
 	}
 	return netip.AddrPort{}
 }
@@ -109,6 +111,9 @@ func (p *poller) writev(fd int, iov [][]byte) (int, [][]byte, error) {
 		// move, and the kernel reads the memory only during the call.
 		r, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&vecs[0])), uintptr(len(vecs)))
 		clear(vecs) // drop the pointers so the scratch keeps nothing alive
+		if e == unix.EINTR {
+			continue
+		}
 		if e != 0 {
 			return total, iov, e
 		}

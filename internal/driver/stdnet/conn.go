@@ -173,7 +173,18 @@ func (p *poller) Release() error {
 			p.Unlisten(driver.MakeToken(uint32(i), l.gen))
 		}
 	}
-	// Completions still queued hold readers waiting for delivery; their
-	// connections are closed, so the readers have quit on done.
+	// Readers waiting for delivery have quit on done; sockets accepted but
+	// not delivered would be left open, so they are closed here, and post
+	// closes any that arrive later.
+	p.mu.Lock()
+	p.released = true
+	q := p.q
+	p.q = nil
+	p.mu.Unlock()
+	for _, c := range q {
+		if c.kind == kAccepted {
+			c.sock.Conn.Close()
+		}
+	}
 	return nil
 }

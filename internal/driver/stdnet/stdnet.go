@@ -65,10 +65,11 @@ type completion struct {
 type poller struct {
 	bufSize int
 
-	mu     sync.Mutex
-	q      []completion
-	spare  []completion
-	signal chan struct{} // capacity 1: "the queue may hold something"
+	mu       sync.Mutex
+	q        []completion
+	spare    []completion
+	released bool
+	signal   chan struct{} // capacity 1: "the queue may hold something"
 
 	conns []*connState // by slot; loop goroutine only
 	lns   []*lnState
@@ -84,6 +85,13 @@ func (stdDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
 
 func (p *poller) post(c completion) {
 	p.mu.Lock()
+	if p.released {
+		p.mu.Unlock()
+		if c.kind == kAccepted {
+			c.sock.Conn.Close()
+		}
+		return
+	}
 	p.q = append(p.q, c)
 	p.mu.Unlock()
 	p.Wake()
@@ -113,6 +121,7 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 			t.Stop()
 		}
 	}
+	s.Awake()
 	p.mu.Lock()
 	batch := p.q
 	p.q = p.spare[:0]
@@ -191,8 +200,11 @@ func (p *poller) acceptLoop(t driver.Token, l *lnState) {
 		}
 		c, err := l.ln.Accept()
 		if err != nil {
-			if on, _ := l.gate.state(); !on || l.closed.Load() || errors.Is(err, net.ErrClosed) {
-				continue // paused or closed: the top of the loop decides
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if isTimeout(err) {
+				continue // a pause interrupted Accept: the top of the loop decides
 			}
 			p.post(completion{kind: kAcceptFailed, tok: t, err: err})
 			// The loop backs off with SetAccepting(false); until that

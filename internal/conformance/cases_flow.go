@@ -1,0 +1,152 @@
+package conformance
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed487d475b/proactor"
+)
+
+type writableRecorder struct {
+	*recorder
+	writable atomic.Int32
+}
+
+func (w *writableRecorder) OnWritable(*proactor.Conn) { w.writable.Add(1) }
+
+// testBackpressure: a peer that sends without reading stops being read once
+// the echo queue passes the high watermark, so the server's memory stays
+// bounded; when it reads again everything arrives and OnWritable runs.
+func testBackpressure(t *testing.T, b Backend) {
+	const high, low, total = 256 << 10, 64 << 10, 16 << 20
+	w := &writableRecorder{recorder: newRecorder(t)}
+	srv, addr := serve(t, b, w, proactor.WithWriteWatermarks(high, low))
+	c := dial(t, addr)
+	payload := pattern(total, 9)
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.Write(payload)
+		sent <- err
+	}()
+	// Wait until the server has stopped reading: BytesRead stands still
+	// while the writer still has most of its 16 MiB to send. The queue may
+	// pass high by what the reads of one loop iteration bring.
+	deadline := time.Now().Add(testTimeout)
+	for last := uint64(0); ; {
+		time.Sleep(50 * time.Millisecond) // sampling: there is no event for "stopped"
+		st := srv.Stats()
+		if st.QueuedBytes > high+(256<<10) {
+			t.Fatalf("queued %d bytes with a high watermark of %d", st.QueuedBytes, high)
+		}
+		if st.BytesRead == last && st.BytesRead < total/2 {
+			break
+		}
+		if time.Now().After(deadline) || st.BytesRead >= total/2 {
+			t.Fatalf("the server never stopped reading: %+v", st)
+		}
+		last = st.BytesRead
+	}
+	got := make([]byte, total)
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, payload) {
+		t.Fatalf("echo: %v", err)
+	}
+	if err := wait(t, sent, "the writer"); err != nil {
+		t.Fatal(err)
+	}
+	if w.writable.Load() == 0 {
+		t.Fatalf("OnWritable never ran")
+	}
+}
+
+// testQueueFull: past WithMaxWriteQueue a Write fails and queues nothing;
+// the connection lives on.
+func testQueueFull(t *testing.T, b Backend) {
+	const max = 1 << 20
+	result := make(chan error, 1)
+	r := newRecorder(t)
+	r.onOpen = func(c *proactor.Conn) {
+		chunk := make([]byte, 256<<10)
+		var err error
+		for i := 0; i < 64 && err == nil; i++ {
+			_, err = c.Write(chunk)
+		}
+		if c.Buffered() > max {
+			t.Errorf("Buffered() = %d over the cap %d", c.Buffered(), max)
+		}
+		result <- err
+	}
+	r.onData = func(c *proactor.Conn, p []byte) { c.Write(p) }
+	_, addr := serve(t, b, r, proactor.WithMaxWriteQueue(max))
+	c := dial(t, addr)
+	if err := wait(t, result, "the writes"); !errors.Is(err, proactor.ErrQueueFull) {
+		t.Fatalf("write past the cap: %v; want ErrQueueFull", err)
+	}
+	if _, err := io.CopyN(io.Discard, c, max); err != nil {
+		t.Fatalf("draining: %v", err)
+	}
+	expectEchoAfter(t, c, []byte("alive"))
+}
+
+// expectEchoAfter reads past whatever arrives before the echo of msg.
+func expectEchoAfter(t *testing.T, c io.ReadWriter, msg []byte) {
+	t.Helper()
+	c.Write(msg)
+	var seen []byte
+	buf := make([]byte, 64<<10)
+	for !bytes.HasSuffix(seen, msg) {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("waiting for the echo: %v", err)
+		}
+		seen = append(seen[max(0, len(seen)-len(msg)):], buf[:n]...)
+	}
+}
+
+// testPauseRead: no OnData while paused; what arrived meanwhile comes after
+// ResumeRead.
+func testPauseRead(t *testing.T, b Backend) {
+	var conn atomic.Pointer[proactor.Conn]
+	r := newRecorder(t)
+	r.onData = func(c *proactor.Conn, p []byte) {
+		if string(p) == "pause" {
+			conn.Store(c)
+			c.PauseRead()
+		}
+		c.Write(p)
+	}
+	_, addr := serve(t, b, r)
+	c := dial(t, addr)
+	expectEcho(t, c, []byte("pause"))
+	c.Write([]byte("later"))
+	time.Sleep(100 * time.Millisecond) // a negative: give a broken pause time to deliver
+	if got := string(r.received(conn.Load())); got != "pause" {
+		t.Fatalf("paused connection received %q", got)
+	}
+	conn.Load().ResumeRead()
+	got := make([]byte, 5)
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "later" {
+		t.Fatalf("after ResumeRead: %q, %v", got, err)
+	}
+}
+
+// testDeferAccept: with TCP_DEFER_ACCEPT the server never sees a silent
+// connection; one that sends is handed over with its data.
+func testDeferAccept(t *testing.T, b Backend) {
+	if runtime.GOOS != "linux" {
+		t.Skip("TCP_DEFER_ACCEPT is Linux-only; elsewhere the option is a documented no-op")
+	}
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithDeferAccept(true), proactor.WithFirstDataTimeout(5*time.Second))
+	dial(t, addr) // silent: stays in the kernel
+	speaker := dial(t, addr)
+	expectEcho(t, speaker, []byte("data first"))
+	time.Sleep(100 * time.Millisecond) // a negative: the silent one must not arrive
+	if st := srv.Stats(); st.Accepted != 1 {
+		t.Fatalf("Accepted = %d; the silent connection was handed over", st.Accepted)
+	}
+}

@@ -1,0 +1,270 @@
+package conformance
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed487d475b/proactor"
+)
+
+// expectTimeout checks that an OnClose reason is the given timeout.
+func expectTimeout(t *testing.T, ev closeEvent, kind proactor.TimeoutKind) {
+	t.Helper()
+	var te *proactor.TimeoutError
+	if !errors.Is(ev.err, proactor.ErrTimeout) || !errors.As(ev.err, &te) || te.Kind != kind {
+		t.Fatalf("%v; want a %v timeout", ev, kind)
+	}
+}
+
+// testFirstDataTimeout: a client that connects and says nothing is reset;
+// one that speaks at once is served past the timeout.
+func testFirstDataTimeout(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithFirstDataTimeout(150*time.Millisecond))
+	honest := dial(t, addr)
+	expectEcho(t, honest, []byte("hi"))
+	silent := dial(t, addr)
+	ev := r.waitClose(t)
+	expectTimeout(t, ev, proactor.FirstDataTimeout)
+	if _, err := readAll(silent); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("silent client: %v; want a reset", err)
+	}
+	expectEcho(t, honest, []byte("still served"))
+	if st := srv.Stats(); st.FirstDataTimeouts != 1 {
+		t.Fatalf("FirstDataTimeouts = %d", st.FirstDataTimeouts)
+	}
+}
+
+// testIdleTimeout: an idle connection gets a FIN; a busy one stays.
+func testIdleTimeout(t *testing.T, b Backend) {
+	const idle = 200 * time.Millisecond
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithIdleTimeout(idle))
+	busy := dial(t, addr)
+	quiet := dial(t, addr)
+	expectEcho(t, quiet, []byte("once"))
+	start := time.Now()
+	for time.Since(start) < 3*idle { // traffic keeps the busy one alive
+		expectEcho(t, busy, []byte("tick"))
+		time.Sleep(idle / 5)
+	}
+	ev := r.waitClose(t)
+	expectTimeout(t, ev, proactor.IdleTimeout)
+	if got, err := readAll(quiet); err != nil || len(got) != 0 {
+		t.Fatalf("quiet client: %q, %v; want a clean EOF", got, err)
+	}
+	expectEcho(t, busy, []byte("alive"))
+	if st := srv.Stats(); st.IdleTimeouts != 1 {
+		t.Fatalf("IdleTimeouts = %d", st.IdleTimeouts)
+	}
+}
+
+// lineHandler answers only whole lines: a request left unfinished is what
+// the read timeout is for.
+func lineHandler(r *recorder) {
+	r.onData = func(c *proactor.Conn, p []byte) {
+		if bytes.HasSuffix(r.received(c), []byte("\n")) {
+			c.Write([]byte("ok\n"))
+		}
+	}
+}
+
+// testReadTimeout: a slowloris that trickles bytes without finishing its
+// request is cut off although it is never idle.
+func testReadTimeout(t *testing.T, b Backend) {
+	const limit = 300 * time.Millisecond
+	r := newRecorder(t)
+	lineHandler(r)
+	srv, addr := serve(t, b, r, proactor.WithReadTimeout(limit), proactor.WithIdleTimeout(10*limit))
+	honest := dial(t, addr)
+	honest.Write([]byte("request\n"))
+	readLine(t, honest)
+	slow := dial(t, addr)
+	start := time.Now()
+	for {
+		if _, err := slow.Write([]byte("x")); err != nil {
+			break // reset by the server
+		}
+		if time.Since(start) > 5*limit {
+			t.Fatalf("slowloris still connected after %v", time.Since(start))
+		}
+		select {
+		case ev := <-r.closed:
+			expectTimeout(t, ev, proactor.ReadTimeout)
+			honest.Write([]byte("again\n"))
+			readLine(t, honest)
+			if st := srv.Stats(); st.ReadTimeouts != 1 {
+				t.Fatalf("ReadTimeouts = %d", st.ReadTimeouts)
+			}
+			return
+		case <-time.After(limit / 6):
+		}
+	}
+	ev := r.waitClose(t)
+	expectTimeout(t, ev, proactor.ReadTimeout)
+}
+
+func readLine(t *testing.T, c net.Conn) {
+	t.Helper()
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ok\n" {
+		t.Fatalf("reply %q, %v", buf, err)
+	}
+}
+
+// testWriteTimeout: a peer that never reads is cut off once the queue
+// stops moving, and memory is given back.
+func testWriteTimeout(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	r.onOpen = func(c *proactor.Conn) { c.Write(make([]byte, 32<<20)) }
+	srv, addr := serve(t, b, r, proactor.WithWriteTimeout(200*time.Millisecond))
+	dial(t, addr) // never reads
+	ev := r.waitClose(t)
+	expectTimeout(t, ev, proactor.WriteTimeout)
+	if st := srv.Stats(); st.WriteTimeouts != 1 || st.QueuedBytes != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// expectRejected dials from local (any address if empty) and checks that
+// the client is turned away at once: the connection ends (a reset, or EOF if
+// a failed write consumed the reset) without a byte of service. On loopback
+// the reset can even beat connect(2) home, failing the dial itself.
+func expectRejected(t *testing.T, local, addr string) {
+	t.Helper()
+	d := net.Dialer{Timeout: testTimeout}
+	if local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
+	}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		if !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("rejected dial: %v; want success or a reset", err)
+		}
+		return
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(testTimeout))
+	c.Write([]byte("hello?"))
+	got, err := readAll(c)
+	var ne net.Error
+	if len(got) != 0 || errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("rejected client got %q, %v", got, err)
+	}
+}
+
+// testMaxConns: one connection over the cap is reset before OnOpen; when a
+// place frees up the next is admitted.
+func testMaxConns(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithMaxConns(2))
+	a, c := dial(t, addr), dial(t, addr)
+	expectEcho(t, a, []byte("a"))
+	expectEcho(t, c, []byte("c"))
+	expectRejected(t, "", addr)
+	if st := srv.Stats(); st.RejectedMaxConns != 1 || st.Accepted != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	a.Close()
+	r.waitClose(t)
+	expectEcho(t, dial(t, addr), []byte("next"))
+}
+
+// testMaxConnsPerIP: the cap is per address.
+func testMaxConnsPerIP(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithMaxConnsPerIP(1))
+	expectEcho(t, dial(t, addr), []byte("first"))
+	expectRejected(t, "", addr)
+	if st := srv.Stats(); st.RejectedPerIP != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if other, ok := dialFrom(t, "127.0.0.2", addr); ok {
+		expectEcho(t, other, []byte("other address"))
+	}
+}
+
+// dialFrom dials from a given local address; Linux routes all of
+// 127.0.0.0/8 to loopback, other systems may not (ok is false then).
+func dialFrom(t *testing.T, local, addr string) (*net.TCPConn, bool) {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: testTimeout}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		if runtime.GOOS == "linux" {
+			t.Fatalf("dial from %s: %v", local, err)
+		}
+		return nil, false
+	}
+	c.SetDeadline(time.Now().Add(testTimeout))
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.TCPConn), true
+}
+
+// testAllowDeny: deny wins over allow; outside the allow list is refused.
+func testAllowDeny(t *testing.T, b Backend) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs 127.0.0.2 on loopback, which only Linux routes by default")
+	}
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r,
+		proactor.WithAllow(netip.MustParsePrefix("127.0.0.0/30")),
+		proactor.WithDeny(netip.MustParsePrefix("127.0.0.2/32")))
+	c, _ := dialFrom(t, "127.0.0.1", addr)
+	expectEcho(t, c, []byte("allowed"))
+	expectRejected(t, "127.0.0.2", addr)
+	expectRejected(t, "127.0.0.9", addr)
+	if st := srv.Stats(); st.RejectedDenied != 2 || st.Accepted != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+type filterHandler struct {
+	*recorder
+	refused atomic.Int32
+}
+
+func (f *filterHandler) OnAccept(remote netip.AddrPort) bool {
+	if remote.Port()%2 == 1 {
+		f.refused.Add(1)
+		return false
+	}
+	return true
+}
+
+// testAcceptFilter: OnAccept decides before any per-connection state.
+func testAcceptFilter(t *testing.T, b Backend) {
+	f := &filterHandler{recorder: newRecorder(t)}
+	srv, addr := serve(t, b, f)
+	for range 6 {
+		d := net.Dialer{Timeout: testTimeout}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			if !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatal(err)
+			}
+			continue // refused so fast that connect(2) saw the reset
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(testTimeout))
+		if c.LocalAddr().(*net.TCPAddr).Port%2 == 1 {
+			c.Write([]byte("odd"))
+			if got, _ := readAll(c); len(got) != 0 {
+				t.Fatalf("refused client got %q", got)
+			}
+		} else {
+			expectEcho(t, c, []byte("even"))
+		}
+	}
+	if st := srv.Stats(); st.RejectedFilter != uint64(f.refused.Load()) || st.Accepted+st.RejectedFilter != 6 {
+		t.Fatalf("stats %+v, refused %d", st, f.refused.Load())
+	}
+}
