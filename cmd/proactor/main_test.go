@@ -23,7 +23,7 @@ import (
 // test instead of hanging it.
 const testTimeout = 30 * time.Second
 
-var listeningRE = regexp.MustCompile(`^proactor: echo listening on (\S+) \(engine \w+, 1 loop\)$`)
+var listeningRE = regexp.MustCompile(`^proactor: \w+ listening on (\S+) \(engine \w+, 1 loop\)$`)
 
 // TestCLI builds the binary once and runs every case against it: the
 // command's contract is its exit status and output, which only a real
@@ -33,9 +33,20 @@ func TestCLI(t *testing.T) {
 	for _, engine := range append([]string{"auto"}, proactor.Engines()...) {
 		t.Run("EchoAndGracefulStop/"+engine, func(t *testing.T) {
 			t.Parallel()
-			testEchoAndGracefulStop(t, bin, engine)
+			testEchoAndGracefulStop(t, bin, 1, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1", "--engine", engine)
 		})
 	}
+	t.Run("Dual", func(t *testing.T) {
+		t.Parallel()
+		testEchoAndGracefulStop(t, bin, 2, "serve", "dual", "--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--loops", "1")
+	})
+	t.Run("ProtectionFlags", func(t *testing.T) {
+		t.Parallel()
+		testEchoAndGracefulStop(t, bin, 1, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1",
+			"--first-data-timeout", "2s", "--idle-timeout", "5s", "--read-timeout", "2s", "--write-timeout", "2s",
+			"--max-conns", "10", "--max-conns-per-ip", "5", "--allow", "127.0.0.0/8", "--deny", "10.0.0.0/8",
+			"--deny", "192.0.2.1", "--defer-accept", "--write-high", "64KiB", "--write-low", "16KiB", "--write-max", "4MiB")
+	})
 	tests := []struct {
 		name       string
 		args       []string
@@ -51,6 +62,9 @@ func TestCLI(t *testing.T) {
 		{name: "UnknownEngine", args: []string{"serve", "echo", "--engine", "nosuch", "--listen", "127.0.0.1:0"}, wantStatus: exitUsage, wantStderr: []string{`proactor: unknown engine "nosuch"; available: auto`}},
 		{name: "NegativeLoops", args: []string{"serve", "echo", "--loops", "-1"}, wantStatus: exitUsage, wantStderr: []string{"-loops"}},
 		{name: "BadFlag", args: []string{"serve", "echo", "--nosuch"}, wantStatus: exitUsage, wantStderr: []string{"proactor: serve: flag provided but not defined"}},
+		{name: "BadSize", args: []string{"serve", "echo", "--write-high", "lots"}, wantStatus: exitUsage, wantStderr: []string{"not a size"}},
+		{name: "BadCIDR", args: []string{"serve", "echo", "--deny", "nope"}, wantStatus: exitUsage, wantStderr: []string{"not a CIDR"}},
+		{name: "LowAboveHigh", args: []string{"serve", "echo", "--write-high", "1KiB", "--write-low", "2KiB"}, wantStatus: exitUsage, wantStderr: []string{"-write-low"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,11 +90,13 @@ func TestCLI(t *testing.T) {
 	}
 }
 
-func testEchoAndGracefulStop(t *testing.T, bin, engine string) {
+// testEchoAndGracefulStop runs the command with args, checks an echo on
+// each of its listeners, then stops it with SIGINT.
+func testEchoAndGracefulStop(t *testing.T, bin string, listeners int, args ...string) {
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1", "--engine", engine)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -98,22 +114,29 @@ func testEchoAndGracefulStop(t *testing.T, bin, engine string) {
 	})
 	lines := readLines(ctx, stdout)
 
-	addr := waitListening(t, ctx, lines)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := conn.Write([]byte("hello\n")); err != nil {
-		t.Fatal(err)
-	}
+	var conn net.Conn
 	got := make([]byte, len("hello\n"))
-	if _, err := io.ReadFull(conn, got); err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != "hello\n" {
-		t.Fatalf("echo returned %q, want %q", got, "hello\n")
+	for range listeners {
+		addr := waitListening(t, ctx, lines)
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte("hello\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != "hello\n" {
+			t.Fatalf("echo on %s returned %q, want %q", addr, got, "hello\n")
+		}
+		if conn != nil {
+			conn.Close() // only the last one is watched through the shutdown
+		}
+		conn = c
 	}
 
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {

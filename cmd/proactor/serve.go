@@ -18,12 +18,31 @@ import (
 	"github.com/seed487d475b/proactor/examples/echo"
 )
 
+// listenSpec is one default listener of a server: where, and with which
+// per-listener options.
+type listenSpec struct {
+	addr string
+	opts []proactor.Option
+}
+
 // servers maps each name `proactor serve` accepts to a constructor returning
-// a fresh handler and the address to listen on without --listen. Usage calls
-// the constructors to show the addresses, so they must be cheap and free of
-// side effects.
-var servers = map[string]func() (proactor.Handler, string){
-	"echo": func() (proactor.Handler, string) { return echo.Handler{}, echo.DefaultAddr },
+// a fresh handler and its default listeners. Usage calls the constructors to
+// show the addresses, so they must be cheap and free of side effects.
+var servers = map[string]func() (proactor.Handler, []listenSpec){
+	"echo": func() (proactor.Handler, []listenSpec) {
+		return echo.Handler{}, []listenSpec{{addr: echo.DefaultAddr}}
+	},
+	// dual is the seed articles' two-listener server on one engine: the
+	// first listener hands a connection over only once data has arrived
+	// (deferred accept, with a first-data timeout as the backstop), the
+	// second at once.
+	"dual": func() (proactor.Handler, []listenSpec) {
+		return echo.Handler{}, []listenSpec{
+			{addr: "127.0.0.1:5004", opts: []proactor.Option{
+				proactor.WithDeferAccept(true), proactor.WithFirstDataTimeout(10 * time.Second)}},
+			{addr: "127.0.0.1:5005"},
+		}
+	},
 }
 
 // addrList is the value of --listen, which may be repeated to serve the same
@@ -46,10 +65,11 @@ func (a *addrList) Set(s string) error {
 type serveConfig struct {
 	name            string
 	handler         proactor.Handler
-	addrs           []string
+	listeners       []listenSpec
 	engine          string
 	loops           int
 	shutdownTimeout time.Duration
+	opts            []proactor.Option // from the protection flags
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -59,6 +79,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	engine := fs.String("engine", "auto", "I/O `engine`: auto, or one of: "+strings.Join(proactor.Engines(), ", "))
 	loops := fs.Int("loops", 0, "number of event loops; 0 means GOMAXPROCS")
 	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections before aborting them")
+	var protect protectFlags
+	protect.register(fs)
 	// The flag package would print its errors unprefixed and the usage
 	// without the server list; silence it and report both below.
 	fs.SetOutput(io.Discard)
@@ -72,24 +94,39 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = checkServeFlags(name, *loops, *timeout)
 	}
+	if err == nil {
+		err = protect.check()
+	}
 	if err != nil {
 		errorf(stderr, "serve: %v", err)
 		serveUsage(stderr, fs)
 		return exitUsage
 	}
 
-	h, addr := servers[name]()
-	if len(listen) == 0 {
-		listen = addrList{addr}
-	}
+	h, specs := servers[name]()
 	return serve(serveConfig{
 		name:            name,
 		handler:         h,
-		addrs:           listen,
+		listeners:       overrideAddrs(specs, listen),
 		engine:          *engine,
 		loops:           *loops,
 		shutdownTimeout: *timeout,
+		opts:            protect.options(),
 	}, stdout, stderr)
+}
+
+// overrideAddrs applies --listen: the i-th address replaces the i-th default
+// listener's, keeping its options; addresses beyond the defaults take the
+// last default's options.
+func overrideAddrs(specs []listenSpec, listen addrList) []listenSpec {
+	if len(listen) == 0 {
+		return specs
+	}
+	out := make([]listenSpec, len(listen))
+	for i, addr := range listen {
+		out[i] = listenSpec{addr: addr, opts: specs[min(i, len(specs)-1)].opts}
+	}
+	return out
 }
 
 // parseServeArgs returns the server name. It accepts flags on either side of
@@ -135,8 +172,12 @@ func serveUsage(w io.Writer, fs *flag.FlagSet) {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		_, addr := servers[name]()
-		fmt.Fprintf(w, "  %-8s (default address %s)\n", name, addr)
+		_, specs := servers[name]()
+		addrs := make([]string, len(specs))
+		for i, s := range specs {
+			addrs[i] = s.addr
+		}
+		fmt.Fprintf(w, "  %-8s (default %s)\n", name, strings.Join(addrs, " and "))
 	}
 	fmt.Fprintf(w, "\nFlags:\n")
 	fs.SetOutput(w)
@@ -154,10 +195,12 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 	defer signal.Stop(sigc)
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil)).With("server", cfg.name)
-	srv, err := proactor.NewServer(cfg.handler,
+	opts := append([]proactor.Option{
 		proactor.WithEngineName(cfg.engine),
 		proactor.WithLoops(cfg.loops),
-		proactor.WithLogger(logger))
+		proactor.WithLogger(logger),
+	}, cfg.opts...)
+	srv, err := proactor.NewServer(cfg.handler, opts...)
 	if errors.Is(err, proactor.ErrUnknownEngine) {
 		errorf(stderr, "unknown engine %q; available: auto, %s", cfg.engine, strings.Join(proactor.Engines(), ", "))
 		return exitUsage
@@ -168,8 +211,10 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 	}
 
 	eng := srv.Engine()
-	for _, addr := range cfg.addrs {
-		bound, err := srv.Listen(addr)
+	for _, l := range cfg.listeners {
+		// The command line's options go last: they override a listener's
+		// own defaults.
+		bound, err := srv.Listen(l.addr, slices.Concat(l.opts, cfg.opts)...)
 		if err != nil {
 			errorf(stderr, "%s: %v", cfg.name, err)
 			// The listeners already started would otherwise outlive the
