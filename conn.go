@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/seed487d475b/proactor/buffer"
 	"github.com/seed487d475b/proactor/internal/driver"
 )
 
@@ -146,6 +147,30 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 		c.schedule()
 	}
 	return n, nil
+}
+
+// WriteBuffer queues b's bytes without copying them, in order with the other
+// writes. It takes over the caller's reference: b is released once its bytes
+// are sent, or at once if WriteBuffer fails (ErrClosed, ErrQueueFull). The
+// bytes must not change until then; to send one buffer to several
+// connections, Retain it once per extra connection (or use
+// Server.BroadcastBuffer).
+func (c *Conn) WriteBuffer(b *buffer.Buffer) error {
+	n := len(b.Bytes())
+	c.mu.Lock()
+	if err := c.admitWrite(n); err != nil {
+		c.mu.Unlock()
+		b.Release()
+		return err
+	}
+	c.out.writeBuffer(b)
+	c.queued.Add(int64(n))
+	sched := c.markScheduled()
+	c.mu.Unlock()
+	if sched {
+		c.schedule()
+	}
+	return nil
 }
 
 // CloseWrite sends FIN once every queued byte is sent; reading goes on and

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seed487d475b/proactor/buffer"
 	"github.com/seed487d475b/proactor/internal/driver"
 	"github.com/seed487d475b/proactor/internal/driver/epoll"
 	"github.com/seed487d475b/proactor/internal/driver/stdnet"
@@ -22,6 +23,7 @@ type Engine struct {
 	next   atomic.Uint32 // round-robin cursor for new connections
 	ids    atomic.Uint64 // connection IDs, never reused
 	chunks sync.Pool     // write-queue chunks
+	bufs   *buffer.Pool  // pooled buffers for WriteBuffer, Broadcast and framing
 	log    *slog.Logger
 	epoch  time.Time // the loops' clocks count from here
 
@@ -71,6 +73,7 @@ func newEngine(cfg *config) (*Engine, error) {
 	// connections use for "not set".
 	e := &Engine{name: drv.Name(), log: cfg.log(), epoch: time.Now().Add(-time.Second)}
 	e.chunks.New = func() any { return new(chunk) }
+	e.bufs = buffer.NewPool()
 	n := cfg.loopCount()
 	for i := range n {
 		p, err := drv.NewPoller(driver.Config{ReadBufferSize: cfg.readBuf})
@@ -87,6 +90,11 @@ func newEngine(cfg *config) (*Engine, error) {
 
 // clock returns monotonic nanoseconds since the epoch.
 func (e *Engine) clock() int64 { return int64(time.Since(e.epoch)) }
+
+// Buffers returns the engine's buffer pool: Get a buffer there, fill it and
+// hand it to Conn.WriteBuffer or Server.BroadcastBuffer to send it without a
+// copy.
+func (e *Engine) Buffers() *buffer.Pool { return e.bufs }
 
 // Name returns the engine's I/O backend, such as "epoll".
 func (e *Engine) Name() string { return e.name }

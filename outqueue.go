@@ -1,75 +1,103 @@
 package proactor
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/seed487d475b/proactor/buffer"
+)
 
 // chunkSize is the size of a write-queue chunk. Writes are copied into
 // chunks, which are never moved or grown, so the memory of a write in flight
 // stays put while later writes are appended behind it.
 const chunkSize = 16 << 10
 
-type chunk struct {
+type chunk [chunkSize]byte
+
+// seg is a stretch of queued bytes: in a chunk of copies, or in a caller's
+// pooled buffer queued without a copy (WriteBuffer).
+type seg struct {
+	ch   *chunk
+	buf  *buffer.Buffer
 	r, w int
-	b    [chunkSize]byte
+}
+
+func (s *seg) bytes() []byte {
+	if s.ch != nil {
+		return s.ch[s.r:s.w]
+	}
+	return s.buf.Bytes()[s.r:s.w]
 }
 
 // outQueue is a connection's queue of bytes not yet written. It holds no
 // chunk when empty, so an idle connection keeps no write buffer.
 type outQueue struct {
-	q []*chunk
+	q []seg
 	n int
 }
 
 func (o *outQueue) write(p []byte, pool *sync.Pool) {
 	for len(p) > 0 {
-		var ch *chunk
-		if k := len(o.q); k > 0 && o.q[k-1].w < chunkSize {
-			ch = o.q[k-1]
-		} else {
-			ch = pool.Get().(*chunk)
-			ch.r, ch.w = 0, 0
-			o.q = append(o.q, ch)
+		k := len(o.q) - 1
+		if k < 0 || o.q[k].ch == nil || o.q[k].w == chunkSize {
+			o.q = append(o.q, seg{ch: pool.Get().(*chunk)})
+			k++
 		}
-		n := copy(ch.b[ch.w:], p)
-		ch.w += n
+		s := &o.q[k]
+		n := copy(s.ch[s.w:], p)
+		s.w += n
 		o.n += n
 		p = p[n:]
 	}
 }
 
+// writeBuffer queues b's bytes without a copy; the queue owns the reference.
+func (o *outQueue) writeBuffer(b *buffer.Buffer) {
+	n := len(b.Bytes())
+	o.q = append(o.q, seg{buf: b, w: n})
+	o.n += n
+}
+
 // iov appends the queued bytes to dst, at most max slices.
 func (o *outQueue) iov(dst [][]byte, max int) [][]byte {
-	for _, ch := range o.q {
+	for i := range o.q {
 		if len(dst) == max {
 			break
 		}
-		dst = append(dst, ch.b[ch.r:ch.w])
+		if s := &o.q[i]; s.w > s.r {
+			dst = append(dst, s.bytes())
+		}
 	}
 	return dst
 }
 
-// consume drops n written bytes and returns emptied chunks to pool.
+// consume drops n written bytes and gives back what emptied.
 func (o *outQueue) consume(n int, pool *sync.Pool) {
 	o.n -= n
-	for n > 0 {
-		ch := o.q[0]
-		k := min(n, ch.w-ch.r)
-		ch.r += k
+	for len(o.q) > 0 {
+		s := &o.q[0]
+		k := min(n, s.w-s.r)
+		s.r += k
 		n -= k
-		if ch.r == ch.w {
-			o.pop(pool)
+		if s.r < s.w {
+			break
 		}
+		o.pop(pool)
 	}
 	if len(o.q) == 0 && cap(o.q) > 16 {
-		o.q = nil // a burst's long chunk list is not kept for an idle connection
+		o.q = nil // a burst's long list is not kept for an idle connection
 	}
 }
 
 // pop shifts rather than reslices so the slice keeps its base and a steady
 // one-chunk queue never reallocates.
 func (o *outQueue) pop(pool *sync.Pool) {
-	pool.Put(o.q[0])
+	if s := &o.q[0]; s.ch != nil {
+		pool.Put(s.ch)
+	} else {
+		s.buf.Release()
+	}
 	k := copy(o.q, o.q[1:])
-	o.q[k] = nil
+	o.q[k] = seg{}
 	o.q = o.q[:k]
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seed487d475b/proactor/buffer"
 	"github.com/seed487d475b/proactor/internal/sockopt"
 )
 
@@ -296,14 +297,26 @@ func (s *Server) Conn(id uint64) (*Conn, bool) { return s.registry.get(id) }
 func (s *Server) Range(fn func(c *Conn) bool) { s.registry.forEach(fn) }
 
 // Broadcast writes p to every open connection and returns how many took it.
+// p is copied once, into one pooled buffer that every connection shares.
 func (s *Server) Broadcast(p []byte) int {
+	b := s.eng.bufs.Get(len(p))
+	copy(b.Bytes(), p)
+	return s.BroadcastBuffer(b)
+}
+
+// BroadcastBuffer writes b to every open connection without a copy: b is
+// retained once per connection and the caller's reference is released. It
+// returns how many connections took it.
+func (s *Server) BroadcastBuffer(b *buffer.Buffer) int {
 	n := 0
 	s.Range(func(c *Conn) bool {
-		if _, err := c.Write(p); err == nil {
+		b.Retain()
+		if c.WriteBuffer(b) == nil {
 			n++
 		}
 		return true
 	})
+	b.Release()
 	return n
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/buffer"
 )
 
 // testPauseResume: while paused, a new connection waits in the backlog and
@@ -347,5 +348,51 @@ func testValues(t *testing.T, b Backend) {
 	r.waitClose(t)
 	if n, _ := count.Get(sc); n != 2 || sc.Context().(*bytes.Buffer).String() != "xy" {
 		t.Fatalf("count %d, context %q", n, sc.Context())
+	}
+}
+
+// testWriteBuffer: pooled buffers go out without a copy, one buffer shared
+// by every connection of a broadcast, and every reference comes back.
+func testWriteBuffer(t *testing.T, b Backend) {
+	const n = 4
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithLoops(2))
+	var clients []*net.TCPConn
+	var conns []*proactor.Conn
+	for range n {
+		clients = append(clients, dial(t, addr))
+		conns = append(conns, wait(t, r.opened, "OnOpen"))
+	}
+	shared := buffer.New(pattern(100<<10, 4)) // unpooled: its count stays readable
+	if got := srv.BroadcastBuffer(shared); got != n {
+		t.Fatalf("BroadcastBuffer reached %d; want %d", got, n)
+	}
+	own := srv.Engine().Buffers().Get(5)
+	copy(own.Bytes(), "tail!")
+	if err := conns[0].WriteBuffer(own); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range clients {
+		want := pattern(100<<10, 4)
+		if i == 0 {
+			want = append(want, "tail!"...)
+		}
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("client %d: %v", i, err)
+		}
+	}
+	deadline := time.Now().Add(testTimeout)
+	for shared.Refs() != 0 { // released as each connection's write completes
+		if time.Now().After(deadline) {
+			t.Fatalf("shared buffer still has %d references", shared.Refs())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	clients[1].Close()
+	r.waitClose(t)
+	late := buffer.New([]byte("late"))
+	if err := conns[1].WriteBuffer(late); !errors.Is(err, proactor.ErrClosed) || late.Refs() != 0 {
+		t.Fatalf("WriteBuffer on a closed connection: %v, %d references left", err, late.Refs())
 	}
 }

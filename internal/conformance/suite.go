@@ -206,6 +206,7 @@ var cases = []testCase{
 	{"Registry", testRegistry},
 	{"SharedEngine", testSharedEngine},
 	{"Values", testValues},
+	{"WriteBuffer", testWriteBuffer},
 	{"FirstDataTimeout", testFirstDataTimeout},
 	{"IdleTimeout", testIdleTimeout},
 	{"ReadTimeout", testReadTimeout},
