@@ -53,6 +53,7 @@ type Conn struct {
 	stalled                       int64 // output queued and not moving since
 	lingerUntil                   int64 // end of a lingering close
 	timer                         timerEntry
+	tail                          tail // a partial frame, with a framer
 
 	queued     atomic.Int64  // bytes in out, readable without the lock
 	req        atomic.Uint32 // the close request level; written under mu, read anywhere

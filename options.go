@@ -3,6 +3,8 @@ package proactor
 import (
 	"log/slog"
 	"net/netip"
+
+	"github.com/seed487d475b/proactor/codec"
 	"runtime"
 	"time"
 )
@@ -28,6 +30,7 @@ type config struct {
 	writeHigh   int
 	writeLow    int
 	writeMax    int
+	framer      codec.Framer
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,

@@ -60,6 +60,10 @@ func (c *Conn) readDone(p []byte, err error) {
 			return
 		}
 		c.lastRead, c.gotData = c.loop.now, true
+		if c.cfg.framer != nil {
+			c.frames(p)
+			return
+		}
 		if c.unanswered == 0 {
 			c.unanswered = c.loop.now
 			c.rearm()
@@ -112,6 +116,10 @@ func (c *Conn) service() {
 		c.bpPaused = true
 	}
 	c.updateReading()
+	if c.tail.held && !c.userPaused.Load() && !c.closed {
+		c.tail.held = false
+		c.frames(nil) // frames that arrived while PauseRead held them
+	}
 }
 
 // updateReading reads or stops reading as PauseRead, backpressure and the
@@ -186,7 +194,10 @@ func (c *Conn) wrote(n int, err error) bool {
 		c.mu.Unlock()
 		c.queued.Add(int64(-n))
 		c.st.bytesWr.Add(uint64(n))
-		c.lastWrite, c.unanswered, c.stalled = c.loop.now, 0, 0
+		c.lastWrite, c.stalled = c.loop.now, 0
+		if c.cfg.framer == nil {
+			c.unanswered = 0 // answered: the read timeout's rule without a framer
+		}
 		if more {
 			c.stalled = c.loop.now // progress: the write timeout starts again
 		}
@@ -274,6 +285,7 @@ func (c *Conn) finish(err error, abort bool) {
 	c.req.Store(reqAbort)
 	c.out.reset(&l.eng.chunks)
 	c.mu.Unlock()
+	c.releaseTail()
 	c.queued.Store(0)
 	c.st.closed.Add(1)
 	if err != nil {

@@ -219,4 +219,9 @@ var cases = []testCase{
 	{"QueueFull", testQueueFull},
 	{"PauseRead", testPauseRead},
 	{"DeferAccept", testDeferAccept},
+	{"FramedSplits", testFramedSplits},
+	{"FrameErrors", testFrameErrors},
+	{"LargeFrame", testLargeFrame},
+	{"FramedReadTimeout", testFramedReadTimeout},
+	{"FramedPause", testFramedPause},
 }

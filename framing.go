@@ -1,0 +1,161 @@
+package proactor
+
+import (
+	"github.com/seed487d475b/proactor/buffer"
+	"github.com/seed487d475b/proactor/codec"
+)
+
+// Errors of framing, the OnClose reasons of a connection whose peer broke
+// its framer's rules. They are codec's sentinels.
+var (
+	ErrFrameTooLarge = codec.ErrFrameTooLarge
+	ErrBadFrame      = codec.ErrBadFrame
+)
+
+// WithFramer makes OnData receive exactly one whole frame per call, as f
+// finds them in the stream (see package codec). A frame that lies whole in
+// the read buffer is handed over without a copy; only a partial frame is
+// kept, in a pooled buffer of the connection that goes back to the pool as
+// soon as it empties. A frame over the framer's MaxFrame, or a malformed
+// one, closes the connection with ErrFrameTooLarge or ErrBadFrame, counted
+// in Stats.FrameErrors. With a framer the read timeout bounds the time a
+// partial frame may wait for its end. Per server or per listener; default:
+// none (OnData gets each read as it comes).
+func WithFramer(f codec.Framer) Option { return func(c *config) { c.framer = f } }
+
+// tail is a connection's partial frame: bytes [off:len] of buf.
+type tail struct {
+	buf     *buffer.Buffer
+	off     int
+	need    int  // total bytes the pending frame needs, if the framer knows
+	scanned int  // for a ResumableFramer: the length already searched
+	held    bool // bytes wait for ResumeRead
+}
+
+// frames hands every whole frame in the tail and then in p to OnData and
+// keeps what is left, unless the connection closes or pauses meanwhile.
+func (c *Conn) frames(p []byte) {
+	f := c.cfg.framer
+	for !c.closed && c.req.Load() < reqClose {
+		if c.userPaused.Load() {
+			c.keep(p)
+			c.tail.held = c.tail.buf != nil // ResumeRead delivers it
+			return
+		}
+		var frame []byte
+		var n, need int
+		var err error
+		fromTail := c.tail.buf != nil
+		if fromTail {
+			p = c.fill(p)
+			frame, n, need, err = c.next(f, c.tailBytes())
+		} else {
+			if len(p) == 0 {
+				break
+			}
+			frame, n, need, err = f.Next(p)
+		}
+		if err != nil {
+			c.st.frameErrors.Add(1)
+			c.finish(err, true)
+			return
+		}
+		if n == 0 {
+			if !fromTail {
+				c.keep(p)
+				c.tail.need = need
+				break
+			}
+			c.tail.need = need
+			c.tail.scanned = len(c.tailBytes())
+			if len(p) == 0 {
+				break
+			}
+			continue
+		}
+		c.tail.scanned = 0
+		c.callData(frame)
+		if c.closed {
+			return
+		}
+		if fromTail {
+			c.dropTail(n)
+		} else {
+			p = p[n:]
+		}
+	}
+	// The read timeout runs while a frame is begun and not finished.
+	switch {
+	case c.tail.buf == nil:
+		c.unanswered = 0
+	case c.unanswered == 0:
+		c.unanswered = c.loop.now
+		c.rearm()
+	}
+}
+
+func (c *Conn) next(f codec.Framer, b []byte) ([]byte, int, int, error) {
+	if rf, ok := f.(codec.ResumableFramer); ok {
+		return rf.NextFrom(b, c.tail.scanned)
+	}
+	return f.Next(b)
+}
+
+func (c *Conn) tailBytes() []byte { return c.tail.buf.Bytes()[c.tail.off:] }
+
+// keep appends p to the tail.
+func (c *Conn) keep(p []byte) {
+	if len(p) > 0 {
+		c.appendTail(p)
+	}
+}
+
+// fill moves bytes of p into the tail: just enough for the pending frame if
+// its size is known (the rest of p is then parsed in place, without a
+// copy), else all of p. It returns what is left of p.
+func (c *Conn) fill(p []byte) []byte {
+	take := len(p)
+	if need := c.tail.need - len(c.tailBytes()); c.tail.need > 0 && need < take {
+		take = max(need, 0)
+	}
+	c.appendTail(p[:take])
+	return p[take:]
+}
+
+func (c *Conn) appendTail(p []byte) {
+	t := &c.tail
+	if t.buf == nil {
+		t.buf = c.loop.eng.bufs.Get(max(len(p), t.need))
+		t.buf.SetLen(0)
+		t.off = 0
+	}
+	have := len(t.buf.Bytes()) - t.off
+	if have+len(p) > t.buf.Cap()-t.off {
+		// Grow once to what the frame needs, or compact what is there.
+		nb := c.loop.eng.bufs.Get(max(have+len(p), t.need, 2*have))
+		copy(nb.Bytes(), t.buf.Bytes()[t.off:])
+		nb.SetLen(have)
+		t.buf.Release()
+		t.buf, t.off = nb, 0
+	}
+	b := t.buf.Bytes()
+	t.buf.SetLen(len(b) + len(p))
+	copy(t.buf.Bytes()[len(b):], p)
+}
+
+// dropTail removes n delivered bytes; an empty tail goes back to the pool.
+func (c *Conn) dropTail(n int) {
+	t := &c.tail
+	t.off += n
+	t.need = 0
+	if t.off == len(t.buf.Bytes()) {
+		c.releaseTail()
+	}
+}
+
+func (c *Conn) releaseTail() {
+	if c.tail.buf != nil {
+		c.tail.buf.Release()
+	}
+	c.tail = tail{}
+}
