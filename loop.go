@@ -140,7 +140,6 @@ func (l *loop) run() {
 			l.teardown()
 			return
 		}
-		l.now = l.eng.clock()
 		l.wheel.advance(l.now, l.timerFired)
 	}
 }
@@ -237,8 +236,12 @@ func (l *loop) conn(t driver.Token) *Conn {
 // Sink methods: completions from the poller.
 
 // Awake clears sleeping as soon as Poll's wait ends, so that writes made in
-// the callbacks that follow do not write the eventfd for nothing.
-func (l *loop) Awake() { l.sleeping.Store(false) }
+// the callbacks that follow do not write the eventfd for nothing, and reads
+// the clock, so that the completions are stamped with the time they arrive.
+func (l *loop) Awake() {
+	l.sleeping.Store(false)
+	l.now = l.eng.clock()
+}
 
 func (l *loop) Read(t driver.Token, p []byte, err error) {
 	if c := l.conn(t); c != nil {

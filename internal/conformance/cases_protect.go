@@ -45,7 +45,7 @@ func testFirstDataTimeout(t *testing.T, b Backend) {
 
 // testIdleTimeout: an idle connection gets a FIN; a busy one stays.
 func testIdleTimeout(t *testing.T, b Backend) {
-	const idle = 200 * time.Millisecond
+	const idle = 400 * time.Millisecond
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithIdleTimeout(idle))
 	busy := dial(t, addr)
@@ -54,7 +54,7 @@ func testIdleTimeout(t *testing.T, b Backend) {
 	start := time.Now()
 	for time.Since(start) < 3*idle { // traffic keeps the busy one alive
 		expectEcho(t, busy, []byte("tick"))
-		time.Sleep(idle / 5)
+		time.Sleep(idle / 8)
 	}
 	ev := r.waitClose(t)
 	expectTimeout(t, ev, proactor.IdleTimeout)
