@@ -37,15 +37,18 @@ type Conn struct {
 	ctx    any
 
 	// State owned by the loop goroutine.
-	closed   bool
-	eof      bool // the peer's FIN has been read
-	wrShut   bool // our FIN has been sent
-	closing  bool // Close requested: reading is discarded, then FIN, then close
-	wantShut bool // CloseWrite requested: FIN once the queue drains
-	inflight bool // a write is pending in the engine
-	reading  bool // the engine is reading
-	bpPaused bool // not reading because queued output is above the high watermark
-	gotData  bool
+	closed     bool
+	eof        bool            // the peer's FIN has been read
+	wrShut     bool            // our FIN has been sent
+	closing    bool            // Close requested: reading is discarded, then FIN, then close
+	wantShut   bool            // CloseWrite requested: FIN once the queue drains
+	inflight   bool            // a write is pending in the engine
+	connecting bool            // a Client's dial in progress
+	dialed     chan dialResult // a Client's Dial waits here
+	closedCh   chan struct{}   // for dialed connections: closed when finished
+	reading    bool            // the engine is reading
+	bpPaused   bool            // not reading because queued output is above the high watermark
+	gotData    bool
 
 	// Timestamps on the loop's clock (0: not set), read by deadline().
 	openedAt, lastRead, lastWrite int64
@@ -89,8 +92,14 @@ func newConn(srv *Server, cfg *config, l *loop, t driver.Token, s driver.Sock) *
 // never reused.
 func (c *Conn) ID() uint64 { return c.id }
 
-// Server returns the server that accepted the connection.
-func (c *Conn) Server() *Server { return c.srv }
+// Server returns the server that accepted the connection, or nil for a
+// connection made by a Client.
+func (c *Conn) Server() *Server {
+	if c.srv.client {
+		return nil
+	}
+	return c.srv
+}
 
 // LocalAddr returns the local address as a *net.TCPAddr.
 func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.local) }

@@ -15,6 +15,7 @@ const (
 	taskOpen                     // open an accepted socket handed over by another loop
 	taskAbort                    // abort a connection with err
 	taskShutdown                 // tell a connection that its server shuts down
+	taskDial                     // start a Client's connect
 	taskFunc                     // run fn
 )
 
@@ -172,6 +173,8 @@ func (l *loop) runTask(t *task) {
 		t.c.finish(t.err, true)
 	case taskShutdown:
 		t.c.shutdown()
+	case taskDial:
+		l.startDial(t.c)
 	case taskFunc:
 		t.fn()
 	}

@@ -139,6 +139,20 @@ func WithWriteTimeout(d time.Duration) Option {
 	return func(c *config) { c.timeouts[WriteTimeout] = int64(d) }
 }
 
+// WithConnectTimeout bounds a Client's Dial; the error is a *TimeoutError
+// of kind ConnectTimeout. A context deadline given to Dial also applies.
+// Default: 30s.
+func WithConnectTimeout(d time.Duration) Option {
+	return func(c *config) { c.timeouts[ConnectTimeout] = int64(d) }
+}
+
+func (c *config) connectTimeout() int64 {
+	if d := c.timeouts[ConnectTimeout]; d > 0 {
+		return d
+	}
+	return int64(30 * time.Second)
+}
+
 // WithMaxConns caps the server's open connections; one more is reset at
 // once, before OnOpen, and counted in Stats.RejectedMaxConns. Server-wide:
 // ignored as a Listen option. Default: no cap.

@@ -27,6 +27,8 @@ type Server struct {
 	registry registry
 	paused   atomic.Bool
 	adm      admission
+	client   bool // a Client's: no listeners, Conn.Server reports nil
+	oneShot  bool // Dial's private client: closes once its connection has
 
 	mu        sync.Mutex
 	listeners []*listener
@@ -283,7 +285,11 @@ func (s *Server) untrack() {
 	if s.nconns == 0 && s.idle != nil {
 		close(s.idle)
 	}
+	last := s.nconns == 0 && s.oneShot
 	s.mu.Unlock()
+	if last {
+		go s.Close() // not on the loop: Close waits for the loops
+	}
 }
 
 // ConnCount returns the number of open connections.

@@ -272,6 +272,10 @@ func (c *Conn) shutdown() {
 
 // finish closes the socket and calls OnClose, once. abort sends a reset.
 func (c *Conn) finish(err error, abort bool) {
+	if c.connecting {
+		c.failDial(err) // never opened: the dial fails instead
+		return
+	}
 	if c.closed {
 		return
 	}
@@ -297,5 +301,8 @@ func (c *Conn) finish(err error, abort bool) {
 	c.srv.registry.remove(c)
 	c.srv.unadmit(c.remote)
 	c.callClose(err)
+	if c.closedCh != nil {
+		close(c.closedCh)
+	}
 	c.srv.untrack()
 }

@@ -4,7 +4,7 @@ import "sync/atomic"
 
 // Stats is a snapshot of a server's counters.
 type Stats struct {
-	Accepted         uint64 // connections opened (OnOpen called)
+	Accepted         uint64 // connections opened (OnOpen called): accepted, or dialed by a Client
 	Rejected         uint64 // connections refused, for any of the reasons below
 	RejectedFilter   uint64 // refused by the handler's OnAccept
 	RejectedDenied   uint64 // refused by WithDeny or WithAllow
@@ -16,6 +16,7 @@ type Stats struct {
 	IdleTimeouts      uint64
 	ReadTimeouts      uint64
 	WriteTimeouts     uint64
+	ConnectTimeouts   uint64 // dials that timed out (Client)
 
 	Active       int    // connections open now
 	Closed       uint64 // connections closed (OnClose called)
@@ -52,6 +53,7 @@ func (s *Stats) add(sh *statShard) {
 	s.IdleTimeouts += sh.timeouts[IdleTimeout].Load()
 	s.ReadTimeouts += sh.timeouts[ReadTimeout].Load()
 	s.WriteTimeouts += sh.timeouts[WriteTimeout].Load()
+	s.ConnectTimeouts += sh.timeouts[ConnectTimeout].Load()
 	s.AcceptErrors += sh.acceptErrors.Load()
 	s.Closed += sh.closed.Load()
 	s.ClosedByErr += sh.closedByErr.Load()

@@ -19,10 +19,11 @@ const (
 	IdleTimeout                         // nothing read or written
 	ReadTimeout                         // input begun and left unfinished (slowloris)
 	WriteTimeout                        // queued output not draining
+	ConnectTimeout                      // a Dial not connected in time
 	numTimeouts
 )
 
-var timeoutNames = [numTimeouts]string{"first-data", "idle", "read", "write"}
+var timeoutNames = [numTimeouts]string{"first-data", "idle", "read", "write", "connect"}
 
 func (k TimeoutKind) String() string {
 	if k < numTimeouts {
@@ -62,6 +63,10 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 		}
 	}
 	to := &c.cfg.timeouts
+	if c.connecting {
+		set(c.openedAt+c.cfg.connectTimeout(), ConnectTimeout)
+		return when, kind, ok
+	}
 	if c.lingerUntil != 0 {
 		// Closing: only the bound on the lingering wait and on draining
 		// the queue (the write timeout) still matter.
@@ -115,6 +120,9 @@ func (c *Conn) timerFired(now int64) {
 		c.loop.wheel.arm(&c.timer, when)
 	case kind == numTimeouts:
 		c.finish(nil, false) // the lingering close has waited long enough
+	case kind == ConnectTimeout:
+		c.st.timeouts[kind].Add(1)
+		c.failDial(&TimeoutError{Kind: kind, After: time.Duration(c.cfg.connectTimeout())})
 	default:
 		c.st.timeouts[kind].Add(1)
 		err := &TimeoutError{Kind: kind, After: time.Duration(c.cfg.timeouts[kind])}

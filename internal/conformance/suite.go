@@ -224,4 +224,7 @@ var cases = []testCase{
 	{"LargeFrame", testLargeFrame},
 	{"FramedReadTimeout", testFramedReadTimeout},
 	{"FramedPause", testFramedPause},
+	{"Dial", testDial},
+	{"DialErrors", testDialErrors},
+	{"DialOneShot", testDialOneShot},
 }

@@ -34,6 +34,11 @@
 //     returns pending == true and reports Wrote(t, n, err) later. The memory
 //     behind iov must stay untouched and referenced until the op completes.
 //     One write is in flight per connection at a time.
+//   - Connect(t, addr): a non-blocking connect. It fails inline when the
+//     connect fails at once; otherwise Connected(t, sock, err) follows:
+//     on success the socket is attached and reading (as after Attach), on
+//     failure the engine has already released it. Close(t, true) while
+//     connecting cancels it, and no Connected follows.
 //   - Hangup(t, err): the socket was reset or shut down in both directions
 //     while the engine was neither reading nor writing it; err is the socket
 //     error, or nil for an orderly hangup.
@@ -91,6 +96,7 @@ type Sink interface {
 	Read(t Token, p []byte, err error)
 	Wrote(t Token, n int, err error)
 	Hangup(t Token, err error)
+	Connected(t Token, s Sock, err error)
 }
 
 // Config is what a loop asks of its poller.
@@ -108,6 +114,7 @@ type Poller interface {
 	Unlisten(t Token) error
 
 	Attach(t Token, s Sock) error
+	Connect(t Token, addr netip.AddrPort) error
 	// Discard closes a socket that was never attached, with a reset.
 	Discard(s Sock)
 	SetReading(t Token, on bool) error

@@ -41,11 +41,12 @@ func New() (driver.Driver, error) { return epollDriver{}, nil }
 func (epollDriver) Name() string { return "epoll" }
 
 type connSlot struct {
-	fd       int // -1 when the slot is free
-	gen      uint32
-	interest uint32
-	iov      [][]byte // what is left of a pending write
-	written  int      // bytes of the pending write already sent
+	fd         int // -1 when the slot is free
+	gen        uint32
+	interest   uint32
+	connecting bool
+	iov        [][]byte // what is left of a pending write
+	written    int      // bytes of the pending write already sent
 }
 
 type lnSlot struct {
@@ -185,6 +186,52 @@ func (p *poller) Attach(t driver.Token, s driver.Sock) error {
 
 // Discard resets a socket that never became a connection, so that a
 // refused client fails fast.
+func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
+	fd, err := connect(addr)
+	if err != nil {
+		return err
+	}
+	for int(t.Slot()) >= len(p.conns) {
+		p.conns = append(p.conns, connSlot{fd: -1})
+	}
+	// Writable means connected or failed: SO_ERROR tells which.
+	if err := p.ctl(unix.EPOLL_CTL_ADD, fd, evWrite, t.Slot(), int32(t.Gen())); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	p.conns[t.Slot()] = connSlot{fd: fd, gen: t.Gen(), interest: evWrite, connecting: true}
+	return nil
+}
+
+// connected finishes a connect: the socket starts reading, or is released.
+func (p *poller) connected(t driver.Token, c *connSlot, s driver.Sink) {
+	soerr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && soerr != 0 {
+		err = unix.Errno(soerr)
+	}
+	if err != nil {
+		unix.Close(c.fd)
+		*c = connSlot{fd: -1, iov: c.iov[:0]}
+		s.Connected(t, driver.Sock{FD: -1}, wrap("connect", err))
+		return
+	}
+	c.connecting = false
+	sock := driver.Sock{FD: c.fd}
+	if sa, err := unix.Getsockname(c.fd); err == nil {
+		sock.Local = addrPort(sa)
+	}
+	if sa, err := unix.Getpeername(c.fd); err == nil {
+		sock.Peer = addrPort(sa)
+	}
+	if err := p.setInterest(t, c, evRead); err != nil {
+		unix.Close(c.fd)
+		*c = connSlot{fd: -1, iov: c.iov[:0]}
+		s.Connected(t, driver.Sock{FD: -1}, err)
+		return
+	}
+	s.Connected(t, sock, nil)
+}
+
 func (p *poller) Discard(s driver.Sock) {
 	_ = unix.SetsockoptLinger(s.FD, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 	unix.Close(s.FD)
@@ -337,6 +384,10 @@ func (p *poller) accept(t driver.Token, s driver.Sink) {
 func (p *poller) ready(t driver.Token, events uint32, s driver.Sink) {
 	c := p.conn(t)
 	if c == nil {
+		return
+	}
+	if c.connecting {
+		p.connected(t, c, s)
 		return
 	}
 	if c.interest&evWrite != 0 && events&(evWrite|evErr) != 0 {

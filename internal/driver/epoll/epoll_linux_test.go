@@ -25,9 +25,10 @@ func newSink() *sink {
 	return &sink{reads: map[driver.Token][]byte{}, eof: map[driver.Token]error{}, wrote: map[driver.Token]int{}}
 }
 
-func (s *sink) Awake()                                  {}
-func (s *sink) Accepted(_ driver.Token, so driver.Sock) { s.accepted = append(s.accepted, so) }
-func (s *sink) AcceptFailed(_ driver.Token, err error)  { panic(err) }
+func (s *sink) Awake()                                     {}
+func (s *sink) Connected(driver.Token, driver.Sock, error) {}
+func (s *sink) Accepted(_ driver.Token, so driver.Sock)    { s.accepted = append(s.accepted, so) }
+func (s *sink) AcceptFailed(_ driver.Token, err error)     { panic(err) }
 func (s *sink) Read(t driver.Token, p []byte, err error) {
 	if err != nil {
 		s.eof[t] = err

@@ -71,6 +71,26 @@ func accept(lfd int, local netip.AddrPort) (driver.Sock, error) {
 	return s, nil
 }
 
+// connect starts a non-blocking connect to addr.
+func connect(addr netip.AddrPort) (int, error) {
+	family := unix.AF_INET6
+	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: addr.Addr().As16()}
+	if a := addr.Addr(); a.Is4() || a.Is4In6() {
+		family = unix.AF_INET
+		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: a.Unmap().As4()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, wrap("socket", err)
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
+		unix.Close(fd)
+		return -1, wrap("connect", err)
+	}
+	return fd, nil
+}
+
 func addrPort(sa unix.Sockaddr) netip.AddrPort {
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:

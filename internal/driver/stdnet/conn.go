@@ -1,9 +1,11 @@
 package stdnet
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 
 	"github.com/seed487d475b/proactor/internal/driver"
 )
@@ -18,6 +20,7 @@ type connState struct {
 	delivered chan struct{} // the loop is done with the last read's bytes
 	done      chan struct{} // closed by Close: the goroutines quit
 	reading   gate
+	cancel    func() // while connecting: cancels the dial
 }
 
 func (p *poller) conn(t driver.Token) *connState {
@@ -47,6 +50,33 @@ func (p *poller) Attach(t driver.Token, s driver.Sock) error {
 
 // Discard resets a socket that never became a connection, so that a
 // refused client fails fast.
+// Connect dials in a goroutine; Close while it runs cancels the dial.
+func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
+	for int(t.Slot()) >= len(p.conns) {
+		p.conns = append(p.conns, nil)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &connState{
+		gen:       t.Gen(),
+		delivered: make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		reading:   newGate(),
+		cancel:    cancel,
+	}
+	p.conns[t.Slot()] = c
+	go func() {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, "tcp", addr.String())
+		cancel()
+		if err != nil {
+			p.post(completion{kind: kConnected, tok: t, conn: c, err: unwrapOp(err)})
+			return
+		}
+		p.post(completion{kind: kConnected, tok: t, conn: c, sock: sockOf(nc)})
+	}()
+	return nil
+}
+
 func (p *poller) Discard(s driver.Sock) {
 	if tc, ok := s.Conn.(*net.TCPConn); ok {
 		tc.SetLinger(0)
@@ -156,6 +186,10 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 	}
 	p.conns[t.Slot()] = nil
 	close(c.done)
+	if c.conn == nil { // still connecting
+		c.cancel()
+		return nil
+	}
 	if tc, ok := c.conn.(*net.TCPConn); ok && abort {
 		tc.SetLinger(0)
 	}
@@ -182,7 +216,7 @@ func (p *poller) Release() error {
 	p.q = nil
 	p.mu.Unlock()
 	for _, c := range q {
-		if c.kind == kAccepted {
+		if c.sock.Conn != nil {
 			c.sock.Conn.Close()
 		}
 	}

@@ -50,6 +50,7 @@ const (
 	kAcceptFailed
 	kRead
 	kWrote
+	kConnected
 )
 
 type completion struct {
@@ -87,7 +88,7 @@ func (p *poller) post(c completion) {
 	p.mu.Lock()
 	if p.released {
 		p.mu.Unlock()
-		if c.kind == kAccepted {
+		if c.sock.Conn != nil { // accepted or dialed, and nobody left to own it
 			c.sock.Conn.Close()
 		}
 		return
@@ -155,6 +156,22 @@ func (p *poller) deliver(c *completion, s driver.Sink) {
 		if cs := p.conn(c.tok); cs != nil {
 			s.Wrote(c.tok, c.n, c.err)
 		}
+	case kConnected:
+		cs := p.conn(c.tok)
+		if cs == nil || cs != c.conn { // cancelled by Close meanwhile
+			if c.sock.Conn != nil {
+				c.sock.Conn.Close()
+			}
+			return
+		}
+		if c.err != nil {
+			p.conns[c.tok.Slot()] = nil
+			s.Connected(c.tok, driver.Sock{FD: -1}, c.err)
+			return
+		}
+		cs.conn = c.sock.Conn
+		go p.readLoop(c.tok, cs)
+		s.Connected(c.tok, c.sock, nil)
 	}
 }
 

@@ -1,0 +1,231 @@
+package proactor
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+)
+
+// Client makes outgoing connections on an engine; one Handler runs them
+// all, with the same Conn and callbacks as on a server. Options are those of
+// a server that concern connections (timeouts, framer, write bounds, logger)
+// plus WithConnectTimeout and WithEngine; without WithEngine the client
+// starts a private engine, closed with the client. Methods are safe for
+// concurrent use; Dial, Shutdown and Close must not be called from a
+// callback.
+type Client struct {
+	s *Server
+}
+
+// NewClient returns a client running h.
+func NewClient(h Handler, opts ...Option) (*Client, error) {
+	s, err := NewServer(h, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s.client = true
+	return &Client{s: s}, nil
+}
+
+// Dial connects to a TCP address ("tcp", "tcp4" or "tcp6"; a host name is
+// resolved first) without blocking a loop: the connect runs on one of the
+// engine's loops. It returns once the connection is open and OnOpen has run,
+// or with an error: a *net.OpError wrapping the cause (errors.Is finds
+// syscall.ECONNREFUSED, ErrTimeout for the connect timeout, ctx.Err(), ...).
+// If ctx ends in the instant the connection opens, the connection is aborted
+// and Dial still fails.
+func (cl *Client) Dial(ctx context.Context, network, addr string) (*Conn, error) {
+	c, err := cl.dial(ctx, network, addr)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: opAddr(addr), Err: err}
+	}
+	return c, nil
+}
+
+func opAddr(addr string) net.Addr {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return net.TCPAddrFromAddrPort(ap)
+	}
+	return nil
+}
+
+type dialResult struct {
+	c   *Conn
+	err error
+}
+
+func (cl *Client) dial(ctx context.Context, network, addr string) (*Conn, error) {
+	ap, err := resolve(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	s := cl.s
+	s.mu.Lock()
+	stopping := s.stopping
+	s.mu.Unlock()
+	if stopping {
+		return nil, ErrServerClosed
+	}
+	l := s.eng.pick()
+	res := make(chan dialResult, 1)
+	c := &Conn{
+		id:         s.eng.ids.Add(1),
+		srv:        s,
+		cfg:        &s.cfg,
+		loop:       l,
+		h:          s.handler,
+		st:         &s.stats[l.idx],
+		remote:     ap,
+		connecting: true,
+		dialed:     res,
+		closedCh:   make(chan struct{}),
+	}
+	c.timer.c = c
+	if !l.push(task{kind: taskDial, c: c}) {
+		return nil, ErrEngineClosed
+	}
+	select {
+	case r := <-res:
+		return r.c, r.err
+	case <-ctx.Done():
+	}
+	l.push(task{kind: taskFunc, fn: func() { c.failDial(ctx.Err()) }})
+	if r := <-res; r.err != nil {
+		return nil, r.err
+	}
+	c.Abort() // opened in the same instant: the caller has given up on it
+	return nil, ctx.Err()
+}
+
+func resolve(ctx context.Context, network, addr string) (netip.AddrPort, error) {
+	ipNet := map[string]string{"tcp": "ip", "tcp4": "ip4", "tcp6": "ip6"}[network]
+	if ipNet == "" {
+		return netip.AddrPort{}, net.UnknownNetworkError(network)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		n, lerr := net.DefaultResolver.LookupPort(ctx, network, port)
+		if lerr != nil {
+			return netip.AddrPort{}, lerr
+		}
+		p = uint64(n)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return netip.AddrPortFrom(ip, uint16(p)), nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, ipNet, host)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	if len(ips) == 0 {
+		return netip.AddrPort{}, errors.New("proactor: no address for " + host)
+	}
+	return netip.AddrPortFrom(ips[0], uint16(p)), nil
+}
+
+// startDial runs on the loop: the connect is submitted, and the connect
+// timeout armed.
+func (l *loop) startDial(c *Conn) {
+	c.openedAt = l.now
+	c.tok = l.allocSlot()
+	if err := l.poller.Connect(c.tok, c.remote); err != nil {
+		l.freeSlot(c.tok)
+		c.connecting = false
+		c.closed = true
+		c.dialed <- dialResult{err: err}
+		return
+	}
+	l.conns[c.tok.Slot()] = c
+	c.rearm()
+}
+
+// Connected is the Sink's report of a connect.
+func (l *loop) Connected(t driver.Token, s driver.Sock, err error) {
+	c := l.conn(t)
+	if c == nil || !c.connecting {
+		return
+	}
+	if err != nil {
+		c.dialFailed(err)
+		return
+	}
+	c.connecting = false
+	c.local, c.remote = s.Local, s.Peer
+	if !c.srv.track(c) {
+		l.poller.Close(t, true)
+		c.dialFailed(ErrServerClosed)
+		return
+	}
+	c.st.accepted.Add(1)
+	c.openedAt = l.now
+	l.wheel.cancel(&c.timer)
+	c.rearm()
+	c.callOpen()
+	c.dialed <- dialResult{c: c}
+}
+
+// failDial cancels a connect in progress; it does nothing once the dial
+// has ended either way.
+func (c *Conn) failDial(err error) {
+	if !c.connecting {
+		return
+	}
+	c.loop.poller.Close(c.tok, true)
+	c.dialFailed(err)
+}
+
+// dialFailed ends a dial whose socket the engine has released.
+func (c *Conn) dialFailed(err error) {
+	c.connecting = false
+	c.closed = true
+	c.loop.wheel.cancel(&c.timer)
+	c.loop.freeSlot(c.tok)
+	close(c.closedCh)
+	c.dialed <- dialResult{err: err}
+}
+
+// Dial connects to addr with a one-off client: the connection gets a
+// private engine (unless WithEngine is given), released when the
+// connection closes. For many connections, use a Client.
+func Dial(ctx context.Context, network, addr string, h Handler, opts ...Option) (*Conn, error) {
+	cl, err := NewClient(h, opts...)
+	if err != nil {
+		return nil, err
+	}
+	cl.s.oneShot = true
+	c, err := cl.Dial(ctx, network, addr)
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Shutdown closes the client's connections gracefully, as Server.Shutdown.
+func (cl *Client) Shutdown(ctx context.Context) error { return cl.s.Shutdown(ctx) }
+
+// Close aborts the client's connections, as Server.Close.
+func (cl *Client) Close() error { return cl.s.Close() }
+
+// Engine returns the engine the client runs on.
+func (cl *Client) Engine() *Engine { return cl.s.Engine() }
+
+// ConnCount returns the number of open connections.
+func (cl *Client) ConnCount() int { return cl.s.ConnCount() }
+
+// Conn returns the open connection with the given ID.
+func (cl *Client) Conn(id uint64) (*Conn, bool) { return cl.s.Conn(id) }
+
+// Range calls fn for each open connection until fn returns false.
+func (cl *Client) Range(fn func(*Conn) bool) { cl.s.Range(fn) }
+
+// Stats returns a snapshot of the client's counters.
+func (cl *Client) Stats() Stats { return cl.s.Stats() }

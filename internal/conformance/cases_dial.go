@@ -1,0 +1,105 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+	"testing"
+
+	"github.com/seed487d475b/proactor"
+)
+
+// testDial: a Client's connection is a Conn like any other, on the same
+// engine as a server, with the same callbacks.
+func testDial(t *testing.T, b Backend) {
+	eng, err := proactor.NewEngine(append(b.Options, proactor.WithLoops(2))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	srvRec := newRecorder(t)
+	srv, err := proactor.NewServer(srvRec, proactor.WithEngine(eng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	a1, _ := srv.Listen("127.0.0.1:0")
+	a2, _ := srv.Listen("127.0.0.1:0")
+
+	cliRec := newRecorder(t)
+	cliRec.onData = func(*proactor.Conn, []byte) {} // collect only
+	cl, err := proactor.NewClient(cliRec, proactor.WithEngine(eng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	for _, a := range []net.Addr{a1, a2} {
+		c, err := cl.Dial(ctxTimeout(t), "tcp", a.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Server() != nil || c.RemoteAddr().String() != a.String() {
+			t.Fatalf("dialed conn: server %v, remote %v", c.Server(), c.RemoteAddr())
+		}
+		if got := wait(t, cliRec.opened, "the client's OnOpen"); got != c {
+			t.Fatalf("OnOpen for another conn")
+		}
+		c.Write([]byte("ping"))
+		c.CloseWrite()
+		// The echo server answers and closes on our FIN; the client's
+		// recorder closes on the server's.
+		if ev := cliRec.waitClose(t); ev.err != nil || string(ev.rec.data) != "ping" {
+			t.Fatalf("client %v, received %q", ev, ev.rec.data)
+		}
+		srvRec.waitClose(t)
+	}
+	if st := cl.Stats(); st.Accepted != 2 || st.Closed != 2 || cl.ConnCount() != 0 {
+		t.Fatalf("client stats %+v", st)
+	}
+}
+
+// testDialErrors: refused, unresolvable and cancelled dials fail clearly,
+// and the one-off Dial leaves nothing behind.
+func testDialErrors(t *testing.T, b Backend) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	r := newRecorder(t)
+	_, err = proactor.Dial(ctxTimeout(t), "tcp", closed, r, b.Options...)
+	var op *net.OpError
+	if !errors.Is(err, syscall.ECONNREFUSED) || !errors.As(err, &op) || op.Op != "dial" {
+		t.Fatalf("dial to a closed port: %v; want a dial OpError with ECONNREFUSED", err)
+	}
+	if _, err := proactor.Dial(ctxTimeout(t), "tcp", "no-such-host.invalid:80", r, b.Options...); err == nil {
+		t.Fatalf("dial to an unresolvable name succeeded")
+	}
+	if _, err := proactor.Dial(ctxTimeout(t), "udp", closed, r, b.Options...); err == nil {
+		t.Fatalf("dial over udp succeeded")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := proactor.Dial(ctx, "tcp", closed, r, b.Options...); !errors.Is(err, context.Canceled) && !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial with a cancelled context: %v", err)
+	}
+}
+
+// testDialOneShot: the one-off Dial's connection works, and closing it
+// releases its private engine (the leak check verifies).
+func testDialOneShot(t *testing.T, b Backend) {
+	_, addr := serve(t, b, newRecorder(t))
+	r := newRecorder(t)
+	r.onData = func(*proactor.Conn, []byte) {}
+	c, err := proactor.Dial(ctxTimeout(t), "tcp", addr, r, b.Options...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("hi"))
+	c.CloseWrite()
+	if ev := r.waitClose(t); ev.err != nil || string(ev.rec.data) != "hi" {
+		t.Fatalf("%v, %q", ev, ev.rec.data)
+	}
+}
