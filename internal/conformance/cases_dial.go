@@ -6,6 +6,7 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/seed487d475b/proactor"
 )
@@ -101,5 +102,45 @@ func testDialOneShot(t *testing.T, b Backend) {
 	c.CloseWrite()
 	if ev := r.waitClose(t); ev.err != nil || string(ev.rec.data) != "hi" {
 		t.Fatalf("%v, %q", ev, ev.rec.data)
+	}
+}
+
+// testReconnect: a Reconnector opens a connection again after each loss,
+// gives up after its attempt limit when the server is gone, and Stop leaves
+// no goroutine behind.
+func testReconnect(t *testing.T, b Backend) {
+	srvRec := newRecorder(t)
+	srv, addr := serve(t, b, srvRec)
+	cliRec := newRecorder(t)
+	cl, err := proactor.NewClient(cliRec, b.Options...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	fast := proactor.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, MaxAttempts: 3}
+	rc := cl.Reconnect("tcp", addr, fast)
+	for round := range 3 {
+		wait(t, cliRec.opened, "a connection")
+		wait(t, srvRec.opened, "the server's side")
+		if round < 2 {
+			srv.CloseAll() // the link drops; the Reconnector dials again
+			cliRec.waitClose(t)
+			srvRec.waitClose(t)
+		}
+	}
+	srv.Close()
+	cliRec.waitClose(t)
+	wait(t, rc.Done(), "the Reconnector to give up")
+	if !errors.Is(rc.Err(), syscall.ECONNREFUSED) || rc.Conn() != nil {
+		t.Fatalf("gave up with %v, conn %v", rc.Err(), rc.Conn())
+	}
+	rc.Stop() // idempotent after giving up
+
+	_, addr2 := serve(t, b, newRecorder(t))
+	rc2 := cl.Reconnect("tcp", addr2, fast)
+	wait(t, cliRec.opened, "a connection")
+	rc2.Stop()
+	if ev := cliRec.waitClose(t); ev.err != nil {
+		t.Fatalf("Stop closed with %v; want a graceful close", ev.err)
 	}
 }

@@ -227,4 +227,5 @@ var cases = []testCase{
 	{"Dial", testDial},
 	{"DialErrors", testDialErrors},
 	{"DialOneShot", testDialOneShot},
+	{"Reconnect", testReconnect},
 }
