@@ -3,6 +3,7 @@
 // Usage:
 //
 //	proactor serve NAME [flags]
+//	proactor dial [flags] ADDR
 //
 // Run "proactor serve -h" for the servers and flags. Exit status is 0 on
 // success, 1 when the server fails, and 2 for a bad command line.
@@ -34,6 +35,7 @@ type command struct {
 // commands is the dispatch table, in the order usage lists them.
 var commands = []command{
 	{name: "serve", summary: "run a server until SIGINT or SIGTERM", run: runServe},
+	{name: "dial", summary: "talk to a TCP server: stdin to it, its replies to stdout", run: runDial},
 }
 
 func main() {
