@@ -64,6 +64,7 @@ type Conn struct {
 
 	mu        sync.Mutex // guards the fields below: the only lock on the write path
 	out       outQueue
+	overHigh  bool // the queue passed the high watermark: OnWritable is owed
 	scheduled bool // a taskService is queued
 	values    []keyValue
 }
@@ -126,7 +127,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	c.out.write(p, &c.loop.eng.chunks)
-	c.queued.Add(int64(len(p)))
+	c.queuedMore(len(p))
 	sched := c.markScheduled()
 	c.mu.Unlock()
 	if sched {
@@ -150,7 +151,7 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	for _, b := range bufs {
 		c.out.write(b, &c.loop.eng.chunks)
 	}
-	c.queued.Add(int64(n))
+	c.queuedMore(n)
 	sched := n > 0 && c.markScheduled()
 	c.mu.Unlock()
 	if sched {
@@ -174,7 +175,7 @@ func (c *Conn) WriteBuffer(b *buffer.Buffer) error {
 		return err
 	}
 	c.out.writeBuffer(b)
-	c.queued.Add(int64(n))
+	c.queuedMore(n)
 	sched := c.markScheduled()
 	c.mu.Unlock()
 	if sched {
@@ -300,10 +301,34 @@ func (c *Conn) PauseRead() { c.userPaused.Store(true); c.poke() }
 func (c *Conn) ResumeRead() { c.userPaused.Store(false); c.poke() }
 
 // Writable reports whether the write queue is at or below the high
-// watermark, that is, whether writing more is welcome.
+// watermark, that is, whether writing more is welcome. Once it has reported
+// false, OnWritable follows when the queue drains to the low watermark.
 func (c *Conn) Writable() bool {
 	high, _ := c.cfg.watermarks()
 	return int(c.queued.Load()) <= high
+}
+
+// queuedMore accounts n more queued bytes and notes a crossing of the high
+// watermark, so that whoever then sees Writable() false is owed an
+// OnWritable. c.mu must be held.
+func (c *Conn) queuedMore(n int) {
+	c.queued.Add(int64(n))
+	if high, _ := c.cfg.watermarks(); c.out.n > high {
+		c.overHigh = true
+	}
+}
+
+// drainedToLow reports, once per crossing, that the queue fell back to the
+// low watermark after passing the high one.
+func (c *Conn) drainedToLow() bool {
+	_, low := c.cfg.watermarks()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.overHigh || c.out.n > low {
+		return false
+	}
+	c.overHigh = false
+	return true
 }
 
 // poke makes the loop look at the connection's requests.

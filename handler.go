@@ -51,9 +51,9 @@ type AcceptFilter interface {
 }
 
 // WritableHandler is an optional Handler interface. OnWritable runs on the
-// loop when a connection that stopped reading because its queued output
-// passed the high watermark has drained to the low watermark and reads
-// again: a good moment to produce more output.
+// loop when a connection whose queued output passed the high watermark
+// (Writable reported false) has drained to the low watermark, and reads
+// again if it had stopped: a good moment to produce more output.
 type WritableHandler interface {
 	OnWritable(c *Conn)
 }

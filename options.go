@@ -31,6 +31,7 @@ type config struct {
 	writeLow    int
 	writeMax    int
 	framer      codec.Framer
+	noReadPause bool
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,
@@ -183,11 +184,20 @@ func WithDeferAccept(on bool) Option { return func(c *config) { c.deferAccept = 
 
 // WithWriteWatermarks sets the backpressure thresholds on queued output:
 // above high the connection stops being read (TCP then pushes back on the
-// peer); at or below low it reads again and the handler's OnWritable runs.
+// peer; see WithReadPause) and Writable reports false; at or below low it
+// reads again and the handler's OnWritable runs.
 // Defaults: 1 MiB and a quarter of high.
 func WithWriteWatermarks(high, low int) Option {
 	return func(c *config) { c.writeHigh, c.writeLow = high, low }
 }
+
+// WithReadPause says whether a connection whose queued output passes the
+// high watermark stops being read until it drains to the low one. That is
+// right when reading is what produces the output (echo, request/response),
+// and wrong for a relay, whose input turns into output on another
+// connection: a relay turns it off and pauses the other side itself
+// (Writable, OnWritable, PauseRead). Default: on.
+func WithReadPause(on bool) Option { return func(c *config) { c.noReadPause = !on } }
 
 // WithMaxWriteQueue is the hard cap on queued output: a Write that would
 // exceed it fails with ErrQueueFull and queues nothing, and the handler

@@ -112,7 +112,7 @@ func (c *Conn) service() {
 		c.wantShut = true
 	}
 	c.flush()
-	if high, _ := c.cfg.watermarks(); !c.closed && !c.bpPaused && int(c.queued.Load()) > high {
+	if !c.closed && !c.bpPaused && !c.cfg.noReadPause && !c.Writable() {
 		c.bpPaused = true
 	}
 	c.updateReading()
@@ -206,12 +206,10 @@ func (c *Conn) wrote(n int, err error) bool {
 		c.finish(err, false)
 		return false
 	}
-	if c.bpPaused {
-		if _, low := c.cfg.watermarks(); int(c.queued.Load()) <= low {
-			c.bpPaused = false
-			c.updateReading()
-			c.callWritable()
-		}
+	if c.drainedToLow() {
+		c.bpPaused = false
+		c.updateReading()
+		c.callWritable()
 	}
 	if !more && !c.closed {
 		c.drained()
