@@ -33,16 +33,28 @@ func TestCLI(t *testing.T) {
 	for _, engine := range append([]string{"auto"}, proactor.Engines()...) {
 		t.Run("EchoAndGracefulStop/"+engine, func(t *testing.T) {
 			t.Parallel()
-			testEchoAndGracefulStop(t, bin, 1, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1", "--engine", engine)
+			testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1", "--engine", engine)
 		})
 	}
 	t.Run("Dual", func(t *testing.T) {
 		t.Parallel()
-		testEchoAndGracefulStop(t, bin, 2, "serve", "dual", "--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--loops", "1")
+		testServe(t, bin, 2, echoHello, "serve", "dual", "--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--loops", "1")
+	})
+	t.Run("Packet", func(t *testing.T) {
+		t.Parallel()
+		testServe(t, bin, 1, exchange{send: "\x06hello\x02!", want: "\x06hello\x02!"},
+			"serve", "packet", "--listen", "127.0.0.1:0", "--loops", "1")
+	})
+	t.Run("Line", func(t *testing.T) {
+		t.Parallel()
+		// Two answers to one write show that the framer came along with
+		// --listen: unframed, the handler would take both as one line.
+		testServe(t, bin, 1, exchange{send: "ECHO hello\r\nECHO again\r\n", want: "+OK hello\r\n+OK again\r\n"},
+			"serve", "line", "--listen", "127.0.0.1:0", "--loops", "1")
 	})
 	t.Run("ProtectionFlags", func(t *testing.T) {
 		t.Parallel()
-		testEchoAndGracefulStop(t, bin, 1, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1",
+		testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1",
 			"--first-data-timeout", "2s", "--idle-timeout", "5s", "--read-timeout", "2s", "--write-timeout", "2s",
 			"--max-conns", "10", "--max-conns-per-ip", "5", "--allow", "127.0.0.0/8", "--deny", "10.0.0.0/8",
 			"--deny", "192.0.2.1", "--defer-accept", "--write-high", "64KiB", "--write-low", "16KiB", "--write-max", "4MiB")
@@ -56,7 +68,7 @@ func TestCLI(t *testing.T) {
 		{name: "NoArgs", args: nil, wantStatus: exitUsage, wantStderr: []string{"Usage: proactor", "serve"}},
 		{name: "UnknownCommand", args: []string{"nosuch"}, wantStatus: exitUsage, wantStderr: []string{`proactor: unknown command "nosuch"`, "serve"}},
 		{name: "Help", args: []string{"-h"}, wantStatus: exitOK},
-		{name: "ServeNoName", args: []string{"serve"}, wantStatus: exitUsage, wantStderr: []string{"missing server name", "Servers:", "echo"}},
+		{name: "ServeNoName", args: []string{"serve"}, wantStatus: exitUsage, wantStderr: []string{"missing server name", "Servers:", "echo", "packet", "5002", "line", "5003"}},
 		{name: "ServeUnknownName", args: []string{"serve", "nosuch"}, wantStatus: exitUsage, wantStderr: []string{`unknown server "nosuch"`, "Servers:", "echo"}},
 		{name: "ServeHelp", args: []string{"serve", "-h"}, wantStatus: exitOK},
 		{name: "UnknownEngine", args: []string{"serve", "echo", "--engine", "nosuch", "--listen", "127.0.0.1:0"}, wantStatus: exitUsage, wantStderr: []string{`proactor: unknown engine "nosuch"; available: auto`}},
@@ -90,9 +102,15 @@ func TestCLI(t *testing.T) {
 	}
 }
 
-// testEchoAndGracefulStop runs the command with args, checks an echo on
-// each of its listeners, then stops it with SIGINT.
-func testEchoAndGracefulStop(t *testing.T, bin string, listeners int, args ...string) {
+// exchange is a request and the whole reply a server must give to it.
+type exchange struct{ send, want string }
+
+// echoHello is the exchange of the echo servers.
+var echoHello = exchange{send: "hello\n", want: "hello\n"}
+
+// testServe runs the command with args, checks ex on each of its
+// listeners, then stops it with SIGINT.
+func testServe(t *testing.T, bin string, listeners int, ex exchange, args ...string) {
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
 	var stderr bytes.Buffer
@@ -115,7 +133,7 @@ func testEchoAndGracefulStop(t *testing.T, bin string, listeners int, args ...st
 	lines := readLines(ctx, stdout)
 
 	var conn net.Conn
-	got := make([]byte, len("hello\n"))
+	got := make([]byte, len(ex.want))
 	for range listeners {
 		addr := waitListening(t, ctx, lines)
 		c, err := net.Dial("tcp", addr)
@@ -124,14 +142,14 @@ func testEchoAndGracefulStop(t *testing.T, bin string, listeners int, args ...st
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.Write([]byte("hello\n")); err != nil {
+		if _, err := io.WriteString(c, ex.send); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := io.ReadFull(c, got); err != nil {
 			t.Fatal(err)
 		}
-		if string(got) != "hello\n" {
-			t.Fatalf("echo on %s returned %q, want %q", addr, got, "hello\n")
+		if string(got) != ex.want {
+			t.Fatalf("%q on %s returned %q, want %q", ex.send, addr, got, ex.want)
 		}
 		if conn != nil {
 			conn.Close() // only the last one is watched through the shutdown

@@ -16,6 +16,8 @@ import (
 
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/examples/echo"
+	"github.com/seed487d475b/proactor/examples/line"
+	"github.com/seed487d475b/proactor/examples/packet"
 )
 
 // listenSpec is one default listener of a server: where, and with which
@@ -31,6 +33,14 @@ type listenSpec struct {
 var servers = map[string]func() (proactor.Handler, []listenSpec){
 	"echo": func() (proactor.Handler, []listenSpec) {
 		return echo.Handler{}, []listenSpec{{addr: echo.DefaultAddr}}
+	},
+	// packet and line frame their input, so their framer is a listener
+	// option: --listen keeps a default listener's options.
+	"packet": func() (proactor.Handler, []listenSpec) {
+		return packet.Handler{}, []listenSpec{{addr: packet.DefaultAddr, opts: packet.Options()}}
+	},
+	"line": func() (proactor.Handler, []listenSpec) {
+		return line.Handler{}, []listenSpec{{addr: line.DefaultAddr, opts: line.Options()}}
 	},
 	// dual is the seed articles' two-listener server on one engine: the
 	// first listener hands a connection over only once data has arrived
