@@ -43,6 +43,7 @@ type Conn struct {
 	closing    bool            // Close requested: reading is discarded, then FIN, then close
 	wantShut   bool            // CloseWrite requested: FIN once the queue drains
 	inflight   bool            // a write is pending in the engine
+	reason     error           // why a closing connection closes (nil: asked to)
 	connecting bool            // a Client's dial in progress
 	dialed     chan dialResult // a Client's Dial waits here
 	closedCh   chan struct{}   // for dialed connections: closed when finished

@@ -17,8 +17,9 @@ var (
 // the read buffer is handed over without a copy; only a partial frame is
 // kept, in a pooled buffer of the connection that goes back to the pool as
 // soon as it empties. A frame over the framer's MaxFrame, or a malformed
-// one, closes the connection with ErrFrameTooLarge or ErrBadFrame, counted
-// in Stats.FrameErrors. With a framer the read timeout bounds the time a
+// one, ends the input: the replies already queued (to the good frames
+// before it) are sent, then the connection closes, without lingering, with
+// ErrFrameTooLarge or ErrBadFrame in OnClose; counted in Stats.FrameErrors. With a framer the read timeout bounds the time a
 // partial frame may wait for its end. Per server or per listener; default:
 // none (OnData gets each read as it comes).
 func WithFramer(f codec.Framer) Option { return func(c *config) { c.framer = f } }
@@ -57,7 +58,7 @@ func (c *Conn) frames(p []byte) {
 		}
 		if err != nil {
 			c.st.frameErrors.Add(1)
-			c.finish(err, true)
+			c.closeWith(err)
 			return
 		}
 		if n == 0 {

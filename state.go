@@ -79,7 +79,7 @@ func (c *Conn) readDone(p []byte, err error) {
 	c.eof = true
 	if c.req.Load() >= reqClose { // no OnPeerClosed once Close was asked for
 		if c.closing && c.idle() {
-			c.finish(nil, false)
+			c.finish(c.reason, false)
 		}
 		return
 	}
@@ -230,8 +230,8 @@ func (c *Conn) drained() {
 	if !c.closing && !c.wantShut {
 		return
 	}
-	if c.closing && c.eof {
-		c.finish(nil, false)
+	if c.closing && (c.eof || c.reason != nil) {
+		c.finish(c.reason, false) // an error close does not linger
 		return
 	}
 	if !c.wrShut {
@@ -253,6 +253,20 @@ func (c *Conn) drained() {
 		c.lingerUntil = c.loop.now + int64(d)
 		c.rearm()
 	}
+}
+
+// closeWith closes gracefully, as Close does, but with err as the OnClose
+// reason: what is queued (replies to earlier, good input) is still sent.
+func (c *Conn) closeWith(err error) {
+	c.mu.Lock()
+	if c.req.Load() < reqClose {
+		c.req.Store(reqClose)
+	}
+	c.mu.Unlock()
+	c.reason = err
+	c.closing = true
+	c.updateReading()
+	c.flush()
 }
 
 // shutdown tells the connection that its server is shutting down.
