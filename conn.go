@@ -3,6 +3,7 @@ package proactor
 import (
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -185,6 +186,33 @@ func (c *Conn) WriteBuffer(b *buffer.Buffer) error {
 	return nil
 }
 
+// SendFile queues n bytes of f from offset off, sent after everything
+// queued before it, by the kernel where the engine can (sendfile(2) on
+// epoll; Go's net package, which also uses sendfile on Linux, on std). It
+// takes over f: f is closed once its bytes are sent or the connection
+// closes, and at once if SendFile fails. File bytes count in Buffered but
+// not toward the watermarks or WithMaxWriteQueue: they are not in memory.
+func (c *Conn) SendFile(f *os.File, off int64, n int) error {
+	if n <= 0 {
+		f.Close()
+		return nil
+	}
+	c.mu.Lock()
+	if err := c.admitWrite(0); err != nil {
+		c.mu.Unlock()
+		f.Close()
+		return err
+	}
+	c.out.writeFile(f, off, n)
+	c.queued.Add(int64(n))
+	sched := c.markScheduled()
+	c.mu.Unlock()
+	if sched {
+		c.schedule()
+	}
+	return nil
+}
+
 // CloseWrite sends FIN once every queued byte is sent; reading goes on and
 // OnData keeps coming until the peer closes too (a half-close). Further
 // writes return ErrClosed.
@@ -287,7 +315,7 @@ func (c *Conn) admitWrite(n int) error {
 	if c.req.Load() != reqNone {
 		return ErrClosed
 	}
-	if m := c.cfg.writeMax; m > 0 && c.out.n+n > m {
+	if m := c.cfg.writeMax; m > 0 && c.out.mem+n > m {
 		return ErrQueueFull
 	}
 	return nil
@@ -306,7 +334,9 @@ func (c *Conn) ResumeRead() { c.userPaused.Store(false); c.poke() }
 // false, OnWritable follows when the queue drains to the low watermark.
 func (c *Conn) Writable() bool {
 	high, _ := c.cfg.watermarks()
-	return int(c.queued.Load()) <= high
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out.mem <= high
 }
 
 // queuedMore accounts n more queued bytes and notes a crossing of the high
@@ -314,7 +344,7 @@ func (c *Conn) Writable() bool {
 // OnWritable. c.mu must be held.
 func (c *Conn) queuedMore(n int) {
 	c.queued.Add(int64(n))
-	if high, _ := c.cfg.watermarks(); c.out.n > high {
+	if high, _ := c.cfg.watermarks(); c.out.mem > high {
 		c.overHigh = true
 	}
 }
@@ -325,7 +355,7 @@ func (c *Conn) drainedToLow() bool {
 	_, low := c.cfg.watermarks()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.overHigh || c.out.n > low {
+	if !c.overHigh || c.out.mem > low {
 		return false
 	}
 	c.overHigh = false

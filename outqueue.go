@@ -1,6 +1,7 @@
 package proactor
 
 import (
+	"os"
 	"sync"
 
 	"github.com/seed487d475b/proactor/buffer"
@@ -13,11 +14,14 @@ const chunkSize = 16 << 10
 
 type chunk [chunkSize]byte
 
-// seg is a stretch of queued bytes: in a chunk of copies, or in a caller's
-// pooled buffer queued without a copy (WriteBuffer).
+// seg is a stretch of queued bytes: in a chunk of copies, in a caller's
+// pooled buffer queued without a copy (WriteBuffer), or in a file to be
+// sent by the kernel (SendFile; off is where r = 0 lies in the file).
 type seg struct {
 	ch   *chunk
 	buf  *buffer.Buffer
+	file *os.File
+	off  int64
 	r, w int
 }
 
@@ -29,10 +33,13 @@ func (s *seg) bytes() []byte {
 }
 
 // outQueue is a connection's queue of bytes not yet written. It holds no
-// chunk when empty, so an idle connection keeps no write buffer.
+// chunk when empty, so an idle connection keeps no write buffer. n counts
+// every queued byte, mem those held in memory (what the watermarks and the
+// write cap limit; file bytes stay in the page cache).
 type outQueue struct {
-	q []seg
-	n int
+	q   []seg
+	n   int
+	mem int
 }
 
 func (o *outQueue) write(p []byte, pool *sync.Pool) {
@@ -46,6 +53,7 @@ func (o *outQueue) write(p []byte, pool *sync.Pool) {
 		n := copy(s.ch[s.w:], p)
 		s.w += n
 		o.n += n
+		o.mem += n
 		p = p[n:]
 	}
 }
@@ -55,15 +63,34 @@ func (o *outQueue) writeBuffer(b *buffer.Buffer) {
 	n := len(b.Bytes())
 	o.q = append(o.q, seg{buf: b, w: n})
 	o.n += n
+	o.mem += n
 }
 
-// iov appends the queued bytes to dst, at most max slices.
+// writeFile queues n bytes of f from off; the queue owns f and closes it.
+func (o *outQueue) writeFile(f *os.File, off int64, n int) {
+	o.q = append(o.q, seg{file: f, off: off, w: n})
+	o.n += n
+}
+
+// headFile reports the file stretch at the head of the queue, if that is
+// what must go next.
+func (o *outQueue) headFile() (f *os.File, off int64, n int, ok bool) {
+	if len(o.q) == 0 || o.q[0].file == nil {
+		return nil, 0, 0, false
+	}
+	s := &o.q[0]
+	return s.file, s.off + int64(s.r), s.w - s.r, true
+}
+
+// iov appends the queued bytes to dst, at most max slices, up to the first
+// file stretch (which goes out by itself).
 func (o *outQueue) iov(dst [][]byte, max int) [][]byte {
 	for i := range o.q {
-		if len(dst) == max {
+		s := &o.q[i]
+		if len(dst) == max || s.file != nil {
 			break
 		}
-		if s := &o.q[i]; s.w > s.r {
+		if s.w > s.r {
 			dst = append(dst, s.bytes())
 		}
 	}
@@ -78,6 +105,9 @@ func (o *outQueue) consume(n int, pool *sync.Pool) {
 		k := min(n, s.w-s.r)
 		s.r += k
 		n -= k
+		if s.file == nil {
+			o.mem -= k
+		}
 		if s.r < s.w {
 			break
 		}
@@ -91,10 +121,13 @@ func (o *outQueue) consume(n int, pool *sync.Pool) {
 // pop shifts rather than reslices so the slice keeps its base and a steady
 // one-chunk queue never reallocates.
 func (o *outQueue) pop(pool *sync.Pool) {
-	if s := &o.q[0]; s.ch != nil {
+	switch s := &o.q[0]; {
+	case s.ch != nil:
 		pool.Put(s.ch)
-	} else {
+	case s.buf != nil:
 		s.buf.Release()
+	default:
+		s.file.Close()
 	}
 	k := copy(o.q, o.q[1:])
 	o.q[k] = seg{}
@@ -106,5 +139,5 @@ func (o *outQueue) reset(pool *sync.Pool) {
 		o.pop(pool)
 	}
 	o.q = nil
-	o.n = 0
+	o.n, o.mem = 0, 0
 }

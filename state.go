@@ -145,9 +145,10 @@ func (c *Conn) flush() {
 	}
 	l := c.loop
 	c.mu.Lock()
+	f, off, size, isFile := c.out.headFile()
 	iov := c.out.iov(l.iov[:0], maxIovecs)
 	c.mu.Unlock()
-	if len(iov) == 0 {
+	if len(iov) == 0 && !isFile {
 		c.drained()
 		return
 	}
@@ -155,9 +156,16 @@ func (c *Conn) flush() {
 		c.stalled = l.now
 		c.rearm()
 	}
-	n, pending, err := l.poller.Write(c.tok, iov)
-	clear(iov)
-	l.iov = iov[:0]
+	var n int
+	var pending bool
+	var err error
+	if isFile {
+		n, pending, err = l.poller.SendFile(c.tok, f, off, size)
+	} else {
+		n, pending, err = l.poller.Write(c.tok, iov)
+		clear(iov)
+		l.iov = iov[:0]
+	}
 	c.st.writes.Add(1)
 	if pending {
 		c.inflight = true

@@ -93,9 +93,19 @@ func testFramedSplits(t *testing.T, b Backend) {
 func readExactly(t *testing.T, c io.Reader, want []byte) {
 	t.Helper()
 	got := make([]byte, len(want))
-	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("echo %q, %v; want %q", got, err, want)
+	n, err := io.ReadFull(c, got)
+	if err == nil && bytes.Equal(got, want) {
+		return
 	}
+	at := 0
+	for at < n && got[at] == want[at] {
+		at++
+	}
+	if len(want) <= 64 {
+		t.Fatalf("got %q, %v; want %q", got[:n], err, want)
+	}
+	t.Fatalf("got %d of %d bytes (%v), first difference at %d: %q; want %q",
+		n, len(want), err, at, got[at:min(at+16, n)], want[at:min(at+16, len(want))])
 }
 
 // testFrameErrors: an oversize or malformed frame closes its connection with

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -394,5 +395,46 @@ func testWriteBuffer(t *testing.T, b Backend) {
 	late := buffer.New([]byte("late"))
 	if err := conns[1].WriteBuffer(late); !errors.Is(err, proactor.ErrClosed) || late.Refs() != 0 {
 		t.Fatalf("WriteBuffer on a closed connection: %v, %d references left", err, late.Refs())
+	}
+}
+
+// testSendFile: file bytes go out in order with the writes around them, a
+// slow reader included, and the connection closes the file when done.
+func testSendFile(t *testing.T, b Backend) {
+	const size, off, n = 3 << 20, 1000, 2 << 20
+	content := pattern(size, 6)
+	path := t.TempDir() + "/data"
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var files []*os.File
+	r := newRecorder(t)
+	r.onData = func(c *proactor.Conn, p []byte) {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		files = append(files, f)
+		c.Write([]byte("head:"))
+		if err := c.SendFile(f, off, n); err != nil {
+			t.Errorf("SendFile: %v", err)
+		}
+		c.Write([]byte(":tail"))
+	}
+	_, addr := serve(t, b, r)
+	c := dial(t, addr)
+	c.SetReadBuffer(64 << 10)
+	want := append(append([]byte("head:"), content[off:off+n]...), ":tail"...)
+	for range 2 {
+		c.Write([]byte("get"))
+		readExactly(t, c, want)
+	}
+	c.Close()
+	r.waitClose(t)
+	for _, f := range files {
+		if _, err := f.Stat(); !errors.Is(err, os.ErrClosed) {
+			t.Fatalf("the connection left the file open: %v", err)
+		}
 	}
 }

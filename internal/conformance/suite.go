@@ -207,6 +207,7 @@ var cases = []testCase{
 	{"SharedEngine", testSharedEngine},
 	{"Values", testValues},
 	{"WriteBuffer", testWriteBuffer},
+	{"SendFile", testSendFile},
 	{"FirstDataTimeout", testFirstDataTimeout},
 	{"IdleTimeout", testIdleTimeout},
 	{"ReadTimeout", testReadTimeout},

@@ -51,6 +51,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 )
 
@@ -119,6 +120,10 @@ type Poller interface {
 	Discard(s Sock)
 	SetReading(t Token, on bool) error
 	Write(t Token, iov [][]byte) (n int, pending bool, err error)
+	// SendFile sends n bytes of f from off, with the kernel's zero-copy
+	// call where there is one; it completes like Write (inline, or Wrote
+	// later), and f must stay open until then.
+	SendFile(t Token, f *os.File, off int64, n int) (written int, pending bool, err error)
 	Shutdown(t Token) error
 	Close(t Token, abort bool) error
 

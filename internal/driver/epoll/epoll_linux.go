@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -47,6 +48,9 @@ type connSlot struct {
 	connecting bool
 	iov        [][]byte // what is left of a pending write
 	written    int      // bytes of the pending write already sent
+	file       *os.File // a pending SendFile: what is left is fleft bytes at foff
+	foff       int64
+	fleft      int
 }
 
 type lnSlot struct {
@@ -278,6 +282,26 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	return n, true, nil
 }
 
+func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bool, error) {
+	c := p.conn(t)
+	if c == nil {
+		return 0, false, net.ErrClosed
+	}
+	sent, err := sendfile(c.fd, f, &off, n)
+	if err != nil && err != unix.EAGAIN {
+		return sent, false, wrap("sendfile", err)
+	}
+	if sent == n {
+		return sent, false, nil
+	}
+	c.file, c.foff, c.fleft, c.written = f, off, n-sent, sent
+	if err := p.setInterest(t, c, c.interest|evWrite); err != nil {
+		c.file = nil
+		return sent, false, err
+	}
+	return sent, true, nil
+}
+
 func (p *poller) Shutdown(t driver.Token) error {
 	c := p.conn(t)
 	if c == nil {
@@ -429,11 +453,25 @@ func (p *poller) read(t driver.Token, c *connSlot, s driver.Sink) {
 }
 
 func (p *poller) finishWrite(t driver.Token, c *connSlot, s driver.Sink) {
-	n, rest, err := p.writev(c.fd, c.iov)
-	c.written += n
-	if err == unix.EAGAIN && len(rest) > 0 {
-		c.iov = append(c.iov[:0], rest...)
-		return
+	var err error
+	if c.file != nil {
+		var n int
+		n, err = sendfile(c.fd, c.file, &c.foff, c.fleft)
+		c.written += n
+		c.fleft -= n
+		if err == unix.EAGAIN || err == nil && c.fleft > 0 {
+			return
+		}
+		c.file = nil
+	} else {
+		var n int
+		var rest [][]byte
+		n, rest, err = p.writev(c.fd, c.iov)
+		c.written += n
+		if err == unix.EAGAIN && len(rest) > 0 {
+			c.iov = append(c.iov[:0], rest...)
+			return
+		}
 	}
 	total := c.written
 	clear(c.iov)

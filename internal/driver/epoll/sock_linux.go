@@ -1,6 +1,7 @@
 package epoll
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -148,6 +149,27 @@ func (p *poller) writev(fd int, iov [][]byte) (int, [][]byte, error) {
 		}
 	}
 	return total, nil, nil
+}
+
+// sendfile sends up to n bytes of f from *off, advancing it, until done or
+// the socket would block.
+func sendfile(fd int, f *os.File, off *int64, n int) (int, error) {
+	total := 0
+	for total < n {
+		k, err := unix.Sendfile(fd, int(f.Fd()), off, n-total)
+		if k > 0 {
+			total += k
+		}
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return total, err
+		case k == 0:
+			return total, io.ErrUnexpectedEOF // the file is shorter than asked
+		}
+	}
+	return total, nil
 }
 
 func advance(iov [][]byte, n int) [][]byte {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 
 	"github.com/seed487d475b/proactor/internal/driver"
 )
@@ -164,6 +165,27 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 			err = unwrapOp(err)
 		}
 		p.post(completion{kind: kWrote, tok: t, n: int(n), err: err})
+	}()
+	return 0, true, nil
+}
+
+// SendFile copies in a goroutine; for a TCP connection Go's net package uses
+// sendfile(2) itself where the platform has it.
+func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bool, error) {
+	c := p.conn(t)
+	if c == nil {
+		return 0, false, net.ErrClosed
+	}
+	go func() {
+		var sent int64
+		_, err := f.Seek(off, io.SeekStart)
+		if err == nil {
+			sent, err = io.Copy(c.conn, &io.LimitedReader{R: f, N: int64(n)})
+			if err == nil && sent < int64(n) {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+		p.post(completion{kind: kWrote, tok: t, n: int(sent), err: unwrapOp(err)})
 	}()
 	return 0, true, nil
 }
