@@ -204,6 +204,7 @@ var cases = []testCase{
 	{"ShutdownDeadline", testShutdownDeadline},
 	{"CloseAborts", testCloseAborts},
 	{"Registry", testRegistry},
+	{"RegistryChurn", testRegistryChurn},
 	{"SharedEngine", testSharedEngine},
 	{"Values", testValues},
 	{"WriteBuffer", testWriteBuffer},

@@ -1,0 +1,71 @@
+package conformance
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/seed487d475b/proactor"
+)
+
+// testRegistryChurn uses the registry from many goroutines while
+// connections come and go: lookups, ranges, broadcasts and close-alls must
+// stay consistent (and race-free) throughout.
+func testRegistryChurn(t *testing.T, b Backend) {
+	const clients, rounds = 8, 25
+	r := newRecorder(t)
+	r.onData = func(*proactor.Conn, []byte) {}
+	srv, addr := serve(t, b, r, proactor.WithLoops(2))
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for g := range 4 { // registry users
+		wg.Go(func() {
+			for !stop.Load() {
+				switch g {
+				case 0:
+					srv.Range(func(c *proactor.Conn) bool {
+						if got, ok := srv.Conn(c.ID()); ok && got != c {
+							t.Errorf("Conn(%d) returned another connection", c.ID())
+						}
+						return true
+					})
+				case 1:
+					if n := srv.Broadcast([]byte("x")); n < 0 || n > clients*rounds {
+						t.Errorf("Broadcast reached %d", n)
+					}
+				case 2:
+					if n := srv.ConnCount(); n < 0 || n > clients*rounds {
+						t.Errorf("ConnCount = %d", n)
+					}
+					srv.Stats()
+				case 3:
+					srv.CloseAll()
+				}
+			}
+		})
+	}
+	var churn sync.WaitGroup
+	for range clients { // connections coming and going
+		churn.Go(func() {
+			for range rounds {
+				c := dial(t, addr)
+				c.Write([]byte("hello"))
+				c.Close()
+			}
+		})
+	}
+	churn.Wait()
+	stop.Store(true)
+	wg.Wait()
+	for range clients * rounds {
+		r.waitClose(t)
+	}
+	if n := srv.ConnCount(); n != 0 {
+		t.Fatalf("ConnCount = %d once every connection closed", n)
+	}
+	n := 0
+	srv.Range(func(*proactor.Conn) bool { n++; return true })
+	if n != 0 {
+		t.Fatalf("Range saw %d connections once every connection closed", n)
+	}
+}
