@@ -1,0 +1,385 @@
+package uring
+
+import (
+	"io"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+	"github.com/seed487d475b/proactor/internal/uring"
+)
+
+// Poll submits what is queued and waits for completions: up to timeout
+// (forever if negative) for at least one, not at all when some are ready or
+// held input is waiting to be delivered. The kernel's overflow list, if the
+// completion ring filled up, is flushed and reaped in the same call.
+func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
+	if err := p.own(); err != nil {
+		return err
+	}
+	p.seq++
+	var want uint32 = 1
+	if timeout == 0 || len(p.deliver) > 0 || len(p.starved) > 0 || p.ring.Ready() > 0 {
+		want = 0
+	}
+	err := p.ring.Wait(want, timeout)
+	s.Awake()
+	if err != nil {
+		return err
+	}
+	p.reap(s)
+	if p.ring.Overflowed() {
+		p.overflow++
+		if err := p.ring.Wait(0, 0); err != nil {
+			return err
+		}
+		p.reap(s)
+	}
+	p.deliverHeld(s)
+	p.rearmStarved()
+	return nil
+}
+
+// reap delivers the completions in the ring, a bounded number of rounds so
+// that a flood cannot keep the loop from its tasks.
+func (p *poller) reap(s driver.Sink) {
+	for range cqEntries/len(p.cqes) + 1 {
+		n := p.ring.Reap(p.cqes)
+		for i := range n {
+			p.dispatch(&p.cqes[i], s)
+		}
+		if n < len(p.cqes) {
+			return
+		}
+	}
+}
+
+func (p *poller) dispatch(cqe *uring.CQE, s driver.Sink) {
+	if cqe.Flags&uring.CQEFMore == 0 {
+		p.inflight--
+	}
+	switch kind(cqe.UserData >> kindShift) {
+	case kWake:
+		if cqe.Flags&uring.CQEFMore == 0 && !p.released && cqe.Res != -int32(unix.ECANCELED) {
+			_ = p.armWake()
+		}
+	case kAccept:
+		p.onAccept(cqe, s)
+	case kRecv:
+		p.onRecv(cqe, s)
+	case kSend:
+		p.onSend(cqe, s)
+	case kPoll:
+		p.onPoll(cqe, s)
+	}
+}
+
+// token returns the token and the slot a completion names, or false when
+// the slot has been closed or reused since the operation was submitted.
+func (p *poller) token(ud uint64) (driver.Token, *connSlot, bool) {
+	slot, gen := uint32(ud), uint32(ud>>genShift)&genBits
+	if int(slot) >= len(p.conns) {
+		return 0, nil, false
+	}
+	c := &p.conns[slot]
+	if c.fd < 0 || c.gen&genBits != gen {
+		return 0, nil, false
+	}
+	return driver.MakeToken(slot, c.gen), c, true
+}
+
+func errno(res int32) unix.Errno { return unix.Errno(-res) }
+
+func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
+	slot, gen := uint32(cqe.UserData), uint32(cqe.UserData>>genShift)&genBits
+	var l *lnSlot
+	if int(slot) < len(p.lns) && p.lns[slot].fd >= 0 && p.lns[slot].gen&genBits == gen {
+		l = &p.lns[slot]
+	}
+	if l == nil {
+		if cqe.Res >= 0 {
+			abortClose(int(cqe.Res)) // accepted after Unlisten: nobody wants it
+		}
+		return
+	}
+	t := driver.MakeToken(slot, l.gen)
+	if cqe.Flags&uring.CQEFMore == 0 {
+		l.armed, l.cancel = false, false
+	}
+	switch {
+	case cqe.Res >= 0:
+		s.Accepted(t, accepted(int(cqe.Res), l.local))
+	case errno(cqe.Res) == unix.ECANCELED, errno(cqe.Res) == unix.EINTR,
+		errno(cqe.Res) == unix.ECONNABORTED, errno(cqe.Res) == unix.EAGAIN:
+	default:
+		s.AcceptFailed(t, wrap("accept4", errno(cqe.Res)))
+	}
+	// The Sink may have paused, closed or replaced the listener.
+	if l = p.listener(t); l != nil && l.on && !l.armed {
+		_ = p.armAccept(t, l)
+	}
+}
+
+func (p *poller) onRecv(cqe *uring.CQE, s driver.Sink) {
+	t, c, ok := p.token(cqe.UserData)
+	hasBuf := cqe.Flags&uring.CQEFBuffer != 0
+	bid := uint16(cqe.Flags >> uring.CQEBufferShift)
+	if !ok {
+		if hasBuf {
+			p.bufs.Recycle(bid)
+		}
+		return
+	}
+	if cqe.Flags&uring.CQEFMore == 0 {
+		c.recvArmed, c.recvCancel = false, false
+	}
+	switch {
+	case cqe.Res > 0 && hasBuf:
+		p.input(t, c, p.bufs.Buf(bid, int(cqe.Res)), nil, s)
+		p.bufs.Recycle(bid)
+	case cqe.Res == 0:
+		if hasBuf {
+			p.bufs.Recycle(bid)
+		}
+		p.input(t, c, nil, io.EOF, s)
+		return
+	case errno(cqe.Res) == unix.ENOBUFS:
+		// The ring ran dry in this batch; the buffers come back as the
+		// batch is delivered, and the receive is re-armed after it.
+		p.starved = append(p.starved, t)
+		p.enobufs++
+		return
+	case errno(cqe.Res) == unix.ECANCELED, errno(cqe.Res) == unix.EINTR, errno(cqe.Res) == unix.EAGAIN:
+	case cqe.Res < 0:
+		p.input(t, c, nil, wrap("recv", errno(cqe.Res)), s)
+		return
+	}
+	// The Sink may have closed the connection or turned reading off.
+	if c = p.conn(t); c != nil && c.wantRecv() {
+		_ = p.armRecv(t, c)
+	}
+}
+
+// input delivers a read, or holds it: while reading is off, behind input
+// already held (bytes stay in order), or past the Poll's read budget.
+func (p *poller) input(t driver.Token, c *connSlot, b []byte, err error, s driver.Sink) {
+	if c.seq != p.seq {
+		c.seq, c.spent = p.seq, 0
+	}
+	if c.reading && len(c.held) == 0 && c.heldErr == nil && (err != nil || c.spent < readBudget) {
+		if err != nil {
+			c.reading = false // the contract: reading is off after EOF or an error
+			p.watch(t, c)
+			s.Read(t, nil, err)
+			return
+		}
+		c.spent += len(b)
+		s.Read(t, b, nil)
+		return
+	}
+	if err != nil {
+		c.heldErr = err
+	} else {
+		c.held = append(c.held, b...)
+	}
+	if c.reading {
+		p.queueDeliver(t, c)
+	}
+	if len(c.held) > holdMax && c.recvArmed && !c.recvCancel {
+		c.recvCancel = true
+		p.cancel(userData(kRecv, t.Slot(), c.gen))
+	}
+}
+
+// flushHeld delivers up to the rest of the Poll's read budget of held
+// input, then the end of stream if that is all that is left.
+func (p *poller) flushHeld(t driver.Token, c *connSlot, s driver.Sink) {
+	if c.seq != p.seq {
+		c.seq, c.spent = p.seq, 0
+	}
+	if n := min(len(c.held), readBudget-c.spent); n > 0 {
+		c.spent += n
+		s.Read(t, c.held[:n], nil)
+		if c = p.conn(t); c == nil {
+			return
+		}
+		// The bytes were valid until Read returned; now they move up.
+		c.held = c.held[:copy(c.held, c.held[n:])]
+		if len(c.held) == 0 && cap(c.held) > readBudget {
+			c.held = nil
+		}
+	}
+	if !c.reading {
+		return
+	}
+	if len(c.held) > 0 {
+		p.queueDeliver(t, c)
+		return
+	}
+	if err := c.heldErr; err != nil {
+		c.heldErr = nil
+		c.reading = false
+		p.watch(t, c)
+		s.Read(t, nil, err)
+		return
+	}
+	if c.wantRecv() {
+		_ = p.armRecv(t, c)
+	}
+}
+
+func (p *poller) deliverHeld(s driver.Sink) {
+	list := p.deliver
+	p.deliver = p.spare[:0] // flushHeld queues again what is left
+	for _, t := range list {
+		if c := p.conn(t); c != nil {
+			c.queued = false
+			if c.reading {
+				p.flushHeld(t, c, s)
+			}
+		}
+	}
+	clear(list)
+	p.spare = list[:0]
+}
+
+func (p *poller) rearmStarved() {
+	for _, t := range p.starved {
+		if c := p.conn(t); c != nil && c.wantRecv() {
+			_ = p.armRecv(t, c)
+		}
+	}
+	p.starved = p.starved[:0]
+}
+
+func (p *poller) onSend(cqe *uring.CQE, s driver.Sink) {
+	t, c, ok := p.token(cqe.UserData)
+	if !ok || !c.sending {
+		if st, ok := p.orphans[cqe.UserData]; ok {
+			delete(p.orphans, cqe.UserData)
+			clear(st.iov)
+			clear(st.vecs)
+		}
+		return
+	}
+	if c.file != nil {
+		p.onFileRoom(t, c, cqe.Res, s)
+		return
+	}
+	st := c.send
+	var err error
+	switch res := cqe.Res; {
+	case res >= 0:
+		st.total += int(res)
+		st.iov = advance(st.iov, int(res))
+		if len(st.iov) > 0 {
+			// A short send: the rest goes out in another.
+			if err = p.submitSend(t, c); err == nil {
+				return
+			}
+		}
+	case errno(res) == unix.EINTR || errno(res) == unix.EAGAIN:
+		if err = p.submitSend(t, c); err == nil {
+			return
+		}
+	default:
+		err = wrap("sendmsg", errno(res))
+	}
+	c.sending = false
+	total := st.total
+	clear(st.iov)
+	clear(st.vecs)
+	st.iov, st.total = st.iov[:0], 0
+	s.Wrote(t, total, err)
+	if c = p.conn(t); c != nil {
+		p.watch(t, c)
+	}
+}
+
+// onFileRoom goes on with a SendFile once the socket has room.
+func (p *poller) onFileRoom(t driver.Token, c *connSlot, res int32, s driver.Sink) {
+	c.sending = false
+	var err error
+	if res < 0 && errno(res) != unix.EINTR && errno(res) != unix.EAGAIN {
+		err = wrap("sendfile", errno(res))
+	} else {
+		var n int
+		n, err = sendfile(c.fd, c.file, &c.foff, c.fleft)
+		c.fsent += n
+		c.fleft -= n
+		if err == unix.EAGAIN || err == nil && c.fleft > 0 {
+			if err = p.armFilePoll(t, c); err == nil {
+				return
+			}
+		}
+		err = wrap("sendfile", err)
+	}
+	total := c.fsent
+	c.file, c.foff, c.fleft, c.fsent = nil, 0, 0, 0
+	s.Wrote(t, total, err)
+	if c = p.conn(t); c != nil {
+		p.watch(t, c)
+	}
+}
+
+func (p *poller) onPoll(cqe *uring.CQE, s driver.Sink) {
+	t, c, ok := p.token(cqe.UserData)
+	if !ok {
+		return
+	}
+	c.pollArmed = false
+	if c.connecting {
+		p.connected(t, c, cqe.Res, s)
+		return
+	}
+	if cqe.Res < 0 || c.reading || c.sending {
+		// Cancelled, or the receive or the send will report the error.
+		return
+	}
+	// The poll may complete for a wake-up that was not a hang-up (a FIN
+	// alone, say): ask the socket itself, without waiting.
+	fds := []unix.PollFd{{Fd: int32(c.fd)}}
+	if n, _ := unix.Poll(fds, 0); n == 0 || fds[0].Revents&(unix.POLLERR|unix.POLLHUP) == 0 {
+		// Not re-armed here, which could spin on a wake-up that recurs;
+		// the next pause or completed write arms the watch again.
+		return
+	}
+	soerr, _ := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	var err error
+	if soerr != 0 {
+		err = wrap("read", unix.Errno(soerr))
+	}
+	s.Hangup(t, err)
+}
+
+// connected finishes a connect: the socket starts reading, or is released.
+func (p *poller) connected(t driver.Token, c *connSlot, res int32, s driver.Sink) {
+	c.connecting = false
+	var err error
+	if res < 0 {
+		err = errno(res)
+	} else if soerr, gerr := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); gerr != nil {
+		err = gerr
+	} else if soerr != 0 {
+		err = unix.Errno(soerr)
+	}
+	if err == nil {
+		c.reading = true
+		err = p.armRecv(t, c)
+	}
+	if err != nil {
+		unix.Close(c.fd)
+		*c = connSlot{fd: -1, send: c.send}
+		s.Connected(t, driver.Sock{FD: -1}, wrap("connect", err))
+		return
+	}
+	sock := driver.Sock{FD: c.fd}
+	if sa, err := unix.Getsockname(c.fd); err == nil {
+		sock.Local = addrPort(sa)
+	}
+	if sa, err := unix.Getpeername(c.fd); err == nil {
+		sock.Peer = addrPort(sa)
+	}
+	s.Connected(t, sock, nil)
+}

@@ -1,0 +1,783 @@
+// Package uring is proactor's Linux engine on io_uring(7).
+//
+// Operations are posted to one ring per loop and their completions reaped
+// in Poll: a multishot accept per listener, a multishot receive per
+// connection from the loop's provided buffer ring (an idle connection holds
+// no buffer), a sendmsg for the part of a write the socket did not take at
+// once, a read of an eventfd kept armed for Wake, and a one-shot poll for
+// connects and for hang-ups of connections that neither read nor write.
+//
+// Submission is single-threaded: the ring is created disabled with
+// IORING_SETUP_SINGLE_ISSUER (and DEFER_TASKRUN where the kernel has it);
+// the first call from the loop goroutine locks it to its OS thread and
+// enables the ring there, so that every submission and every wait comes from
+// that thread. Release unlocks it. Where the kernel refuses those flags the
+// engine falls back to plainer rings and keeps the same discipline.
+//
+// Kernel-visible data never holds a Go pointer to engine state: user_data
+// is an operation kind, a 28-bit generation and a 32-bit slot, and a
+// completion whose generation does not match its slot is dropped after its
+// resources are reclaimed (its buffer returned to the ring, its accepted
+// socket closed). The memory an operation points at — receive buffers,
+// sendmsg headers and iovecs, the eventfd's counter, the wait's timespec —
+// stays referenced until the operation's last completion.
+package uring
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/seed487d475b/proactor/internal/driver"
+	"github.com/seed487d475b/proactor/internal/uring"
+)
+
+// Ring sizes. Multishot operations post many completions per submission,
+// hence the larger completion ring; an overflow is survived anyway (the
+// kernel keeps the surplus and Poll flushes it).
+const (
+	sqEntries = 256
+	cqEntries = 4096
+)
+
+// The provided buffer ring: 256 buffers of 16 KiB per loop by default
+// (Config.ReadBufferSize sets the size of each). Buffers are returned as
+// soon as the Sink's Read returns, so the ring runs dry only when more
+// connections than buffers receive in the same batch; those connections
+// get ENOBUFS and are re-armed after the batch.
+const (
+	defaultBufCount = 256
+	defaultBufSize  = 16 << 10
+	maxBufSize      = 1 << 20
+	bufGroup        = 0
+)
+
+// user_data: kind in the top 4 bits, the low 28 bits of the generation,
+// then the slot.
+const (
+	kindShift = 60
+	genShift  = 32
+	genBits   = 1<<28 - 1
+)
+
+type kind uint8
+
+const (
+	kWake kind = iota + 1
+	kAccept
+	kRecv
+	kSend
+	kPoll // a connect in progress, or the hang-up watch of an idle socket
+	kCancel
+)
+
+func userData(k kind, slot, gen uint32) uint64 {
+	return uint64(k)<<kindShift | uint64(gen&genBits)<<genShift | uint64(slot)
+}
+
+var errBusy = errors.New("proactor: uring: a write is already in flight")
+
+type uringDriver struct{}
+
+// New returns the io_uring engine, or an error wrapping
+// driver.ErrUnsupported when this kernel (or its configuration: the
+// io_uring_disabled sysctl, a seccomp filter) cannot run it. It probes the
+// kernel each time: ring setup, the operations the engine uses, provided
+// buffer rings, multishot accept and multishot receive.
+func New() (driver.Driver, error) {
+	if err := probe(); err != nil {
+		return nil, err
+	}
+	return uringDriver{}, nil
+}
+
+func (uringDriver) Name() string { return "uring" }
+
+type connSlot struct {
+	fd  int // -1 when the slot is free
+	gen uint32
+
+	reading    bool   // the state machine wants reads
+	recvArmed  bool   // a multishot receive is in flight
+	recvCancel bool   // and a cancel for it has been queued
+	held       []byte // input not delivered yet: reading was off, or over budget
+	heldErr    error  // EOF or an error that came behind held input
+	queued     bool   // on the poller's deliver list
+	seq        uint32 // the Poll in which spent was counted
+	spent      int    // bytes delivered in that Poll
+
+	sending bool       // a sendmsg, or a SendFile's wait for room, is in flight
+	send    *sendState // kept across generations for reuse
+
+	// A pending SendFile: fleft bytes of file from foff are left, fsent
+	// were sent. Its wait for room in the socket is a POLLOUT poll with the
+	// send's user_data.
+	file  *os.File
+	foff  int64
+	fleft int
+	fsent int
+
+	connecting bool
+	pollArmed  bool
+}
+
+// sendState is the rest of a pending write. It is allocated apart from the
+// slot table, which may grow and move, because the kernel holds msg's and
+// vecs' addresses until the sendmsg completes.
+type sendState struct {
+	iov   [][]byte
+	vecs  []unix.Iovec
+	msg   unix.Msghdr
+	total int
+}
+
+type lnSlot struct {
+	fd     int // -1 when the slot is free
+	gen    uint32
+	local  netip.AddrPort // the bound address, or zero when bound to a wildcard
+	on     bool           // accepting is wanted
+	armed  bool           // a multishot accept is in flight
+	cancel bool           // and a cancel for it has been queued
+}
+
+// options are knobs for the tests; the zero value means the defaults.
+type options struct {
+	bufCount   int
+	bufSize    int
+	setupFlags uint32 // exactly these io_uring_setup flags, not the ladder
+	noWaitAll  bool   // let the kernel complete sends short
+	sqEntries  uint32
+	cqEntries  uint32
+}
+
+type poller struct {
+	ring    *uring.Ring
+	bufs    *uring.BufRing
+	wakefd  int
+	wakeBuf *[8]byte // the eventfd read's target, written by the kernel
+	o       options
+
+	owned    bool // locked to the loop's thread, ring enabled
+	tid      int
+	released bool
+	inflight int // operations submitted or queued whose last completion has not come
+	enobufs  int // receives ended by ENOBUFS, for the tests
+	overflow int // Polls that found the completion ring overflowed, likewise
+
+	cqes    []uring.CQE
+	conns   []connSlot
+	lns     []lnSlot
+	iovs    []unix.Iovec
+	orphans map[uint64]*sendState // sends of closed connections, until their completion
+	starved []driver.Token        // receives ended by ENOBUFS, re-armed after the batch
+	deliver []driver.Token        // connections with held input to deliver
+	spare   []driver.Token
+	seq     uint32 // counts Polls, for the read budget
+}
+
+func (uringDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
+	return newPoller(cfg, options{})
+}
+
+func newPoller(cfg driver.Config, o options) (*poller, error) {
+	sq, cq := uint32(sqEntries), uint32(cqEntries)
+	if o.sqEntries > 0 {
+		sq, cq = o.sqEntries, o.cqEntries
+	}
+	ring, err := uring.Setup(sq, cq, o.setupFlags)
+	if err != nil {
+		return nil, err
+	}
+	count, size := o.bufCount, o.bufSize
+	if count <= 0 {
+		count = defaultBufCount
+	}
+	if size <= 0 {
+		size = cfg.ReadBufferSize
+	}
+	if size <= 0 {
+		size = defaultBufSize
+	}
+	size = min(size, maxBufSize)
+	bufs, err := uring.NewBufRing(ring, bufGroup, count, size)
+	if err != nil {
+		ring.Close()
+		return nil, err
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		ring.Close()
+		bufs.Free()
+		return nil, wrap("eventfd", err)
+	}
+	p := &poller{
+		ring:    ring,
+		bufs:    bufs,
+		wakefd:  wakefd,
+		wakeBuf: new([8]byte),
+		o:       o,
+		cqes:    make([]uring.CQE, 256),
+		iovs:    make([]unix.Iovec, 0, maxIovecs),
+	}
+	// Queued now, submitted by the first Poll on the loop's thread.
+	if err := p.armWake(); err != nil {
+		p.Release()
+		return nil, err
+	}
+	return p, nil
+}
+
+// own binds the poller to the calling goroutine's OS thread on the first
+// call from the loop goroutine and enables the ring there.
+func (p *poller) own() error {
+	if p.owned {
+		return nil
+	}
+	if p.released {
+		return net.ErrClosed
+	}
+	runtime.LockOSThread()
+	if p.ring.Disabled() {
+		if err := p.ring.Enable(); err != nil {
+			runtime.UnlockOSThread()
+			return err
+		}
+	}
+	p.owned, p.tid = true, unix.Gettid()
+	return nil
+}
+
+// sqe returns a submission entry, submitting what is queued if the ring is
+// full. Each entry counts as in flight until its last completion.
+func (p *poller) sqe() (*uring.SQE, error) {
+	e := p.ring.GetSQE()
+	if e == nil && p.owned {
+		if err := p.ring.Submit(); err != nil {
+			return nil, err
+		}
+		e = p.ring.GetSQE()
+	}
+	if e == nil {
+		return nil, wrap("io_uring_enter", unix.EBUSY)
+	}
+	p.inflight++
+	return e, nil
+}
+
+func (p *poller) armWake() error {
+	e, err := p.sqe()
+	if err != nil {
+		return err
+	}
+	e.Opcode = uring.OpRead
+	e.Fd = int32(p.wakefd)
+	e.Off = ^uint64(0) // no offset: the eventfd is not seekable
+	// SAFETY: wakeBuf is a heap array referenced by the poller until
+	// Release, which waits for the read's last completion; Go's heap does
+	// not move. The kernel writes its 8 bytes; Go code never reads them.
+	e.Addr = uint64(uintptr(unsafe.Pointer(&p.wakeBuf[0])))
+	e.Len = 8
+	e.UserData = userData(kWake, 0, 0)
+	return nil
+}
+
+func (p *poller) armRecv(t driver.Token, c *connSlot) error {
+	e, err := p.sqe()
+	if err != nil {
+		return err
+	}
+	e.Opcode = uring.OpRecv
+	e.Fd = int32(c.fd)
+	e.IOPrio = uring.RecvMultishot
+	e.Flags = uring.SQEBufferSelect
+	e.BufGroup = p.bufs.Group()
+	e.UserData = userData(kRecv, t.Slot(), c.gen)
+	c.recvArmed, c.recvCancel = true, false
+	return nil
+}
+
+func (p *poller) armAccept(t driver.Token, l *lnSlot) error {
+	e, err := p.sqe()
+	if err != nil {
+		return err
+	}
+	e.Opcode = uring.OpAccept
+	e.Fd = int32(l.fd)
+	e.IOPrio = uring.AcceptMultishot
+	e.OpFlags = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
+	e.UserData = userData(kAccept, t.Slot(), l.gen)
+	l.armed, l.cancel = true, false
+	return nil
+}
+
+// armPoll waits for events on c's socket: POLLOUT for a connect, the
+// error and hang-up conditions for the watch.
+func (p *poller) armPoll(t driver.Token, c *connSlot, events uint32) error {
+	e, err := p.sqe()
+	if err != nil {
+		return err
+	}
+	e.Opcode = uring.OpPollAdd
+	e.Fd = int32(c.fd)
+	e.OpFlags = poll32(events)
+	e.UserData = userData(kPoll, t.Slot(), c.gen)
+	c.pollArmed = true
+	return nil
+}
+
+// poll32 encodes poll32_events, which the kernel reads with its 16-bit
+// halves swapped on big-endian machines.
+func poll32(ev uint32) uint32 {
+	if binary.NativeEndian.Uint16([]byte{0, 1}) == 1 {
+		return ev<<16 | ev>>16
+	}
+	return ev
+}
+
+// cancel queues the cancellation of the operation with user_data ud.
+func (p *poller) cancel(ud uint64) {
+	e, err := p.sqe()
+	if err != nil {
+		// The operation runs on; its completions are stale and dropped.
+		return
+	}
+	e.Opcode = uring.OpAsyncCancel
+	e.Fd = -1
+	e.Addr = ud
+	e.UserData = userData(kCancel, 0, 0)
+}
+
+// watch arms the hang-up watch of a connection that neither reads nor
+// writes, so that a reset is noticed while it idles (as epoll's EPOLLERR
+// and EPOLLHUP are).
+func (p *poller) watch(t driver.Token, c *connSlot) {
+	if c.reading || c.sending || c.connecting || c.pollArmed {
+		return
+	}
+	_ = p.armPoll(t, c, unix.POLLERR|unix.POLLHUP)
+}
+
+// Reading is paced as on epoll, where each connection gets one read of at
+// most the loop's buffer per Poll: a multishot receive may bring much more
+// in one batch, and what passes readBudget is held and delivered in the
+// next Polls, after the state machine has had its say (backpressure,
+// PauseRead). Past holdMax held bytes the receive is cancelled, so that a
+// fast peer meets TCP flow control instead of filling memory.
+const (
+	readBudget = 64 << 10
+	holdMax    = 256 << 10
+)
+
+// wantRecv reports whether c should have a receive armed.
+func (c *connSlot) wantRecv() bool {
+	return c.reading && !c.recvArmed && c.heldErr == nil && len(c.held) <= holdMax
+}
+
+func (p *poller) queueDeliver(t driver.Token, c *connSlot) {
+	if !c.queued {
+		c.queued = true
+		p.deliver = append(p.deliver, t)
+	}
+}
+
+func (p *poller) conn(t driver.Token) *connSlot {
+	i := int(t.Slot())
+	if i >= len(p.conns) {
+		return nil
+	}
+	c := &p.conns[i]
+	if c.fd < 0 || c.gen != t.Gen() {
+		return nil
+	}
+	return c
+}
+
+func (p *poller) listener(t driver.Token) *lnSlot {
+	i := int(t.Slot())
+	if i >= len(p.lns) {
+		return nil
+	}
+	l := &p.lns[i]
+	if l.fd < 0 || l.gen != t.Gen() {
+		return nil
+	}
+	return l
+}
+
+// flushSubmissions hands queued entries to the kernel before a descriptor
+// is closed: an entry names its socket by descriptor number, which another
+// goroutine may reuse as soon as it is closed. Once submitted, an operation
+// holds the socket itself.
+func (p *poller) flushSubmissions() {
+	if p.owned && p.ring.Pending() > 0 {
+		_ = p.ring.Submit()
+	}
+}
+
+func (p *poller) Listen(t driver.Token, ln net.Listener) error {
+	if err := p.own(); err != nil {
+		return err
+	}
+	fd, local, err := dupListener(ln)
+	if err != nil {
+		return err
+	}
+	for int(t.Slot()) >= len(p.lns) {
+		p.lns = append(p.lns, lnSlot{fd: -1})
+	}
+	l := &p.lns[t.Slot()]
+	*l = lnSlot{fd: fd, gen: t.Gen(), local: local, on: true}
+	if err := p.armAccept(t, l); err != nil {
+		unix.Close(fd)
+		l.fd = -1
+		return err
+	}
+	return nil
+}
+
+func (p *poller) SetAccepting(t driver.Token, on bool) error {
+	l := p.listener(t)
+	if l == nil {
+		return net.ErrClosed
+	}
+	if err := p.own(); err != nil {
+		return err
+	}
+	l.on = on
+	switch {
+	case on && !l.armed:
+		return p.armAccept(t, l)
+	case !on && l.armed && !l.cancel:
+		// Sockets accepted before the cancel takes effect are still
+		// reported; the state machine holds them.
+		l.cancel = true
+		p.cancel(userData(kAccept, t.Slot(), l.gen))
+	}
+	return nil
+}
+
+func (p *poller) Unlisten(t driver.Token) error {
+	l := p.listener(t)
+	if l == nil {
+		return net.ErrClosed
+	}
+	if err := p.own(); err != nil {
+		return err
+	}
+	if l.armed && !l.cancel {
+		p.cancel(userData(kAccept, t.Slot(), l.gen))
+	}
+	p.flushSubmissions()
+	err := unix.Close(l.fd)
+	*l = lnSlot{fd: -1}
+	return wrap("close", err)
+}
+
+func (p *poller) slot(t driver.Token) *connSlot {
+	for int(t.Slot()) >= len(p.conns) {
+		p.conns = append(p.conns, connSlot{fd: -1})
+	}
+	c := &p.conns[t.Slot()]
+	*c = connSlot{fd: -1, send: c.send}
+	return c
+}
+
+func (p *poller) Attach(t driver.Token, s driver.Sock) error {
+	if err := p.own(); err != nil {
+		return err
+	}
+	c := p.slot(t)
+	c.fd, c.gen, c.reading = s.FD, t.Gen(), true
+	if err := p.armRecv(t, c); err != nil {
+		c.fd = -1
+		return err
+	}
+	return nil
+}
+
+func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
+	if err := p.own(); err != nil {
+		return err
+	}
+	fd, err := connect(addr)
+	if err != nil {
+		return err
+	}
+	c := p.slot(t)
+	c.fd, c.gen, c.connecting = fd, t.Gen(), true
+	// Writable means connected or failed: SO_ERROR tells which.
+	if err := p.armPoll(t, c, unix.POLLOUT); err != nil {
+		unix.Close(fd)
+		c.fd = -1
+		return err
+	}
+	return nil
+}
+
+// Discard resets a socket that never became a connection, so that a
+// refused client fails fast.
+func (p *poller) Discard(s driver.Sock) { abortClose(s.FD) }
+
+func (p *poller) SetReading(t driver.Token, on bool) error {
+	c := p.conn(t)
+	if c == nil {
+		return net.ErrClosed
+	}
+	if err := p.own(); err != nil {
+		return err
+	}
+	if c.reading == on || c.connecting {
+		c.reading = on || c.connecting
+		return nil
+	}
+	c.reading = on
+	if on {
+		if len(c.held) > 0 || c.heldErr != nil {
+			p.queueDeliver(t, c)
+		}
+		if c.wantRecv() {
+			return p.armRecv(t, c)
+		}
+		return nil
+	}
+	if c.recvArmed && !c.recvCancel {
+		// What arrives before the cancel takes effect is held and
+		// delivered when reading resumes.
+		c.recvCancel = true
+		p.cancel(userData(kRecv, t.Slot(), c.gen))
+	}
+	p.watch(t, c)
+	return nil
+}
+
+func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
+	c := p.conn(t)
+	if c == nil {
+		return 0, false, net.ErrClosed
+	}
+	if c.sending {
+		return 0, false, errBusy
+	}
+	if err := p.own(); err != nil {
+		return 0, false, err
+	}
+	// A write the socket takes at once completes inline, as on epoll: one
+	// writev instead of a submission and a completion.
+	n, rest, err := p.writev(c.fd, iov)
+	if err != nil && err != unix.EAGAIN {
+		return n, false, wrap("writev", err)
+	}
+	if len(rest) == 0 {
+		return n, false, nil
+	}
+	if c.send == nil {
+		c.send = &sendState{}
+	}
+	st := c.send
+	st.iov = append(st.iov[:0], rest...)
+	st.total = n
+	if err := p.submitSend(t, c); err != nil {
+		clear(st.iov)
+		st.iov = st.iov[:0]
+		return n, false, err
+	}
+	return n, true, nil
+}
+
+// SendFile sends with sendfile(2) at once and, when the socket is full,
+// goes on after a POLLOUT poll: io_uring has no sendfile of its own.
+func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bool, error) {
+	c := p.conn(t)
+	if c == nil {
+		return 0, false, net.ErrClosed
+	}
+	if c.sending {
+		return 0, false, errBusy
+	}
+	if err := p.own(); err != nil {
+		return 0, false, err
+	}
+	sent, err := sendfile(c.fd, f, &off, n)
+	if err != nil && err != unix.EAGAIN {
+		return sent, false, wrap("sendfile", err)
+	}
+	if sent == n {
+		return sent, false, nil
+	}
+	c.file, c.foff, c.fleft, c.fsent = f, off, n-sent, sent
+	if err := p.armFilePoll(t, c); err != nil {
+		c.file = nil
+		return sent, false, err
+	}
+	return sent, true, nil
+}
+
+func (p *poller) armFilePoll(t driver.Token, c *connSlot) error {
+	e, err := p.sqe()
+	if err != nil {
+		return err
+	}
+	e.Opcode = uring.OpPollAdd
+	e.Fd = int32(c.fd)
+	e.OpFlags = poll32(unix.POLLOUT)
+	e.UserData = userData(kSend, t.Slot(), c.gen)
+	c.sending = true
+	return nil
+}
+
+// submitSend queues a sendmsg of what is left of c's write.
+func (p *poller) submitSend(t driver.Token, c *connSlot) error {
+	st := c.send
+	e, err := p.sqe()
+	if err != nil {
+		return err
+	}
+	st.vecs, _ = fillIovecs(st.vecs, st.iov)
+	st.msg = unix.Msghdr{}
+	if len(st.vecs) > 0 {
+		st.msg.Iov = &st.vecs[0]
+		st.msg.SetIovlen(len(st.vecs))
+	}
+	flags := uint32(unix.MSG_NOSIGNAL | unix.MSG_WAITALL)
+	if p.o.noWaitAll {
+		flags = unix.MSG_NOSIGNAL
+	}
+	e.Opcode = uring.OpSendmsg
+	e.Fd = int32(c.fd)
+	// SAFETY: st is a heap object that the slot (or, once the connection
+	// is closed, the orphans map) references until the sendmsg's
+	// completion; msg points at vecs, which point into the slices of
+	// st.iov, all kept with st. Go's heap does not move.
+	e.Addr = uint64(uintptr(unsafe.Pointer(&st.msg)))
+	e.OpFlags = flags
+	e.UserData = userData(kSend, t.Slot(), c.gen)
+	c.sending = true
+	return nil
+}
+
+func (p *poller) Shutdown(t driver.Token) error {
+	c := p.conn(t)
+	if c == nil {
+		return net.ErrClosed
+	}
+	return wrap("shutdown", unix.Shutdown(c.fd, unix.SHUT_WR))
+}
+
+func (p *poller) Close(t driver.Token, abort bool) error {
+	c := p.conn(t)
+	if c == nil {
+		return net.ErrClosed
+	}
+	if err := p.own(); err != nil {
+		return err
+	}
+	p.flushSubmissions()
+	if c.recvArmed && !c.recvCancel {
+		p.cancel(userData(kRecv, t.Slot(), c.gen))
+	}
+	if c.pollArmed {
+		p.cancel(userData(kPoll, t.Slot(), c.gen))
+	}
+	send := c.send
+	if c.sending && c.file != nil {
+		p.cancel(userData(kSend, t.Slot(), c.gen))
+	} else if c.sending {
+		ud := userData(kSend, t.Slot(), c.gen)
+		p.cancel(ud)
+		if p.orphans == nil {
+			p.orphans = make(map[uint64]*sendState)
+		}
+		p.orphans[ud] = send
+		send = nil
+	}
+	var err error
+	if abort {
+		err = abortClose(c.fd)
+	} else {
+		err = unix.Close(c.fd)
+	}
+	*c = connSlot{fd: -1, send: send}
+	return wrap("close", err)
+}
+
+func (p *poller) Wake() error {
+	one := [8]byte{1}
+	_, err := unix.Write(p.wakefd, one[:])
+	if err == unix.EAGAIN {
+		return nil // the counter is saturated: a wake-up is pending anyway
+	}
+	return wrap("write", err)
+}
+
+// releaseWait bounds how long Release waits for the kernel to finish the
+// cancelled operations.
+const releaseWait = 2 * time.Second
+
+// Release aborts every connection, closes every listener, cancels every
+// operation and waits for their completions, then closes the ring. If the
+// wait cannot finish (called off the loop's thread, or the kernel is slow),
+// the buffer ring's memory is left mapped rather than risk the kernel
+// writing into memory that has been reused.
+func (p *poller) Release() error {
+	if p.released {
+		return nil
+	}
+	onThread := p.owned && unix.Gettid() == p.tid
+	for i := range p.conns {
+		if c := &p.conns[i]; c.fd >= 0 {
+			p.Close(driver.MakeToken(uint32(i), c.gen), true)
+		}
+	}
+	for i := range p.lns {
+		if l := &p.lns[i]; l.fd >= 0 {
+			p.Unlisten(driver.MakeToken(uint32(i), l.gen))
+		}
+	}
+	p.released = true
+	drained := !p.owned // a ring never entered holds nothing of ours
+	if onThread {
+		if e, err := p.sqe(); err == nil {
+			e.Opcode = uring.OpAsyncCancel
+			e.Fd = -1
+			e.OpFlags = uring.CancelAny
+			e.UserData = userData(kCancel, 0, 0)
+		}
+		deadline := time.Now().Add(releaseWait)
+		for p.inflight > 0 && time.Now().Before(deadline) {
+			if err := p.ring.Wait(1, 50*time.Millisecond); err != nil {
+				break
+			}
+			p.reap(nopSink{})
+		}
+		drained = p.inflight == 0
+	}
+	err := p.ring.Close()
+	if drained {
+		err = errors.Join(err, p.bufs.Free())
+	}
+	err = errors.Join(err, wrap("close", unix.Close(p.wakefd)))
+	p.orphans, p.starved, p.deliver = nil, nil, nil
+	if onThread {
+		runtime.UnlockOSThread()
+	}
+	return err
+}
+
+// nopSink receives the completions reaped during Release, all of them
+// stale by then.
+type nopSink struct{}
+
+func (nopSink) Awake()                                     {}
+func (nopSink) Accepted(driver.Token, driver.Sock)         {}
+func (nopSink) AcceptFailed(driver.Token, error)           {}
+func (nopSink) Read(driver.Token, []byte, error)           {}
+func (nopSink) Wrote(driver.Token, int, error)             {}
+func (nopSink) Hangup(driver.Token, error)                 {}
+func (nopSink) Connected(driver.Token, driver.Sock, error) {}
