@@ -11,6 +11,7 @@ import (
 	"github.com/seed487d475b/proactor/internal/driver"
 	"github.com/seed487d475b/proactor/internal/driver/epoll"
 	"github.com/seed487d475b/proactor/internal/driver/stdnet"
+	"github.com/seed487d475b/proactor/internal/driver/uring"
 )
 
 // Engine owns a set of event loops. Each loop is one goroutine that owns its
@@ -37,6 +38,9 @@ func Engines() []string {
 	if _, err := epoll.New(); err == nil {
 		names = append(names, "epoll")
 	}
+	if _, err := uring.New(); err == nil {
+		names = append(names, "uring")
+	}
 	return append(names, "std")
 }
 
@@ -53,6 +57,8 @@ func newDriver(name string) (driver.Driver, error) {
 		return epoll.New()
 	case "std":
 		return stdnet.New()
+	case "uring":
+		return uring.New()
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnknownEngine, name)
 }

@@ -87,9 +87,11 @@ func (c *config) lingerTime() time.Duration {
 // engine running.
 func WithEngine(e *Engine) Option { return func(c *config) { c.engine = e } }
 
-// WithEngineName selects the I/O engine: "epoll" (Linux), "std" (Go's net
-// package, everywhere), or "auto", the default: epoll where it exists, std
-// elsewhere. See docs/ARCHITECTURE.md for what each guarantees.
+// WithEngineName selects the I/O engine: "epoll" (Linux), "uring" (Linux
+// with io_uring; fails with ErrEngineUnsupported where the kernel, a
+// sysctl or seccomp forbids it), "std" (Go's net package, everywhere), or
+// "auto", the default: epoll where it exists, std elsewhere. See
+// docs/ARCHITECTURE.md for what each guarantees.
 func WithEngineName(name string) Option { return func(c *config) { c.engineName = name } }
 
 // WithLoops sets the number of event loops, each a goroutine owning its

@@ -114,6 +114,7 @@ func (c *Conn) service() {
 	c.flush()
 	if !c.closed && !c.bpPaused && !c.cfg.noReadPause && !c.Writable() {
 		c.bpPaused = true
+		c.st.readPauses.Add(1)
 	}
 	c.updateReading()
 	if c.tail.held && !c.userPaused.Load() && !c.closed {

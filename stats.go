@@ -23,6 +23,7 @@ type Stats struct {
 	ClosedByErr  uint64 // of Closed, those whose OnClose reason was not nil
 	Panics       uint64 // panics recovered in callbacks
 	FrameErrors  uint64 // connections closed for ErrFrameTooLarge or ErrBadFrame
+	ReadPauses   uint64 // times a connection stopped reading for backpressure
 	Reads        uint64 // reads completed with data
 	BytesRead    uint64
 	Writes       uint64 // write operations submitted (one writev or more each)
@@ -37,7 +38,7 @@ type statShard struct {
 	rejected                          [numRejects]atomic.Uint64
 	timeouts                          [numTimeouts]atomic.Uint64
 	closed, closedByErr, panics       atomic.Uint64
-	frameErrors                       atomic.Uint64
+	frameErrors, readPauses           atomic.Uint64
 	reads, bytesRead, writes, bytesWr atomic.Uint64
 	_                                 [64]byte // keep shards on separate cache lines
 }
@@ -59,6 +60,7 @@ func (s *Stats) add(sh *statShard) {
 	s.ClosedByErr += sh.closedByErr.Load()
 	s.Panics += sh.panics.Load()
 	s.FrameErrors += sh.frameErrors.Load()
+	s.ReadPauses += sh.readPauses.Load()
 	s.Reads += sh.reads.Load()
 	s.BytesRead += sh.bytesRead.Load()
 	s.Writes += sh.writes.Load()
