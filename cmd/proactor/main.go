@@ -36,6 +36,7 @@ type command struct {
 var commands = []command{
 	{name: "serve", summary: "run a server until SIGINT or SIGTERM", run: runServe},
 	{name: "dial", summary: "talk to a TCP server: stdin to it, its replies to stdout", run: runDial},
+	{name: "file", summary: "put, get or list files on a files server", run: runFile},
 }
 
 func main() {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/examples/echo"
+	"github.com/seed487d475b/proactor/examples/files"
 	"github.com/seed487d475b/proactor/examples/line"
 	"github.com/seed487d475b/proactor/examples/packet"
 )
@@ -41,6 +42,12 @@ var servers = map[string]func() (proactor.Handler, []listenSpec){
 	},
 	"line": func() (proactor.Handler, []listenSpec) {
 		return line.Handler{}, []listenSpec{{addr: line.DefaultAddr, opts: line.Options()}}
+	},
+	// files serves the directory given by --root. The handler opens it, a
+	// side effect, so runServe makes it (newFilesHandler) and this entry
+	// gives the listener alone.
+	"files": func() (proactor.Handler, []listenSpec) {
+		return nil, []listenSpec{{addr: files.DefaultAddr}}
 	},
 	// dual is the seed articles' two-listener server on one engine: the
 	// first listener hands a connection over only once data has arrived
@@ -89,6 +96,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	engine := fs.String("engine", "auto", "I/O `engine`: auto, or one of: "+strings.Join(proactor.Engines(), ", "))
 	loops := fs.Int("loops", 0, "number of event loops; 0 means GOMAXPROCS")
 	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections before aborting them")
+	root := fs.String("root", "", "files: serve the directory `DIR` (required for files, refused for the others)")
 	var protect protectFlags
 	protect.register(fs)
 	// The flag package would print its errors unprefixed and the usage
@@ -107,6 +115,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = protect.check()
 	}
+	if err == nil {
+		err = checkRoot(name, *root)
+	}
 	if err != nil {
 		errorf(stderr, "serve: %v", err)
 		serveUsage(stderr, fs)
@@ -114,6 +125,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 
 	h, specs := servers[name]()
+	if name == "files" {
+		if h, err = newFilesHandler(*root); err != nil {
+			errorf(stderr, "serve: %v", err)
+			return exitError
+		}
+	}
 	return serve(serveConfig{
 		name:            name,
 		handler:         h,
@@ -203,6 +220,11 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 	sigc := make(chan os.Signal, 2)
 	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigc)
+	// A handler that holds resources (files: its root and disk workers)
+	// releases them once the server has stopped.
+	if c, ok := cfg.handler.(io.Closer); ok {
+		defer c.Close()
+	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil)).With("server", cfg.name)
 	opts := append([]proactor.Option{

@@ -1,0 +1,194 @@
+// Package files is a file server: clients list, download and upload the
+// regular files of one directory, the root, over a small text protocol
+// that mixes command lines with raw bytes. Downloads leave through
+// Conn.SendFile (sendfile(2) on Linux: the bytes go from the page cache to
+// the socket without passing through user space); uploads stream to a
+// temporary file, are checked against the SHA-256 the client announced,
+// fsync'd and renamed into place.
+//
+// # Protocol
+//
+// The client sends command lines of at most MaxLine bytes ended by CRLF (a
+// bare LF is accepted too); the command word is case-insensitive and the
+// arguments are separated by spaces. Every reply starts with a line that
+// begins "+OK" or "-ERR message":
+//
+//	LIST                       +OK count
+//	                           then count lines "name size", then "."
+//	GET name                   +OK size sha256hex
+//	                           then exactly size raw bytes
+//	PUT name size sha256hex    +OK
+//	                           the client then sends exactly size raw bytes;
+//	                           the server answers "+OK stored" once the file
+//	                           is safely in place, or "-ERR why"
+//	QUIT                       +OK bye, then the server closes
+//
+// size is a decimal byte count and sha256hex the SHA-256 of the file's
+// bytes, 64 hex digits. Commands may be pipelined and are answered in
+// order, with one exception: after PUT the client waits for the reply, as
+// its bytes follow only a "+OK" (after "-ERR" it sends nothing). Bytes
+// that arrive before the reply to a PUT, or a line over MaxLine, break the
+// protocol: the server answers "-ERR" (after the PUT's "+OK" if that was
+// already on its way) and closes the connection. A size over the server's
+// limit (WithMaxSize) is refused.
+//
+// # Names
+//
+// A name is a flat file name: 1 to MaxName bytes of A-Z, a-z, 0-9, '.',
+// '_' and '-', not starting with '.' or '-' (CheckName). Anything else,
+// such as "..", "../x", "/etc/passwd" or "a/b", is refused with "-ERR bad
+// name". Every access to the root goes through an os.Root, so a symbolic
+// link that leads out of the root is refused as well ("-ERR ... outside
+// the root") and LIST leaves it out. GET serves regular files only; PUT
+// replaces an existing file atomically. Files whose names do not pass
+// CheckName, hidden ones included, are invisible to the protocol.
+//
+// # Uploads
+//
+// An upload's bytes go to a hidden temporary file in the root
+// (".proactor-upload-" and random letters), hashed as they arrive. After
+// the last byte the SHA-256 is compared, the file fsync'd and renamed over
+// the name, and the directory fsync'd. A mismatch, a disk error, or a
+// connection that closes before the last byte removes the temporary file:
+// an interrupted or corrupt upload leaves nothing behind; so does a server
+// shutdown, which closes the connections. New and Close also remove the
+// temporary files of a server that crashed, so a root must be served by
+// one server at a time.
+//
+// # Work off the loops, in order, in bounded memory
+//
+// Disk and directory work blocks, so none of it runs on proactor's event
+// loops. OnData only appends a copy of the bytes to the connection's input
+// queue; one job at a time per connection, on a workers.Pool keyed by the
+// connection's ID, takes what has arrived, parses the commands, runs them
+// and writes the uploaded bytes to disk. The replies therefore leave in
+// command order, and an upload needs no buffer of its own. When more than
+// 4 MiB wait in a connection's queue (a slow disk, or a flood of commands)
+// the connection stops reading (PauseRead) until the queue drains to
+// 1 MiB, so that TCP pushes back on the client.
+//
+// The job also stops, leaving the rest of the queue for later, before a
+// command that would add to output the client is not reading: while the
+// write queue is over proactor's high watermark (until OnWritable), and
+// while 16 GETs still have their file queued (a timer watches
+// Conn.Buffered, as proactor reports no end of a SendFile). A client that
+// pipelines commands without reading the replies therefore costs little
+// memory and at most 16 open files.
+//
+// # Timeouts
+//
+// Uploads write nothing back for as long as the bytes flow, so
+// proactor.WithReadTimeout (which closes a connection that was read from
+// and not answered for its duration) would end long uploads. And proactor
+// counts a SendFile as progress only once all of it is sent, so
+// proactor.WithWriteTimeout must exceed the longest download. Use
+// proactor.WithIdleTimeout to drop silent clients.
+package files
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+
+	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/workers"
+)
+
+// DefaultAddr is where `proactor serve files` listens unless told
+// otherwise.
+const DefaultAddr = "127.0.0.1:5006"
+
+// MaxLine is the longest command line, CRLF excluded.
+const MaxLine = 4096
+
+// DefaultMaxSize is the largest upload accepted unless WithMaxSize says
+// otherwise: 1 TiB.
+const DefaultMaxSize = 1 << 40
+
+// Option configures a Handler.
+type Option func(*config)
+
+type config struct {
+	workers int
+	maxSize int64
+}
+
+// WithWorkers sets the number of goroutines that do the work of all
+// connections. The default, used when n <= 0, is GOMAXPROCS.
+func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
+
+// WithMaxSize sets the largest upload, in bytes; a larger PUT is refused.
+// The default, used when n <= 0, is DefaultMaxSize.
+func WithMaxSize(n int64) Option { return func(c *config) { c.maxSize = n } }
+
+// Handler serves the files of one directory. Its callbacks are called by
+// proactor; one Handler may serve the connections of several servers, as
+// long as they all stop before Close.
+type Handler struct {
+	root    *os.Root
+	pool    *workers.Pool
+	maxSize int64
+	chunks  sync.Pool      // *[]byte of chunkSize capacity, for the input queues
+	waiting sync.WaitGroup // jobs waiting for room in the pool
+}
+
+// Handler is a WritableHandler: OnWritable resumes a connection's job.
+var _ proactor.WritableHandler = (*Handler)(nil)
+
+// New returns a Handler serving dir, which must exist. It removes the
+// temporary files of uploads that a previous server left behind.
+func New(dir string, opts ...Option) (*Handler, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.maxSize <= 0 {
+		cfg.maxSize = DefaultMaxSize
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{root: root, maxSize: cfg.maxSize}
+	if err := h.sweep(); err != nil {
+		root.Close()
+		return nil, err
+	}
+	// A connection has at most one job queued, so the queue bounds the
+	// connections with work waiting; past it, schedule waits for room.
+	h.pool = workers.New(cfg.workers, workers.WithQueueSize(1<<16))
+	return h, nil
+}
+
+// Close waits for the work still queued, removes what interrupted uploads
+// left, and closes the root. Call it after the servers using h have
+// stopped (Shutdown or Close), never from a callback.
+func (h *Handler) Close() error {
+	h.pool.Close(context.Background())
+	h.waiting.Wait()
+	err := h.sweep()
+	return errors.Join(err, h.root.Close())
+}
+
+// OnOpen gives the connection its state.
+func (h *Handler) OnOpen(c *proactor.Conn) { c.SetContext(&session{h: h, c: c}) }
+
+// OnData queues a copy of data for the connection's job; data itself is
+// valid only until OnData returns.
+func (h *Handler) OnData(c *proactor.Conn, data []byte) { c.Context().(*session).input(data) }
+
+// OnPeerClosed lets the job finish the commands already read, then close.
+// An upload cut short by the FIN is discarded.
+func (h *Handler) OnPeerClosed(c *proactor.Conn) { c.Context().(*session).end(false) }
+
+// OnClose drops the input not yet processed and has the job discard an
+// upload in progress.
+func (h *Handler) OnClose(c *proactor.Conn, _ error) {
+	if s, ok := c.Context().(*session); ok {
+		s.end(true)
+	}
+}
+
+// OnWritable resumes a job that waits for the client to read its replies.
+func (h *Handler) OnWritable(c *proactor.Conn) { c.Context().(*session).unblock(blockWritable) }
