@@ -9,8 +9,14 @@ import (
 // loop goroutine; the engine reports completions, the handler's requests
 // arrive through taskService, and each path ends in finish exactly once.
 
-// maxIovecs bounds the chunks gathered into one write.
-const maxIovecs = 1024
+// One write operation takes at most maxIovecs slices (1 MiB of chunks) or
+// maxSendFile bytes of a file: a peer that reads slowly but steadily then
+// completes operations now and then, and each completion is progress for
+// the write timeout and for Buffered.
+const (
+	maxIovecs   = 64
+	maxSendFile = 1 << 20
+)
 
 func (c *Conn) callOpen() {
 	defer c.recover("OnOpen")
@@ -161,7 +167,7 @@ func (c *Conn) flush() {
 	var pending bool
 	var err error
 	if isFile {
-		n, pending, err = l.poller.SendFile(c.tok, f, off, size)
+		n, pending, err = l.poller.SendFile(c.tok, f, off, min(size, maxSendFile))
 	} else {
 		n, pending, err = l.poller.Write(c.tok, iov)
 		clear(iov)

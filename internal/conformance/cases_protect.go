@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -266,5 +267,46 @@ func testAcceptFilter(t *testing.T, b Backend) {
 	}
 	if st := srv.Stats(); st.RejectedFilter != uint64(f.refused.Load()) || st.Accepted+st.RejectedFilter != 6 {
 		t.Fatalf("stats %+v, refused %d", st, f.refused.Load())
+	}
+}
+
+// testWriteTimeoutProgress: a peer that reads slowly but steadily is not
+// cut off by the write timeout, however long the whole transfer takes, for
+// written bytes and for a file alike.
+func testWriteTimeoutProgress(t *testing.T, b Backend) {
+	const size = 6 << 20
+	content := pattern(size, 8)
+	path := t.TempDir() + "/data"
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRecorder(t)
+	r.onOpen = func(c *proactor.Conn) {
+		c.Write(content)
+		f, err := os.Open(path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c.SendFile(f, 0, size)
+		c.Close()
+	}
+	srv, addr := serve(t, b, r, proactor.WithWriteTimeout(time.Second))
+	c := dial(t, addr)
+	got := make([]byte, 0, 2*size)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // a slow, steady reader: load shaping
+	}
+	if len(got) != 2*size || !bytes.Equal(got[:size], content) || !bytes.Equal(got[size:], content) {
+		t.Fatalf("got %d of %d bytes", len(got), 2*size)
+	}
+	if ev := r.waitClose(t); ev.err != nil || srv.Stats().WriteTimeouts != 0 {
+		t.Fatalf("%v, %d write timeouts", ev, srv.Stats().WriteTimeouts)
 	}
 }

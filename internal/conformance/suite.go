@@ -213,6 +213,7 @@ var cases = []testCase{
 	{"IdleTimeout", testIdleTimeout},
 	{"ReadTimeout", testReadTimeout},
 	{"WriteTimeout", testWriteTimeout},
+	{"WriteTimeoutProgress", testWriteTimeoutProgress},
 	{"MaxConns", testMaxConns},
 	{"MaxConnsPerIP", testMaxConnsPerIP},
 	{"AllowDeny", testAllowDeny},
