@@ -4,6 +4,7 @@
 //
 //	proactor serve NAME [flags]
 //	proactor dial [flags] ADDR
+//	proactor file put|get|ls ADDR ...
 //
 // Run "proactor serve -h" for the servers and flags. Exit status is 0 on
 // success, 1 when the server fails, and 2 for a bad command line.
