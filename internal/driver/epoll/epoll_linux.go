@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seed487d475b/proactor/internal/driver"
+	"github.com/seed487d475b/proactor/internal/sock"
 )
 
 // epoll_data holds a slot in Fd and its generation in Pad. Listener slots
@@ -67,24 +68,24 @@ type poller struct {
 	rbuf   []byte
 	conns  []connSlot
 	lns    []lnSlot
-	iovs   []unix.Iovec
+	w      sock.Writer
 }
 
 func (epollDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
-		return nil, wrap("epoll_create1", err)
+		return nil, sock.Wrap("epoll_create1", err)
 	}
 	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
 		unix.Close(epfd)
-		return nil, wrap("eventfd", err)
+		return nil, sock.Wrap("eventfd", err)
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Pad: padWake}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
 		unix.Close(wakefd)
 		unix.Close(epfd)
-		return nil, wrap("epoll_ctl", err)
+		return nil, sock.Wrap("epoll_ctl", err)
 	}
 	size := cfg.ReadBufferSize
 	if size <= 0 {
@@ -95,7 +96,6 @@ func (epollDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
 		wakefd: wakefd,
 		events: make([]unix.EpollEvent, 256),
 		rbuf:   make([]byte, size),
-		iovs:   make([]unix.Iovec, 0, maxIovecs),
 	}, nil
 }
 
@@ -125,11 +125,11 @@ func (p *poller) listener(t driver.Token) *lnSlot {
 
 func (p *poller) ctl(op, fd int, interest uint32, slot uint32, pad int32) error {
 	ev := unix.EpollEvent{Events: interest, Fd: int32(slot), Pad: pad}
-	return wrap("epoll_ctl", unix.EpollCtl(p.epfd, op, fd, &ev))
+	return sock.Wrap("epoll_ctl", unix.EpollCtl(p.epfd, op, fd, &ev))
 }
 
 func (p *poller) Listen(t driver.Token, ln net.Listener) error {
-	fd, local, err := dupListener(ln)
+	fd, local, err := sock.DupListener(ln)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (p *poller) Unlisten(t driver.Token) error {
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, l.fd, nil)
 	err := unix.Close(l.fd)
 	l.fd = -1
-	return wrap("close", err)
+	return sock.Wrap("close", err)
 }
 
 func (p *poller) Attach(t driver.Token, s driver.Sock) error {
@@ -191,7 +191,7 @@ func (p *poller) Attach(t driver.Token, s driver.Sock) error {
 // Discard resets a socket that never became a connection, so that a
 // refused client fails fast.
 func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
-	fd, err := connect(addr)
+	fd, err := sock.Connect(addr)
 	if err != nil {
 		return err
 	}
@@ -216,24 +216,19 @@ func (p *poller) connected(t driver.Token, c *connSlot, s driver.Sink) {
 	if err != nil {
 		unix.Close(c.fd)
 		*c = connSlot{fd: -1, iov: c.iov[:0]}
-		s.Connected(t, driver.Sock{FD: -1}, wrap("connect", err))
+		s.Connected(t, driver.Sock{FD: -1}, sock.Wrap("connect", err))
 		return
 	}
 	c.connecting = false
-	sock := driver.Sock{FD: c.fd}
-	if sa, err := unix.Getsockname(c.fd); err == nil {
-		sock.Local = addrPort(sa)
-	}
-	if sa, err := unix.Getpeername(c.fd); err == nil {
-		sock.Peer = addrPort(sa)
-	}
+	so := driver.Sock{FD: c.fd}
+	so.Local, so.Peer = sock.Names(c.fd)
 	if err := p.setInterest(t, c, evRead); err != nil {
 		unix.Close(c.fd)
 		*c = connSlot{fd: -1, iov: c.iov[:0]}
 		s.Connected(t, driver.Sock{FD: -1}, err)
 		return
 	}
-	s.Connected(t, sock, nil)
+	s.Connected(t, so, nil)
 }
 
 func (p *poller) Discard(s driver.Sock) {
@@ -265,9 +260,9 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	if c == nil {
 		return 0, false, net.ErrClosed
 	}
-	n, rest, err := p.writev(c.fd, iov)
+	n, rest, err := p.w.Writev(c.fd, iov)
 	if err != nil && err != unix.EAGAIN {
-		return n, false, wrap("writev", err)
+		return n, false, sock.Wrap("writev", err)
 	}
 	if len(rest) == 0 {
 		return n, false, nil
@@ -287,9 +282,9 @@ func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bo
 	if c == nil {
 		return 0, false, net.ErrClosed
 	}
-	sent, err := sendfile(c.fd, f, &off, n)
+	sent, err := sock.Sendfile(c.fd, f, &off, n)
 	if err != nil && err != unix.EAGAIN {
-		return sent, false, wrap("sendfile", err)
+		return sent, false, sock.Wrap("sendfile", err)
 	}
 	if sent == n {
 		return sent, false, nil
@@ -307,7 +302,7 @@ func (p *poller) Shutdown(t driver.Token) error {
 	if c == nil {
 		return net.ErrClosed
 	}
-	return wrap("shutdown", unix.Shutdown(c.fd, unix.SHUT_WR))
+	return sock.Wrap("shutdown", unix.Shutdown(c.fd, unix.SHUT_WR))
 }
 
 func (p *poller) Close(t driver.Token, abort bool) error {
@@ -322,7 +317,7 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 	err := unix.Close(c.fd)
 	clear(c.iov)
 	*c = connSlot{fd: -1, iov: c.iov[:0]}
-	return wrap("close", err)
+	return sock.Wrap("close", err)
 }
 
 func (p *poller) Wake() error {
@@ -331,7 +326,7 @@ func (p *poller) Wake() error {
 	if err == unix.EAGAIN {
 		return nil // the counter is saturated: a wake-up is pending anyway
 	}
-	return wrap("write", err)
+	return sock.Wrap("write", err)
 }
 
 func (p *poller) Release() error {
@@ -347,7 +342,7 @@ func (p *poller) Release() error {
 		}
 	}
 	unix.Close(p.wakefd)
-	return wrap("close", unix.Close(p.epfd))
+	return sock.Wrap("close", unix.Close(p.epfd))
 }
 
 func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
@@ -361,7 +356,7 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 		if err == unix.EINTR {
 			return nil
 		}
-		return wrap("epoll_wait", err)
+		return sock.Wrap("epoll_wait", err)
 	}
 	for i := 0; i < n; i++ {
 		ev := &p.events[i]
@@ -388,16 +383,16 @@ func (p *poller) accept(t driver.Token, s driver.Sink) {
 		if l == nil || !l.on {
 			return
 		}
-		sock, err := accept(l.fd, l.local)
+		so, err := accept(l.fd, l.local)
 		switch err {
 		case nil:
-			s.Accepted(t, sock)
+			s.Accepted(t, so)
 		case unix.EAGAIN:
 			return
 		case unix.EINTR, unix.ECONNABORTED:
 			continue
 		default:
-			s.AcceptFailed(t, wrap("accept4", err))
+			s.AcceptFailed(t, sock.Wrap("accept4", err))
 			return
 		}
 	}
@@ -431,7 +426,7 @@ func (p *poller) ready(t driver.Token, events uint32, s driver.Sink) {
 		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 		var err error
 		if soerr != 0 {
-			err = wrap("read", unix.Errno(soerr))
+			err = sock.Wrap("read", unix.Errno(soerr))
 		}
 		s.Hangup(t, err)
 	}
@@ -448,7 +443,7 @@ func (p *poller) read(t driver.Token, c *connSlot, s driver.Sink) {
 		s.Read(t, nil, io.EOF)
 	default:
 		p.setInterest(t, c, c.interest&^evRead)
-		s.Read(t, nil, wrap("read", err))
+		s.Read(t, nil, sock.Wrap("read", err))
 	}
 }
 
@@ -456,7 +451,7 @@ func (p *poller) finishWrite(t driver.Token, c *connSlot, s driver.Sink) {
 	var err error
 	if c.file != nil {
 		var n int
-		n, err = sendfile(c.fd, c.file, &c.foff, c.fleft)
+		n, err = sock.Sendfile(c.fd, c.file, &c.foff, c.fleft)
 		c.written += n
 		c.fleft -= n
 		if err == unix.EAGAIN || err == nil && c.fleft > 0 {
@@ -466,7 +461,7 @@ func (p *poller) finishWrite(t driver.Token, c *connSlot, s driver.Sink) {
 	} else {
 		var n int
 		var rest [][]byte
-		n, rest, err = p.writev(c.fd, c.iov)
+		n, rest, err = p.w.Writev(c.fd, c.iov)
 		c.written += n
 		if err == unix.EAGAIN && len(rest) > 0 {
 			c.iov = append(c.iov[:0], rest...)
@@ -478,7 +473,7 @@ func (p *poller) finishWrite(t driver.Token, c *connSlot, s driver.Sink) {
 	c.iov = c.iov[:0]
 	c.written = 0
 	if err != nil && err != unix.EAGAIN {
-		err = wrap("writev", err)
+		err = sock.Wrap("writev", err)
 	} else {
 		err = nil
 	}

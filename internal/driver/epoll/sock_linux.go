@@ -1,184 +1,25 @@
 package epoll
 
 import (
-	"io"
-	"net"
 	"net/netip"
-	"os"
-	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/seed487d475b/proactor/internal/driver"
+	"github.com/seed487d475b/proactor/internal/sock"
 )
-
-// maxIovecs bounds one writev; the kernel's IOV_MAX is 1024.
-const maxIovecs = 1024
-
-func wrap(call string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return os.NewSyscallError(call, err)
-}
-
-// dupListener takes a descriptor of its own for ln, close-on-exec and
-// non-blocking, so that ln and the engine can be closed independently.
-func dupListener(ln net.Listener) (int, netip.AddrPort, error) {
-	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return -1, netip.AddrPort{}, wrap("listen", unix.EINVAL)
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return -1, netip.AddrPort{}, err
-	}
-	fd := -1
-	var derr error
-	if err := rc.Control(func(s uintptr) {
-		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return -1, netip.AddrPort{}, err
-	}
-	if derr != nil {
-		return -1, netip.AddrPort{}, wrap("fcntl", derr)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return -1, netip.AddrPort{}, wrap("fcntl", err)
-	}
-	var local netip.AddrPort
-	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsUnspecified() {
-		local = a.AddrPort()
-	}
-	return fd, local, nil
-}
 
 func accept(lfd int, local netip.AddrPort) (driver.Sock, error) {
 	fd, sa, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	if err != nil {
 		return driver.Sock{FD: -1}, err
 	}
-	s := driver.Sock{FD: fd, Peer: addrPort(sa), Local: local}
+	s := driver.Sock{FD: fd, Peer: sock.AddrPort(sa), Local: local}
 	if !local.IsValid() {
 		if sa, err := unix.Getsockname(fd); err == nil {
-			s.Local = addrPort(sa)
+			s.Local = sock.AddrPort(sa)
 		}
 	}
-	// Echo-style traffic is latency-bound; Nagle only delays it. Go's net
-	// package makes the same choice.
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	sock.SetNoDelay(fd)
 	return s, nil
-}
-
-// connect starts a non-blocking connect to addr.
-func connect(addr netip.AddrPort) (int, error) {
-	family := unix.AF_INET6
-	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: addr.Addr().As16()}
-	if a := addr.Addr(); a.Is4() || a.Is4In6() {
-		family = unix.AF_INET
-		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: a.Unmap().As4()}
-	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return -1, wrap("socket", err)
-	}
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
-		unix.Close(fd)
-		return -1, wrap("connect", err)
-	}
-	return fd, nil
-}
-
-func addrPort(sa unix.Sockaddr) netip.AddrPort {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *unix.SockaddrInet6:
-		// An IPv4 client of a dual-stack listener arrives IPv4-mapped;
-		// report it as IPv4, as Go's net package does.
-		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
-	}
-	return netip.AddrPort{}
-}
-
-// writev writes iov until it is done or the socket would block. It returns
-// the bytes written and what is left; the first element of rest may be a
-// reslice of an element of iov, which is modified in place.
-func (p *poller) writev(fd int, iov [][]byte) (int, [][]byte, error) {
-	total := 0
-	for len(iov) > 0 {
-		vecs := p.iovs[:0]
-		want := 0
-		for _, b := range iov {
-			if len(vecs) == maxIovecs {
-				break
-			}
-			if len(b) == 0 {
-				continue
-			}
-			v := unix.Iovec{Base: &b[0]}
-			v.SetLen(len(b))
-			vecs = append(vecs, v)
-			want += len(b)
-		}
-		if len(vecs) == 0 {
-			return total, nil, nil
-		}
-		// SAFETY: every Iovec points into a slice of iov, which the caller
-		// keeps referenced until the write completes; Go's heap does not
-		// move, and the kernel reads the memory only during the call.
-		r, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&vecs[0])), uintptr(len(vecs)))
-		clear(vecs) // drop the pointers so the scratch keeps nothing alive
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return total, iov, e
-		}
-		n := int(r)
-		total += n
-		iov = advance(iov, n)
-		if n < want {
-			if len(iov) == 0 {
-				return total, nil, nil
-			}
-			return total, iov, unix.EAGAIN
-		}
-	}
-	return total, nil, nil
-}
-
-// sendfile sends up to n bytes of f from *off, advancing it, until done or
-// the socket would block.
-func sendfile(fd int, f *os.File, off *int64, n int) (int, error) {
-	total := 0
-	for total < n {
-		k, err := unix.Sendfile(fd, int(f.Fd()), off, n-total)
-		if k > 0 {
-			total += k
-		}
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return total, err
-		case k == 0:
-			return total, io.ErrUnexpectedEOF // the file is shorter than asked
-		}
-	}
-	return total, nil
-}
-
-func advance(iov [][]byte, n int) [][]byte {
-	for len(iov) > 0 && n >= len(iov[0]) {
-		n -= len(iov[0])
-		iov = iov[1:]
-	}
-	if len(iov) > 0 && n > 0 {
-		iov[0] = iov[0][n:]
-	}
-	return iov
 }

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seed487d475b/proactor/internal/driver"
+	"github.com/seed487d475b/proactor/internal/sock"
 	"github.com/seed487d475b/proactor/internal/uring"
 )
 
@@ -99,7 +100,7 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 	}
 	if l == nil {
 		if cqe.Res >= 0 {
-			abortClose(int(cqe.Res)) // accepted after Unlisten: nobody wants it
+			sock.AbortClose(int(cqe.Res)) // accepted after Unlisten: nobody wants it
 		}
 		return
 	}
@@ -113,7 +114,7 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 	case errno(cqe.Res) == unix.ECANCELED, errno(cqe.Res) == unix.EINTR,
 		errno(cqe.Res) == unix.ECONNABORTED, errno(cqe.Res) == unix.EAGAIN:
 	default:
-		s.AcceptFailed(t, wrap("accept4", errno(cqe.Res)))
+		s.AcceptFailed(t, sock.Wrap("accept4", errno(cqe.Res)))
 	}
 	// The Sink may have paused, closed or replaced the listener.
 	if l = p.listener(t); l != nil && l.on && !l.armed {
@@ -152,7 +153,7 @@ func (p *poller) onRecv(cqe *uring.CQE, s driver.Sink) {
 		return
 	case errno(cqe.Res) == unix.ECANCELED, errno(cqe.Res) == unix.EINTR, errno(cqe.Res) == unix.EAGAIN:
 	case cqe.Res < 0:
-		p.input(t, c, nil, wrap("recv", errno(cqe.Res)), s)
+		p.input(t, c, nil, sock.Wrap("recv", errno(cqe.Res)), s)
 		return
 	}
 	// The Sink may have closed the connection or turned reading off.
@@ -272,7 +273,7 @@ func (p *poller) onSend(cqe *uring.CQE, s driver.Sink) {
 	switch res := cqe.Res; {
 	case res >= 0:
 		st.total += int(res)
-		st.iov = advance(st.iov, int(res))
+		st.iov = sock.Advance(st.iov, int(res))
 		if len(st.iov) > 0 {
 			// A short send: the rest goes out in another.
 			if err = p.submitSend(t, c); err == nil {
@@ -284,7 +285,7 @@ func (p *poller) onSend(cqe *uring.CQE, s driver.Sink) {
 			return
 		}
 	default:
-		err = wrap("sendmsg", errno(res))
+		err = sock.Wrap("sendmsg", errno(res))
 	}
 	c.sending = false
 	total := st.total
@@ -302,10 +303,10 @@ func (p *poller) onFileRoom(t driver.Token, c *connSlot, res int32, s driver.Sin
 	c.sending = false
 	var err error
 	if res < 0 && errno(res) != unix.EINTR && errno(res) != unix.EAGAIN {
-		err = wrap("sendfile", errno(res))
+		err = sock.Wrap("sendfile", errno(res))
 	} else {
 		var n int
-		n, err = sendfile(c.fd, c.file, &c.foff, c.fleft)
+		n, err = sock.Sendfile(c.fd, c.file, &c.foff, c.fleft)
 		c.fsent += n
 		c.fleft -= n
 		if err == unix.EAGAIN || err == nil && c.fleft > 0 {
@@ -313,7 +314,7 @@ func (p *poller) onFileRoom(t driver.Token, c *connSlot, res int32, s driver.Sin
 				return
 			}
 		}
-		err = wrap("sendfile", err)
+		err = sock.Wrap("sendfile", err)
 	}
 	total := c.fsent
 	c.file, c.foff, c.fleft, c.fsent = nil, 0, 0, 0
@@ -348,7 +349,7 @@ func (p *poller) onPoll(cqe *uring.CQE, s driver.Sink) {
 	soerr, _ := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	var err error
 	if soerr != 0 {
-		err = wrap("read", unix.Errno(soerr))
+		err = sock.Wrap("read", unix.Errno(soerr))
 	}
 	s.Hangup(t, err)
 }
@@ -371,15 +372,10 @@ func (p *poller) connected(t driver.Token, c *connSlot, res int32, s driver.Sink
 	if err != nil {
 		unix.Close(c.fd)
 		*c = connSlot{fd: -1, send: c.send}
-		s.Connected(t, driver.Sock{FD: -1}, wrap("connect", err))
+		s.Connected(t, driver.Sock{FD: -1}, sock.Wrap("connect", err))
 		return
 	}
-	sock := driver.Sock{FD: c.fd}
-	if sa, err := unix.Getsockname(c.fd); err == nil {
-		sock.Local = addrPort(sa)
-	}
-	if sa, err := unix.Getpeername(c.fd); err == nil {
-		sock.Peer = addrPort(sa)
-	}
-	s.Connected(t, sock, nil)
+	so := driver.Sock{FD: c.fd}
+	so.Local, so.Peer = sock.Names(c.fd)
+	s.Connected(t, so, nil)
 }

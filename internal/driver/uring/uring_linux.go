@@ -36,6 +36,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seed487d475b/proactor/internal/driver"
+	"github.com/seed487d475b/proactor/internal/sock"
 	"github.com/seed487d475b/proactor/internal/uring"
 )
 
@@ -174,7 +175,7 @@ type poller struct {
 	cqes    []uring.CQE
 	conns   []connSlot
 	lns     []lnSlot
-	iovs    []unix.Iovec
+	w       sock.Writer
 	orphans map[uint64]*sendState // sends of closed connections, until their completion
 	starved []driver.Token        // receives ended by ENOBUFS, re-armed after the batch
 	deliver []driver.Token        // connections with held input to deliver
@@ -215,7 +216,7 @@ func newPoller(cfg driver.Config, o options) (*poller, error) {
 	if err != nil {
 		ring.Close()
 		bufs.Free()
-		return nil, wrap("eventfd", err)
+		return nil, sock.Wrap("eventfd", err)
 	}
 	p := &poller{
 		ring:    ring,
@@ -224,7 +225,6 @@ func newPoller(cfg driver.Config, o options) (*poller, error) {
 		wakeBuf: new([8]byte),
 		o:       o,
 		cqes:    make([]uring.CQE, 256),
-		iovs:    make([]unix.Iovec, 0, maxIovecs),
 	}
 	// Queued now, submitted by the first Poll on the loop's thread.
 	if err := p.armWake(); err != nil {
@@ -265,7 +265,7 @@ func (p *poller) sqe() (*uring.SQE, error) {
 		e = p.ring.GetSQE()
 	}
 	if e == nil {
-		return nil, wrap("io_uring_enter", unix.EBUSY)
+		return nil, sock.Wrap("io_uring_enter", unix.EBUSY)
 	}
 	p.inflight++
 	return e, nil
@@ -425,7 +425,7 @@ func (p *poller) Listen(t driver.Token, ln net.Listener) error {
 	if err := p.own(); err != nil {
 		return err
 	}
-	fd, local, err := dupListener(ln)
+	fd, local, err := sock.DupListener(ln)
 	if err != nil {
 		return err
 	}
@@ -477,7 +477,7 @@ func (p *poller) Unlisten(t driver.Token) error {
 	p.flushSubmissions()
 	err := unix.Close(l.fd)
 	*l = lnSlot{fd: -1}
-	return wrap("close", err)
+	return sock.Wrap("close", err)
 }
 
 func (p *poller) slot(t driver.Token) *connSlot {
@@ -506,7 +506,7 @@ func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
 	if err := p.own(); err != nil {
 		return err
 	}
-	fd, err := connect(addr)
+	fd, err := sock.Connect(addr)
 	if err != nil {
 		return err
 	}
@@ -523,7 +523,7 @@ func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
 
 // Discard resets a socket that never became a connection, so that a
 // refused client fails fast.
-func (p *poller) Discard(s driver.Sock) { abortClose(s.FD) }
+func (p *poller) Discard(s driver.Sock) { sock.AbortClose(s.FD) }
 
 func (p *poller) SetReading(t driver.Token, on bool) error {
 	c := p.conn(t)
@@ -570,9 +570,9 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	}
 	// A write the socket takes at once completes inline, as on epoll: one
 	// writev instead of a submission and a completion.
-	n, rest, err := p.writev(c.fd, iov)
+	n, rest, err := p.w.Writev(c.fd, iov)
 	if err != nil && err != unix.EAGAIN {
-		return n, false, wrap("writev", err)
+		return n, false, sock.Wrap("writev", err)
 	}
 	if len(rest) == 0 {
 		return n, false, nil
@@ -591,7 +591,7 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	return n, true, nil
 }
 
-// SendFile sends with sendfile(2) at once and, when the socket is full,
+// SendFile sends with sock.Sendfile(2) at once and, when the socket is full,
 // goes on after a POLLOUT poll: io_uring has no sendfile of its own.
 func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bool, error) {
 	c := p.conn(t)
@@ -604,9 +604,9 @@ func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bo
 	if err := p.own(); err != nil {
 		return 0, false, err
 	}
-	sent, err := sendfile(c.fd, f, &off, n)
+	sent, err := sock.Sendfile(c.fd, f, &off, n)
 	if err != nil && err != unix.EAGAIN {
-		return sent, false, wrap("sendfile", err)
+		return sent, false, sock.Wrap("sendfile", err)
 	}
 	if sent == n {
 		return sent, false, nil
@@ -639,7 +639,7 @@ func (p *poller) submitSend(t driver.Token, c *connSlot) error {
 	if err != nil {
 		return err
 	}
-	st.vecs, _ = fillIovecs(st.vecs, st.iov)
+	st.vecs, _ = sock.FillIovecs(st.vecs, st.iov)
 	st.msg = unix.Msghdr{}
 	if len(st.vecs) > 0 {
 		st.msg.Iov = &st.vecs[0]
@@ -667,7 +667,7 @@ func (p *poller) Shutdown(t driver.Token) error {
 	if c == nil {
 		return net.ErrClosed
 	}
-	return wrap("shutdown", unix.Shutdown(c.fd, unix.SHUT_WR))
+	return sock.Wrap("shutdown", unix.Shutdown(c.fd, unix.SHUT_WR))
 }
 
 func (p *poller) Close(t driver.Token, abort bool) error {
@@ -699,12 +699,12 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 	}
 	var err error
 	if abort {
-		err = abortClose(c.fd)
+		err = sock.AbortClose(c.fd)
 	} else {
 		err = unix.Close(c.fd)
 	}
 	*c = connSlot{fd: -1, send: send}
-	return wrap("close", err)
+	return sock.Wrap("close", err)
 }
 
 func (p *poller) Wake() error {
@@ -713,7 +713,7 @@ func (p *poller) Wake() error {
 	if err == unix.EAGAIN {
 		return nil // the counter is saturated: a wake-up is pending anyway
 	}
-	return wrap("write", err)
+	return sock.Wrap("write", err)
 }
 
 // releaseWait bounds how long Release waits for the kernel to finish the
@@ -762,7 +762,7 @@ func (p *poller) Release() error {
 	if drained {
 		err = errors.Join(err, p.bufs.Free())
 	}
-	err = errors.Join(err, wrap("close", unix.Close(p.wakefd)))
+	err = errors.Join(err, sock.Wrap("close", unix.Close(p.wakefd)))
 	p.orphans, p.starved, p.deliver = nil, nil, nil
 	if onThread {
 		runtime.UnlockOSThread()

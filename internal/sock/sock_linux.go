@@ -1,0 +1,210 @@
+// Package sock holds the socket system calls that proactor's Linux engines
+// (epoll and io_uring) share: both make the same calls on the same sockets,
+// so they are written once, here. Syscalls only: no policy.
+package sock
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxIovecs bounds one writev or sendmsg; the kernel's IOV_MAX is 1024.
+const MaxIovecs = 1024
+
+// Wrap names the system call that failed, once, at the boundary.
+func Wrap(call string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return os.NewSyscallError(call, err)
+}
+
+// DupListener takes a descriptor of its own for ln, close-on-exec and
+// non-blocking, so that ln and the engine can be closed independently. It
+// also returns the bound address when it is not a wildcard.
+func DupListener(ln net.Listener) (int, netip.AddrPort, error) {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return -1, netip.AddrPort{}, Wrap("listen", unix.EINVAL)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) {
+		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	if derr != nil {
+		return -1, netip.AddrPort{}, Wrap("fcntl", derr)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return -1, netip.AddrPort{}, Wrap("fcntl", err)
+	}
+	var local netip.AddrPort
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsUnspecified() {
+		local = a.AddrPort()
+	}
+	return fd, local, nil
+}
+
+// SetNoDelay turns Nagle's algorithm off: echo-style traffic is
+// latency-bound, and Go's net package makes the same choice.
+func SetNoDelay(fd int) { _ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) }
+
+// Connect starts a non-blocking connect to addr on a new close-on-exec
+// socket.
+func Connect(addr netip.AddrPort) (int, error) {
+	family := unix.AF_INET6
+	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: addr.Addr().As16()}
+	if a := addr.Addr(); a.Is4() || a.Is4In6() {
+		family = unix.AF_INET
+		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: a.Unmap().As4()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, Wrap("socket", err)
+	}
+	SetNoDelay(fd)
+	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
+		unix.Close(fd)
+		return -1, Wrap("connect", err)
+	}
+	return fd, nil
+}
+
+// AbortClose closes fd with a reset (SO_LINGER 0).
+func AbortClose(fd int) error {
+	// An error here only means the peer is already gone; close anyway.
+	_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	return unix.Close(fd)
+}
+
+// AddrPort converts a socket address; an IPv4 client of a dual-stack
+// listener arrives IPv4-mapped and is reported as IPv4, as Go's net
+// package does.
+func AddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// Names returns the local and peer addresses of a connected socket.
+func Names(fd int) (local, peer netip.AddrPort) {
+	if sa, err := unix.Getsockname(fd); err == nil {
+		local = AddrPort(sa)
+	}
+	if sa, err := unix.Getpeername(fd); err == nil {
+		peer = AddrPort(sa)
+	}
+	return local, peer
+}
+
+// FillIovecs points vecs at the non-empty slices of iov, at most MaxIovecs
+// of them, and returns them with the byte count they cover.
+func FillIovecs(vecs []unix.Iovec, iov [][]byte) ([]unix.Iovec, int) {
+	vecs = vecs[:0]
+	want := 0
+	for _, b := range iov {
+		if len(vecs) == MaxIovecs {
+			break
+		}
+		if len(b) == 0 {
+			continue
+		}
+		v := unix.Iovec{Base: &b[0]}
+		v.SetLen(len(b))
+		vecs = append(vecs, v)
+		want += len(b)
+	}
+	return vecs, want
+}
+
+// Writer is a loop's writev with its own iovec scratch, so that a write
+// allocates nothing.
+type Writer struct{ vecs []unix.Iovec }
+
+// Writev writes iov until it is done or the socket would block (then the
+// error is EAGAIN). It returns the bytes written and what is left; the first
+// element of rest may be a reslice of an element of iov, which is modified
+// in place.
+func (w *Writer) Writev(fd int, iov [][]byte) (int, [][]byte, error) {
+	if w.vecs == nil {
+		w.vecs = make([]unix.Iovec, 0, MaxIovecs)
+	}
+	total := 0
+	for len(iov) > 0 {
+		vecs, want := FillIovecs(w.vecs, iov)
+		if len(vecs) == 0 {
+			return total, nil, nil
+		}
+		// SAFETY: every Iovec points into a slice of iov, which the caller
+		// keeps referenced during the call; Go's heap does not move, and
+		// the kernel reads the memory only during the call.
+		r, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&vecs[0])), uintptr(len(vecs)))
+		clear(vecs) // drop the pointers so the scratch keeps nothing alive
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return total, iov, e
+		}
+		n := int(r)
+		total += n
+		iov = Advance(iov, n)
+		if n < want {
+			if len(iov) == 0 {
+				return total, nil, nil
+			}
+			return total, iov, unix.EAGAIN
+		}
+	}
+	return total, nil, nil
+}
+
+// Sendfile sends up to n bytes of f from *off, advancing it, until done or
+// the socket would block.
+func Sendfile(fd int, f *os.File, off *int64, n int) (int, error) {
+	total := 0
+	for total < n {
+		k, err := unix.Sendfile(fd, int(f.Fd()), off, n-total)
+		if k > 0 {
+			total += k
+		}
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return total, err
+		case k == 0:
+			return total, io.ErrUnexpectedEOF // the file is shorter than asked
+		}
+	}
+	return total, nil
+}
+
+// Advance drops n written bytes from the front of iov.
+func Advance(iov [][]byte, n int) [][]byte {
+	for len(iov) > 0 && n >= len(iov[0]) {
+		n -= len(iov[0])
+		iov = iov[1:]
+	}
+	if len(iov) > 0 && n > 0 {
+		iov[0] = iov[0][n:]
+	}
+	return iov
+}
