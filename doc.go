@@ -5,11 +5,17 @@
 // # Engines and loops
 //
 // An Engine runs N event loops (default GOMAXPROCS), each a goroutine with
-// its own poller (epoll on Linux). A connection belongs to one loop for its
-// whole life, and every callback of that connection runs on that loop. New
-// connections are spread over the loops round-robin. Several Servers may
-// share one Engine (WithEngine); a Server without one starts a private
-// engine.
+// its own poller: epoll or io_uring on Linux, Go's net package anywhere
+// (WithEngineName). A connection belongs to one loop for its whole life, and
+// every callback of that connection runs on that loop. New connections are
+// spread over the loops round-robin. Several Servers and Clients may share
+// one Engine (WithEngine); one without starts a private engine. A Client
+// (or Dial) makes outgoing connections with the same Conn and Handler.
+//
+// With WithFramer (package codec) OnData receives exactly one whole frame
+// per call. Protection options bound what a hostile peer can cost: timeouts
+// on a per-loop timing wheel, connection limits, allow and deny lists,
+// deferred accept and write-queue backpressure.
 //
 // # Callback lifecycle
 //
