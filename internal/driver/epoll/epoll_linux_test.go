@@ -6,54 +6,14 @@ import (
 	"io"
 	"net"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/seed487d475b/proactor/internal/driver"
+	"github.com/seed487d475b/proactor/internal/driver/drivertest"
 )
 
-// sink records completions.
-type sink struct {
-	accepted []driver.Sock
-	reads    map[driver.Token][]byte
-	eof      map[driver.Token]error
-	wrote    map[driver.Token]int
-}
-
-func newSink() *sink {
-	return &sink{reads: map[driver.Token][]byte{}, eof: map[driver.Token]error{}, wrote: map[driver.Token]int{}}
-}
-
-func (s *sink) Awake()                                     {}
-func (s *sink) Connected(driver.Token, driver.Sock, error) {}
-func (s *sink) Accepted(_ driver.Token, so driver.Sock)    { s.accepted = append(s.accepted, so) }
-func (s *sink) AcceptFailed(_ driver.Token, err error)     { panic(err) }
-func (s *sink) Read(t driver.Token, p []byte, err error) {
-	if err != nil {
-		s.eof[t] = err
-		return
-	}
-	s.reads[t] = append(s.reads[t], p...)
-}
-func (s *sink) Wrote(t driver.Token, n int, err error) { s.wrote[t] += n }
-func (s *sink) Hangup(t driver.Token, err error)       { s.eof[t] = err }
-
-// pollUntil polls until cond holds, failing after a bound.
-func pollUntil(t *testing.T, p driver.Poller, s *sink, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out polling")
-		}
-		if err := p.Poll(100*time.Millisecond, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func setup(t *testing.T) (*poller, *sink, driver.Token, net.Conn, driver.Sock) {
+func setup(t *testing.T) (*poller, *drivertest.Sink, driver.Token, net.Conn, driver.Sock) {
 	t.Helper()
 	d, _ := New()
 	pp, err := d.NewPoller(driver.Config{ReadBufferSize: 4096})
@@ -76,9 +36,9 @@ func setup(t *testing.T) (*poller, *sink, driver.Token, net.Conn, driver.Sock) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { peer.Close() })
-	s := newSink()
-	pollUntil(t, p, s, func() bool { return len(s.accepted) == 1 })
-	so := s.accepted[0]
+	s := drivertest.NewSink()
+	drivertest.PollUntil(t, p, s, func() bool { return len(s.Accepts) == 1 })
+	so := s.Accepts[0]
 	ct := driver.MakeToken(0, 7)
 	if err := p.Attach(ct, so); err != nil {
 		t.Fatal(err)
@@ -130,9 +90,9 @@ func TestStaleToken(t *testing.T) {
 	}
 	peer.Write([]byte("to the old connection"))
 	unix.Write(fds[1], []byte("new"))
-	pollUntil(t, p, s, func() bool { return len(s.reads[fresh]) == 3 })
-	if len(s.reads[ct]) != 0 {
-		t.Fatalf("stale token got %q", s.reads[ct])
+	drivertest.PollUntil(t, p, s, func() bool { return len(s.Reads[fresh]) == 3 })
+	if len(s.Reads[ct]) != 0 {
+		t.Fatalf("stale token got %q", s.Reads[ct])
 	}
 }
 
@@ -156,9 +116,9 @@ func TestPendingWrite(t *testing.T) {
 		b, _ := io.ReadAll(io.LimitReader(peer, int64(5+len(big))))
 		got <- b
 	}()
-	pollUntil(t, p, s, func() bool { return s.wrote[ct] > 0 })
-	if s.wrote[ct] != len(big) || p.conns[0].interest&unix.EPOLLOUT != 0 {
-		t.Fatalf("completion: %d bytes, interest %#x", s.wrote[ct], p.conns[0].interest)
+	drivertest.PollUntil(t, p, s, func() bool { return s.Written[ct] > 0 })
+	if s.Written[ct] != len(big) || p.conns[0].interest&unix.EPOLLOUT != 0 {
+		t.Fatalf("completion: %d bytes, interest %#x", s.Written[ct], p.conns[0].interest)
 	}
 	if b := <-got; !bytes.Equal(b[5:], big) {
 		t.Fatalf("peer got different bytes")
@@ -170,8 +130,8 @@ func TestEOF(t *testing.T) {
 	p, s, ct, peer, _ := setup(t)
 	peer.Write([]byte("bye"))
 	peer.(*net.TCPConn).CloseWrite()
-	pollUntil(t, p, s, func() bool { return s.eof[ct] != nil })
-	if s.eof[ct] != io.EOF || string(s.reads[ct]) != "bye" || p.conns[0].interest&unix.EPOLLIN != 0 {
-		t.Fatalf("eof %v, data %q, interest %#x", s.eof[ct], s.reads[ct], p.conns[0].interest)
+	drivertest.PollUntil(t, p, s, func() bool { return s.Ends[ct] != nil })
+	if s.Ends[ct] != io.EOF || string(s.Reads[ct]) != "bye" || p.conns[0].interest&unix.EPOLLIN != 0 {
+		t.Fatalf("eof %v, data %q, interest %#x", s.Ends[ct], s.Reads[ct], p.conns[0].interest)
 	}
 }

@@ -13,39 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seed487d475b/proactor/internal/driver"
+	"github.com/seed487d475b/proactor/internal/driver/drivertest"
 )
-
-// sink records completions.
-type sink struct {
-	accepted []driver.Sock
-	reads    map[driver.Token][]byte
-	eof      map[driver.Token]error
-	wrote    map[driver.Token]int
-	hangups  map[driver.Token]error
-	onRead   func(t driver.Token, p []byte)
-}
-
-func newSink() *sink {
-	return &sink{reads: map[driver.Token][]byte{}, eof: map[driver.Token]error{},
-		wrote: map[driver.Token]int{}, hangups: map[driver.Token]error{}}
-}
-
-func (s *sink) Awake()                                     {}
-func (s *sink) Connected(driver.Token, driver.Sock, error) {}
-func (s *sink) Accepted(_ driver.Token, so driver.Sock)    { s.accepted = append(s.accepted, so) }
-func (s *sink) AcceptFailed(_ driver.Token, err error)     { panic(err) }
-func (s *sink) Read(t driver.Token, p []byte, err error) {
-	if err != nil {
-		s.eof[t] = err
-		return
-	}
-	s.reads[t] = append(s.reads[t], p...)
-	if s.onRead != nil {
-		s.onRead(t, p)
-	}
-}
-func (s *sink) Wrote(t driver.Token, n int, err error) { s.wrote[t] += n }
-func (s *sink) Hangup(t driver.Token, err error)       { s.hangups[t] = err }
 
 // newTestPoller makes a poller or skips the test where io_uring is not
 // available: the engine is optional, its absence is not a failure.
@@ -65,20 +34,6 @@ func newTestPoller(t *testing.T, o options) *poller {
 	return p
 }
 
-// pollUntil polls until cond holds, failing after a bound.
-func pollUntil(t *testing.T, p driver.Poller, s *sink, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out polling")
-		}
-		if err := p.Poll(100*time.Millisecond, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // listen makes a listener on the poller and returns its address.
 func listen(t *testing.T, p *poller) string {
 	t.Helper()
@@ -94,7 +49,7 @@ func listen(t *testing.T, p *poller) string {
 }
 
 // connectPeers dials n peers, accepts and attaches them as slots 0..n-1.
-func connectPeers(t *testing.T, p *poller, s *sink, addr string, n int) ([]net.Conn, []driver.Token, []driver.Sock) {
+func connectPeers(t *testing.T, p *poller, s *drivertest.Sink, addr string, n int) ([]net.Conn, []driver.Token, []driver.Sock) {
 	t.Helper()
 	var peers []net.Conn
 	for range n {
@@ -105,10 +60,10 @@ func connectPeers(t *testing.T, p *poller, s *sink, addr string, n int) ([]net.C
 		t.Cleanup(func() { c.Close() })
 		peers = append(peers, c)
 	}
-	base := len(s.accepted)
-	pollUntil(t, p, s, func() bool { return len(s.accepted) == base+n })
+	base := len(s.Accepts)
+	drivertest.PollUntil(t, p, s, func() bool { return len(s.Accepts) == base+n })
 	var toks []driver.Token
-	socks := s.accepted[base:]
+	socks := s.Accepts[base:]
 	for i, so := range socks {
 		tok := driver.MakeToken(uint32(i), 7)
 		if err := p.Attach(tok, so); err != nil {
@@ -131,10 +86,10 @@ func connectPeers(t *testing.T, p *poller, s *sink, addr string, n int) ([]net.C
 	return ordered, toks, socks
 }
 
-func setup(t *testing.T, o options) (*poller, *sink, driver.Token, net.Conn, driver.Sock) {
+func setup(t *testing.T, o options) (*poller, *drivertest.Sink, driver.Token, net.Conn, driver.Sock) {
 	t.Helper()
 	p := newTestPoller(t, o)
-	s := newSink()
+	s := drivertest.NewSink()
 	peers, toks, socks := connectPeers(t, p, s, listen(t, p), 1)
 	return p, s, toks[0], peers[0], socks[0]
 }
@@ -195,9 +150,9 @@ func TestStaleCompletions(t *testing.T) {
 		t.Fatalf("SetReading on a stale token: %v", err)
 	}
 	unix.Write(fds[1], []byte("new"))
-	pollUntil(t, p, s, func() bool { return len(s.reads[fresh]) == 3 })
-	if len(s.reads[ct]) != 0 || string(s.reads[fresh]) != "new" {
-		t.Fatalf("stale token got %q, fresh %q", s.reads[ct], s.reads[fresh])
+	drivertest.PollUntil(t, p, s, func() bool { return len(s.Reads[fresh]) == 3 })
+	if len(s.Reads[ct]) != 0 || string(s.Reads[fresh]) != "new" {
+		t.Fatalf("stale token got %q, fresh %q", s.Reads[ct], s.Reads[fresh])
 	}
 }
 
@@ -232,9 +187,9 @@ func TestShortSends(t *testing.T) {
 				b, _ := io.ReadAll(io.LimitReader(peer, int64(5+len(big))))
 				got <- b
 			}()
-			pollUntil(t, p, s, func() bool { return s.wrote[ct] > 0 })
-			if s.wrote[ct] != len(big) || p.conns[0].sending {
-				t.Fatalf("completion: %d bytes, sending %v", s.wrote[ct], p.conns[0].sending)
+			drivertest.PollUntil(t, p, s, func() bool { return s.Written[ct] > 0 })
+			if s.Written[ct] != len(big) || p.conns[0].sending {
+				t.Fatalf("completion: %d bytes, sending %v", s.Written[ct], p.conns[0].sending)
 			}
 			if b := <-got; !bytes.Equal(b[5:], big) {
 				t.Fatalf("peer got different bytes")
@@ -248,9 +203,9 @@ func TestEOF(t *testing.T) {
 	p, s, ct, peer, _ := setup(t, options{})
 	peer.Write([]byte("bye"))
 	peer.(*net.TCPConn).CloseWrite()
-	pollUntil(t, p, s, func() bool { return s.eof[ct] != nil })
-	if s.eof[ct] != io.EOF || string(s.reads[ct]) != "bye" || p.conns[0].reading || p.conns[0].recvArmed {
-		t.Fatalf("eof %v, data %q, reading %v", s.eof[ct], s.reads[ct], p.conns[0].reading)
+	drivertest.PollUntil(t, p, s, func() bool { return s.Ends[ct] != nil })
+	if s.Ends[ct] != io.EOF || string(s.Reads[ct]) != "bye" || p.conns[0].reading || p.conns[0].recvArmed {
+		t.Fatalf("eof %v, data %q, reading %v", s.Ends[ct], s.Reads[ct], p.conns[0].reading)
 	}
 }
 
@@ -258,7 +213,7 @@ func TestEOF(t *testing.T) {
 // every byte still arrives, in order.
 func TestENOBUFS(t *testing.T) {
 	p := newTestPoller(t, options{bufCount: 2, bufSize: 64})
-	s := newSink()
+	s := drivertest.NewSink()
 	peers, toks, _ := connectPeers(t, p, s, listen(t, p), 8)
 	msgs := make([][]byte, len(peers))
 	for i, c := range peers {
@@ -270,16 +225,16 @@ func TestENOBUFS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pollUntil(t, p, s, func() bool {
+	drivertest.PollUntil(t, p, s, func() bool {
 		for i, tok := range toks {
-			if len(s.reads[tok]) < len(msgs[i]) {
+			if len(s.Reads[tok]) < len(msgs[i]) {
 				return false
 			}
 		}
 		return true
 	})
 	for i, tok := range toks {
-		if !bytes.Equal(s.reads[tok], msgs[i]) {
+		if !bytes.Equal(s.Reads[tok], msgs[i]) {
 			t.Fatalf("conn %d: bytes differ", i)
 		}
 	}
@@ -292,22 +247,22 @@ func TestENOBUFS(t *testing.T) {
 // list; Poll flushes it and nothing is lost.
 func TestCQOverflow(t *testing.T) {
 	p := newTestPoller(t, options{sqEntries: 4, cqEntries: 8, bufSize: 16})
-	s := newSink()
+	s := drivertest.NewSink()
 	peers, toks, _ := connectPeers(t, p, s, listen(t, p), 16)
 	msg := bytes.Repeat([]byte("0123456789"), 50)
 	for _, c := range peers {
 		c.Write(msg)
 	}
-	pollUntil(t, p, s, func() bool {
+	drivertest.PollUntil(t, p, s, func() bool {
 		for _, tok := range toks {
-			if len(s.reads[tok]) < len(msg) {
+			if len(s.Reads[tok]) < len(msg) {
 				return false
 			}
 		}
 		return true
 	})
 	for i, tok := range toks {
-		if !bytes.Equal(s.reads[tok], msg) {
+		if !bytes.Equal(s.Reads[tok], msg) {
 			t.Fatalf("conn %d: bytes differ", i)
 		}
 	}
@@ -321,7 +276,7 @@ func TestCQOverflow(t *testing.T) {
 func TestPausedReading(t *testing.T) {
 	p, s, ct, peer, _ := setup(t, options{})
 	paused := false
-	s.onRead = func(t driver.Token, b []byte) {
+	s.OnRead = func(t driver.Token, b []byte) {
 		if !paused {
 			paused = true
 			p.SetReading(t, false)
@@ -329,25 +284,25 @@ func TestPausedReading(t *testing.T) {
 	}
 	msg := bytes.Repeat([]byte("x"), 200<<10)
 	go peer.Write(msg)
-	pollUntil(t, p, s, func() bool { return paused })
-	n := len(s.reads[ct])
+	drivertest.PollUntil(t, p, s, func() bool { return paused })
+	n := len(s.Reads[ct])
 	for range 5 {
 		p.Poll(20*time.Millisecond, s)
 	}
-	if len(s.reads[ct]) != n {
-		t.Fatalf("%d bytes read while paused", len(s.reads[ct])-n)
+	if len(s.Reads[ct]) != n {
+		t.Fatalf("%d bytes read while paused", len(s.Reads[ct])-n)
 	}
 	if err := p.SetReading(ct, true); err != nil {
 		t.Fatal(err)
 	}
-	s.onRead = nil
-	pollUntil(t, p, s, func() bool { return len(s.reads[ct]) == len(msg) })
+	s.OnRead = nil
+	drivertest.PollUntil(t, p, s, func() bool { return len(s.Reads[ct]) == len(msg) })
 }
 
 // Wake from another goroutine ends a Poll that would wait forever.
 func TestWake(t *testing.T) {
 	p := newTestPoller(t, options{})
-	s := newSink()
+	s := drivertest.NewSink()
 	for range 3 {
 		var wg sync.WaitGroup
 		wg.Go(func() {
@@ -372,7 +327,7 @@ func TestWake(t *testing.T) {
 // A signal that interrupts the wait makes Poll return without an error.
 func TestEINTR(t *testing.T) {
 	p := newTestPoller(t, options{})
-	s := newSink()
+	s := drivertest.NewSink()
 	p.Poll(0, s) // binds the poller to this thread
 	pid, tid := unix.Getpid(), p.tid
 	fallback := time.AfterFunc(5*time.Second, func() { p.Wake() })
@@ -401,8 +356,8 @@ func TestHangupWhileIdle(t *testing.T) {
 	p.Poll(0, s)
 	peer.(*net.TCPConn).SetLinger(0)
 	peer.Close()
-	pollUntil(t, p, s, func() bool { _, ok := s.hangups[ct]; return ok })
-	if err := s.hangups[ct]; !errors.Is(err, unix.ECONNRESET) {
+	drivertest.PollUntil(t, p, s, func() bool { _, ok := s.Hangups[ct]; return ok })
+	if err := s.Hangups[ct]; !errors.Is(err, unix.ECONNRESET) {
 		t.Fatalf("hang-up error %v; want ECONNRESET", err)
 	}
 }
@@ -427,7 +382,7 @@ func TestTeardown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := newSink()
+		s := drivertest.NewSink()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
