@@ -118,7 +118,10 @@ func (c *Conn) service() {
 		c.wantShut = true
 	}
 	c.flush()
-	if !c.closed && !c.bpPaused && !c.cfg.noReadPause && !c.Writable() {
+	// queued counts file bytes too, so at or below high nothing in memory
+	// can be above it: only then is the lock behind Writable needed.
+	if high, _ := c.cfg.watermarks(); !c.closed && !c.bpPaused && !c.cfg.noReadPause &&
+		int(c.queued.Load()) > high && !c.Writable() {
 		c.bpPaused = true
 		c.st.readPauses.Add(1)
 	}
