@@ -74,6 +74,15 @@ func (c *Conn) readDone(p []byte, err error) {
 			c.unanswered = c.loop.now
 			c.rearm()
 		}
+		if c.userPaused.Load() || c.tail.held {
+			// An engine may have had a read in flight when PauseRead came
+			// (std, uring): its bytes wait for ResumeRead, behind any
+			// already waiting.
+			c.keep(p)
+			c.tail.held = true
+			c.deliverHeld()
+			return
+		}
 		c.callData(p)
 		return
 	}
@@ -126,9 +135,24 @@ func (c *Conn) service() {
 		c.st.readPauses.Add(1)
 	}
 	c.updateReading()
-	if c.tail.held && !c.userPaused.Load() && !c.closed {
-		c.tail.held = false
-		c.frames(nil) // frames that arrived while PauseRead held them
+	c.deliverHeld()
+}
+
+// deliverHeld hands over, once ResumeRead has come, the input PauseRead
+// held back: as frames with a framer, else as one OnData.
+func (c *Conn) deliverHeld() {
+	if !c.tail.held || c.userPaused.Load() || c.closed {
+		return
+	}
+	c.tail.held = false
+	if c.cfg.framer != nil {
+		c.frames(nil)
+		return
+	}
+	held := c.tailBytes()
+	c.callData(held)
+	if !c.closed {
+		c.releaseTail()
 	}
 }
 
