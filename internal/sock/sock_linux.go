@@ -90,28 +90,64 @@ func AbortClose(fd int) error {
 	return unix.Close(fd)
 }
 
-// AddrPort converts a socket address; an IPv4 client of a dual-stack
-// listener arrives IPv4-mapped and is reported as IPv4, as Go's net
-// package does.
-func AddrPort(sa unix.Sockaddr) netip.AddrPort {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *unix.SockaddrInet6:
-		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
+// rawAddrPort converts a raw socket address. An IPv4 client of a
+// dual-stack listener arrives IPv4-mapped and is reported as IPv4, as Go's
+// net package does. Reading the raw address (not a unix.Sockaddr) makes
+// accepting a connection allocate nothing: no garbage for the GC's
+// headroom to turn into RSS.
+func rawAddrPort(rsa *unix.RawSockaddrAny) netip.AddrPort {
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		a := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), ntohs(a.Port))
+	case unix.AF_INET6:
+		a := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), ntohs(a.Port))
 	}
 	return netip.AddrPort{}
 }
 
+func ntohs(p uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+// Accept accepts a connection on lfd, non-blocking and close-on-exec, and
+// returns it with the peer's address.
+func Accept(lfd int) (int, netip.AddrPort, error) {
+	var rsa unix.RawSockaddrAny
+	n := uint32(unix.SizeofSockaddrAny)
+	for {
+		fd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		switch e {
+		case 0:
+			return int(fd), rawAddrPort(&rsa), nil
+		case unix.EINTR:
+			continue
+		}
+		return -1, netip.AddrPort{}, e
+	}
+}
+
+// name calls getsockname or getpeername.
+func name(trap uintptr, fd int) netip.AddrPort {
+	var rsa unix.RawSockaddrAny
+	n := uint32(unix.SizeofSockaddrAny)
+	if _, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n))); e != 0 {
+		return netip.AddrPort{}
+	}
+	return rawAddrPort(&rsa)
+}
+
+// LocalName returns the local address of a socket (zero on error).
+func LocalName(fd int) netip.AddrPort { return name(unix.SYS_GETSOCKNAME, fd) }
+
+// PeerName returns the peer's address of a connected socket (zero on error).
+func PeerName(fd int) netip.AddrPort { return name(unix.SYS_GETPEERNAME, fd) }
+
 // Names returns the local and peer addresses of a connected socket.
 func Names(fd int) (local, peer netip.AddrPort) {
-	if sa, err := unix.Getsockname(fd); err == nil {
-		local = AddrPort(sa)
-	}
-	if sa, err := unix.Getpeername(fd); err == nil {
-		peer = AddrPort(sa)
-	}
-	return local, peer
+	return LocalName(fd), PeerName(fd)
 }
 
 // FillIovecs points vecs at the non-empty slices of iov, at most MaxIovecs

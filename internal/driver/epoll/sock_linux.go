@@ -3,22 +3,18 @@ package epoll
 import (
 	"net/netip"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/seed487d475b/proactor/internal/driver"
 	"github.com/seed487d475b/proactor/internal/sock"
 )
 
 func accept(lfd int, local netip.AddrPort) (driver.Sock, error) {
-	fd, sa, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	fd, peer, err := sock.Accept(lfd)
 	if err != nil {
 		return driver.Sock{FD: -1}, err
 	}
-	s := driver.Sock{FD: fd, Peer: sock.AddrPort(sa), Local: local}
+	s := driver.Sock{FD: fd, Peer: peer, Local: local}
 	if !local.IsValid() {
-		if sa, err := unix.Getsockname(fd); err == nil {
-			s.Local = sock.AddrPort(sa)
-		}
+		s.Local = sock.LocalName(fd)
 	}
 	sock.SetNoDelay(fd)
 	return s, nil

@@ -3,8 +3,6 @@ package uring
 import (
 	"net/netip"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/seed487d475b/proactor/internal/driver"
 	"github.com/seed487d475b/proactor/internal/sock"
 )
@@ -12,14 +10,9 @@ import (
 // accepted completes a socket that a multishot accept installed: the
 // multishot form reports no address, so the peer's comes from getpeername.
 func accepted(fd int, local netip.AddrPort) driver.Sock {
-	s := driver.Sock{FD: fd, Local: local}
-	if sa, err := unix.Getpeername(fd); err == nil {
-		s.Peer = sock.AddrPort(sa)
-	}
+	s := driver.Sock{FD: fd, Local: local, Peer: sock.PeerName(fd)}
 	if !local.IsValid() {
-		if sa, err := unix.Getsockname(fd); err == nil {
-			s.Local = sock.AddrPort(sa)
-		}
+		s.Local = sock.LocalName(fd)
 	}
 	sock.SetNoDelay(fd)
 	return s
