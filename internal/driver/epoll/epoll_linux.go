@@ -42,16 +42,43 @@ func New() (driver.Driver, error) { return epollDriver{}, nil }
 
 func (epollDriver) Name() string { return "epoll" }
 
+// connSlot is a connection's state in the engine: 24 bytes, so that an
+// idle connection costs little. What a write left pending needs lives
+// behind pw, made on the slot's first pending write and kept for the
+// connections that reuse the slot.
 type connSlot struct {
-	fd         int // -1 when the slot is free
+	fd         int32 // -1 when the slot is free
 	gen        uint32
 	interest   uint32
 	connecting bool
-	iov        [][]byte // what is left of a pending write
-	written    int      // bytes of the pending write already sent
-	file       *os.File // a pending SendFile: what is left is fleft bytes at foff
-	foff       int64
-	fleft      int
+	pw         *pendingWrite
+}
+
+type pendingWrite struct {
+	iov     [][]byte // what is left of a pending write
+	written int      // bytes of the pending write already sent
+	file    *os.File // a pending SendFile: what is left is fleft bytes at foff
+	foff    int64
+	fleft   int
+}
+
+func freshSlot(c *connSlot) { c.fd = -1 }
+
+// release empties the slot and forgets what a pending write referenced.
+func (c *connSlot) release() {
+	if w := c.pw; w != nil {
+		clear(w.iov)
+		*w = pendingWrite{iov: w.iov[:0]}
+	}
+	*c = connSlot{fd: -1, gen: c.gen, pw: c.pw}
+}
+
+// pending returns the slot's pending-write state, making it the first time.
+func (c *connSlot) pending() *pendingWrite {
+	if c.pw == nil {
+		c.pw = new(pendingWrite)
+	}
+	return c.pw
 }
 
 type lnSlot struct {
@@ -66,7 +93,7 @@ type poller struct {
 	wakefd int
 	events []unix.EpollEvent
 	rbuf   []byte
-	conns  []connSlot
+	conns  driver.Table[connSlot]
 	lns    []lnSlot
 	w      sock.Writer
 }
@@ -100,12 +127,8 @@ func (epollDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
 }
 
 func (p *poller) conn(t driver.Token) *connSlot {
-	i := int(t.Slot())
-	if i >= len(p.conns) {
-		return nil
-	}
-	c := &p.conns[i]
-	if c.fd < 0 || c.gen != t.Gen() {
+	c := p.conns.Get(t.Slot())
+	if c == nil || c.fd < 0 || c.gen != t.Gen() {
 		return nil
 	}
 	return c
@@ -178,13 +201,12 @@ func (p *poller) Unlisten(t driver.Token) error {
 }
 
 func (p *poller) Attach(t driver.Token, s driver.Sock) error {
-	for int(t.Slot()) >= len(p.conns) {
-		p.conns = append(p.conns, connSlot{fd: -1})
-	}
+	p.conns.Grow(t.Slot(), freshSlot)
 	if err := p.ctl(unix.EPOLL_CTL_ADD, s.FD, evRead, t.Slot(), int32(t.Gen())); err != nil {
 		return err
 	}
-	p.conns[t.Slot()] = connSlot{fd: s.FD, gen: t.Gen(), interest: evRead}
+	c := p.conns.At(t.Slot())
+	c.fd, c.gen, c.interest = int32(s.FD), t.Gen(), evRead
 	return nil
 }
 
@@ -195,36 +217,36 @@ func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
 	if err != nil {
 		return err
 	}
-	for int(t.Slot()) >= len(p.conns) {
-		p.conns = append(p.conns, connSlot{fd: -1})
-	}
+	p.conns.Grow(t.Slot(), freshSlot)
 	// Writable means connected or failed: SO_ERROR tells which.
 	if err := p.ctl(unix.EPOLL_CTL_ADD, fd, evWrite, t.Slot(), int32(t.Gen())); err != nil {
 		unix.Close(fd)
 		return err
 	}
-	p.conns[t.Slot()] = connSlot{fd: fd, gen: t.Gen(), interest: evWrite, connecting: true}
+	c := p.conns.At(t.Slot())
+	c.fd, c.gen, c.interest, c.connecting = int32(fd), t.Gen(), evWrite, true
 	return nil
 }
 
 // connected finishes a connect: the socket starts reading, or is released.
 func (p *poller) connected(t driver.Token, c *connSlot, s driver.Sink) {
-	soerr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	fd := int(c.fd)
+	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err == nil && soerr != 0 {
 		err = unix.Errno(soerr)
 	}
 	if err != nil {
-		unix.Close(c.fd)
-		*c = connSlot{fd: -1, iov: c.iov[:0]}
+		unix.Close(fd)
+		c.release()
 		s.Connected(t, driver.Sock{FD: -1}, sock.Wrap("connect", err))
 		return
 	}
 	c.connecting = false
-	so := driver.Sock{FD: c.fd}
-	so.Local, so.Peer = sock.Names(c.fd)
+	so := driver.Sock{FD: fd}
+	so.Local, so.Peer = sock.Names(fd)
 	if err := p.setInterest(t, c, evRead); err != nil {
-		unix.Close(c.fd)
-		*c = connSlot{fd: -1, iov: c.iov[:0]}
+		unix.Close(fd)
+		c.release()
 		s.Connected(t, driver.Sock{FD: -1}, err)
 		return
 	}
@@ -241,7 +263,7 @@ func (p *poller) setInterest(t driver.Token, c *connSlot, interest uint32) error
 		return nil
 	}
 	c.interest = interest
-	return p.ctl(unix.EPOLL_CTL_MOD, c.fd, interest, t.Slot(), int32(c.gen))
+	return p.ctl(unix.EPOLL_CTL_MOD, int(c.fd), interest, t.Slot(), int32(c.gen))
 }
 
 func (p *poller) SetReading(t driver.Token, on bool) error {
@@ -260,7 +282,7 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	if c == nil {
 		return 0, false, net.ErrClosed
 	}
-	n, rest, err := p.w.Writev(c.fd, iov)
+	n, rest, err := p.w.Writev(int(c.fd), iov)
 	if err != nil && err != unix.EAGAIN {
 		return n, false, sock.Wrap("writev", err)
 	}
@@ -268,10 +290,12 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 		return n, false, nil
 	}
 	// The socket buffer is full: keep the rest and finish on EPOLLOUT.
-	c.iov = append(c.iov[:0], rest...)
-	c.written = n
+	w := c.pending()
+	w.iov = append(w.iov[:0], rest...)
+	w.written = n
 	if err := p.setInterest(t, c, c.interest|evWrite); err != nil {
-		c.iov = c.iov[:0]
+		clear(w.iov)
+		w.iov = w.iov[:0]
 		return n, false, err
 	}
 	return n, true, nil
@@ -282,16 +306,17 @@ func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bo
 	if c == nil {
 		return 0, false, net.ErrClosed
 	}
-	sent, err := sock.Sendfile(c.fd, f, &off, n)
+	sent, err := sock.Sendfile(int(c.fd), f, &off, n)
 	if err != nil && err != unix.EAGAIN {
 		return sent, false, sock.Wrap("sendfile", err)
 	}
 	if sent == n {
 		return sent, false, nil
 	}
-	c.file, c.foff, c.fleft, c.written = f, off, n-sent, sent
+	w := c.pending()
+	w.file, w.foff, w.fleft, w.written = f, off, n-sent, sent
 	if err := p.setInterest(t, c, c.interest|evWrite); err != nil {
-		c.file = nil
+		w.file = nil
 		return sent, false, err
 	}
 	return sent, true, nil
@@ -302,7 +327,7 @@ func (p *poller) Shutdown(t driver.Token) error {
 	if c == nil {
 		return net.ErrClosed
 	}
-	return sock.Wrap("shutdown", unix.Shutdown(c.fd, unix.SHUT_WR))
+	return sock.Wrap("shutdown", unix.Shutdown(int(c.fd), unix.SHUT_WR))
 }
 
 func (p *poller) Close(t driver.Token, abort bool) error {
@@ -312,11 +337,10 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 	}
 	if abort {
 		// An error here only means the peer is already gone; close anyway.
-		_ = unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+		_ = unix.SetsockoptLinger(int(c.fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 	}
-	err := unix.Close(c.fd)
-	clear(c.iov)
-	*c = connSlot{fd: -1, iov: c.iov[:0]}
+	err := unix.Close(int(c.fd))
+	c.release()
 	return sock.Wrap("close", err)
 }
 
@@ -330,11 +354,11 @@ func (p *poller) Wake() error {
 }
 
 func (p *poller) Release() error {
-	for i := range p.conns {
-		if c := &p.conns[i]; c.fd >= 0 {
-			p.Close(driver.MakeToken(uint32(i), c.gen), true)
+	p.conns.All(func(i uint32, c *connSlot) {
+		if c.fd >= 0 {
+			p.Close(driver.MakeToken(i, c.gen), true)
 		}
-	}
+	})
 	for i := range p.lns {
 		if l := &p.lns[i]; l.fd >= 0 {
 			unix.Close(l.fd)
@@ -422,8 +446,8 @@ func (p *poller) ready(t driver.Token, events uint32, s driver.Sink) {
 	if c.interest == 0 && events&evErr != 0 {
 		// Nobody reads or writes, yet the socket hung up: level-triggered
 		// epoll would report it forever, so it leaves the set here.
-		soerr, _ := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+		soerr, _ := unix.GetsockoptInt(int(c.fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
 		var err error
 		if soerr != 0 {
 			err = sock.Wrap("read", unix.Errno(soerr))
@@ -433,7 +457,7 @@ func (p *poller) ready(t driver.Token, events uint32, s driver.Sink) {
 }
 
 func (p *poller) read(t driver.Token, c *connSlot, s driver.Sink) {
-	n, err := unix.Read(c.fd, p.rbuf)
+	n, err := unix.Read(int(c.fd), p.rbuf)
 	switch {
 	case n > 0:
 		s.Read(t, p.rbuf[:n], nil)
@@ -449,29 +473,30 @@ func (p *poller) read(t driver.Token, c *connSlot, s driver.Sink) {
 
 func (p *poller) finishWrite(t driver.Token, c *connSlot, s driver.Sink) {
 	var err error
-	if c.file != nil {
+	w := c.pending()
+	if w.file != nil {
 		var n int
-		n, err = sock.Sendfile(c.fd, c.file, &c.foff, c.fleft)
-		c.written += n
-		c.fleft -= n
-		if err == unix.EAGAIN || err == nil && c.fleft > 0 {
+		n, err = sock.Sendfile(int(c.fd), w.file, &w.foff, w.fleft)
+		w.written += n
+		w.fleft -= n
+		if err == unix.EAGAIN || err == nil && w.fleft > 0 {
 			return
 		}
-		c.file = nil
+		w.file = nil
 	} else {
 		var n int
 		var rest [][]byte
-		n, rest, err = p.w.Writev(c.fd, c.iov)
-		c.written += n
+		n, rest, err = p.w.Writev(int(c.fd), w.iov)
+		w.written += n
 		if err == unix.EAGAIN && len(rest) > 0 {
-			c.iov = append(c.iov[:0], rest...)
+			w.iov = append(w.iov[:0], rest...)
 			return
 		}
 	}
-	total := c.written
-	clear(c.iov)
-	c.iov = c.iov[:0]
-	c.written = 0
+	total := w.written
+	clear(w.iov)
+	w.iov = w.iov[:0]
+	w.written = 0
 	if err != nil && err != unix.EAGAIN {
 		err = sock.Wrap("writev", err)
 	} else {

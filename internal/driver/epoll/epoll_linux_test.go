@@ -102,14 +102,14 @@ func TestPendingWrite(t *testing.T) {
 	p, s, ct, peer, so := setup(t)
 	unix.SetsockoptInt(so.FD, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096)
 	n, pending, err := p.Write(ct, [][]byte{[]byte("small")})
-	if err != nil || pending || n != 5 || p.conns[0].interest&unix.EPOLLOUT != 0 {
-		t.Fatalf("small write: n %d pending %v err %v interest %#x", n, pending, err, p.conns[0].interest)
+	if err != nil || pending || n != 5 || p.conns.At(0).interest&unix.EPOLLOUT != 0 {
+		t.Fatalf("small write: n %d pending %v err %v interest %#x", n, pending, err, p.conns.At(0).interest)
 	}
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: more than the socket takes
 	iov := [][]byte{big[:1000], big[1000 : 1<<19], big[1<<19:]}
 	n, pending, err = p.Write(ct, iov)
-	if err != nil || !pending || p.conns[0].interest&unix.EPOLLOUT == 0 {
-		t.Fatalf("big write: n %d pending %v err %v interest %#x", n, pending, err, p.conns[0].interest)
+	if err != nil || !pending || p.conns.At(0).interest&unix.EPOLLOUT == 0 {
+		t.Fatalf("big write: n %d pending %v err %v interest %#x", n, pending, err, p.conns.At(0).interest)
 	}
 	got := make(chan []byte)
 	go func() {
@@ -117,8 +117,8 @@ func TestPendingWrite(t *testing.T) {
 		got <- b
 	}()
 	drivertest.PollUntil(t, p, s, func() bool { return s.Written[ct] > 0 })
-	if s.Written[ct] != len(big) || p.conns[0].interest&unix.EPOLLOUT != 0 {
-		t.Fatalf("completion: %d bytes, interest %#x", s.Written[ct], p.conns[0].interest)
+	if s.Written[ct] != len(big) || p.conns.At(0).interest&unix.EPOLLOUT != 0 {
+		t.Fatalf("completion: %d bytes, interest %#x", s.Written[ct], p.conns.At(0).interest)
 	}
 	if b := <-got; !bytes.Equal(b[5:], big) {
 		t.Fatalf("peer got different bytes")
@@ -131,7 +131,7 @@ func TestEOF(t *testing.T) {
 	peer.Write([]byte("bye"))
 	peer.(*net.TCPConn).CloseWrite()
 	drivertest.PollUntil(t, p, s, func() bool { return s.Ends[ct] != nil })
-	if s.Ends[ct] != io.EOF || string(s.Reads[ct]) != "bye" || p.conns[0].interest&unix.EPOLLIN != 0 {
-		t.Fatalf("eof %v, data %q, interest %#x", s.Ends[ct], s.Reads[ct], p.conns[0].interest)
+	if s.Ends[ct] != io.EOF || string(s.Reads[ct]) != "bye" || p.conns.At(0).interest&unix.EPOLLIN != 0 {
+		t.Fatalf("eof %v, data %q, interest %#x", s.Ends[ct], s.Reads[ct], p.conns.At(0).interest)
 	}
 }
