@@ -9,7 +9,6 @@ import (
 
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/codec"
-	"github.com/seed487d475b/proactor/examples/echo"
 )
 
 // TestEchoPathAllocs asserts that, once warm, a message through the server
@@ -28,15 +27,7 @@ func TestEchoPathAllocs(t *testing.T) {
 		{"Framed", []proactor.Option{proactor.WithFramer(codec.LengthPrefixed{HeaderSize: 2})}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, err := proactor.NewServer(echo.Handler{}, append(tc.opts, proactor.WithEngineName("epoll"), proactor.WithLoops(1))...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			addr, err := srv.Listen("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, addr := startEcho(t, "epoll", tc.opts...)
 			c, err := net.Dial("tcp", addr.String())
 			if err != nil {
 				t.Fatal(err)

@@ -17,15 +17,7 @@ import (
 func BenchmarkEchoRoundTrip(b *testing.B) {
 	for _, engine := range proactor.Engines() {
 		b.Run(engine, func(b *testing.B) {
-			srv, err := proactor.NewServer(echo.Handler{}, proactor.WithEngineName(engine), proactor.WithLoops(1))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Close()
-			addr, err := srv.Listen("127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
+			_, addr := startEcho(b, engine)
 			benchRoundTrip(b, addr.String())
 		})
 	}
@@ -56,6 +48,22 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 		}()
 		benchRoundTrip(b, ln.Addr().String())
 	})
+}
+
+// startEcho starts an echo server with one loop on the named engine,
+// closed when the test ends.
+func startEcho(tb testing.TB, engine string, opts ...proactor.Option) (*proactor.Server, *net.TCPAddr) {
+	tb.Helper()
+	srv, err := proactor.NewServer(echo.Handler{}, append(opts, proactor.WithEngineName(engine), proactor.WithLoops(1))...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	addr, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return srv, addr.(*net.TCPAddr)
 }
 
 func benchRoundTrip(b *testing.B, addr string) {

@@ -25,53 +25,97 @@ const (
 // safe to call from any goroutine. Context and SetContext are not
 // synchronized: use them from the connection's callbacks, or synchronize
 // yourself.
+//
+// The struct is kept small (an idle connection's memory is mostly this):
+// the handler and the stats shard are reached through srv and loop, the
+// flags sit together, and what only some connections need (a Client's
+// dial, SetValue's values) lives behind a pointer made on first use.
 type Conn struct {
 	id     uint64
 	srv    *Server
 	cfg    *config // its listener's options
 	loop   *loop
 	tok    driver.Token
-	h      Handler
-	st     *statShard
-	local  netip.AddrPort
-	remote netip.AddrPort
 	ctx    any
+	reason error    // why a closing connection closes (nil: asked to); loop-owned
+	dial   *dialing // a Client's connection: set before it is shared, then read-only
+	local  addrPort
+	remote addrPort
 
 	// State owned by the loop goroutine.
 	closed     bool
-	eof        bool            // the peer's FIN has been read
-	wrShut     bool            // our FIN has been sent
-	closing    bool            // Close requested: reading is discarded, then FIN, then close
-	wantShut   bool            // CloseWrite requested: FIN once the queue drains
-	inflight   bool            // a write is pending in the engine
-	reason     error           // why a closing connection closes (nil: asked to)
-	connecting bool            // a Client's dial in progress
-	dialed     chan dialResult // a Client's Dial waits here
-	closedCh   chan struct{}   // for dialed connections: closed when finished
-	reading    bool            // the engine is reading
-	bpPaused   bool            // not reading because queued output is above the high watermark
+	eof        bool // the peer's FIN has been read
+	wrShut     bool // our FIN has been sent
+	closing    bool // Close requested: reading is discarded, then FIN, then close
+	wantShut   bool // CloseWrite requested: FIN once the queue drains
+	inflight   bool // a write is pending in the engine
+	connecting bool // a Client's dial in progress
+	reading    bool // the engine is reading
+	bpPaused   bool // not reading because queued output is above the high watermark
 	gotData    bool
+	overHigh   bool // guarded by mu: the queue passed the high watermark, OnWritable is owed
+	scheduled  bool // guarded by mu: a taskService is queued
+
+	userPaused atomic.Bool   // PauseRead
+	req        atomic.Uint32 // the close request level; written under mu, read anywhere
+	mu         sync.Mutex    // guards out, values, overHigh and scheduled: the only lock on the write path
 
 	// Timestamps on the loop's clock (0: not set), read by deadline().
-	openedAt, lastRead, lastWrite int64
-	unanswered                    int64 // first read since the last write
-	stalled                       int64 // output queued and not moving since
-	lingerUntil                   int64 // end of a lingering close
-	timer                         timerEntry
-	tail                          tail // a partial frame, with a framer
+	openedAt    int64
+	lastActive  int64 // last read or write, for the idle timeout
+	unanswered  int64 // first read since the last write
+	stalled     int64 // output queued and not moving since
+	lingerUntil int64 // end of a lingering close
+	timer       timerEntry
+	tail        tail // a partial frame, with a framer
 
-	queued     atomic.Int64  // bytes in out, readable without the lock
-	req        atomic.Uint32 // the close request level; written under mu, read anywhere
-	userPaused atomic.Bool   // PauseRead
-
-	mu        sync.Mutex // guards the fields below: the only lock on the write path
-	out       outQueue
-	overHigh  bool // the queue passed the high watermark: OnWritable is owed
-	scheduled bool // a taskService is queued
-	values    []keyValue
+	queued atomic.Int64 // bytes in out, readable without the lock
+	out    outQueue
+	values *[]keyValue
 }
 
 type keyValue struct{ k, v any }
+
+// dialing is what a Client's connection carries besides a Conn's state.
+type dialing struct {
+	res    chan dialResult // the Dial waits here
+	closed chan struct{}   // closed when the connection is finished
+}
+
+// addrPort is a netip.AddrPort in 20 bytes instead of 32. It keeps no
+// zone: the engines never report one.
+type addrPort struct {
+	ip   [16]byte
+	port uint16
+	kind uint8 // 0: invalid, 4 or 6
+}
+
+func packAddr(a netip.AddrPort) addrPort {
+	p := addrPort{ip: a.Addr().As16(), port: a.Port()}
+	switch {
+	case a.Addr().Is4():
+		p.kind = 4
+	case a.Addr().Is6():
+		p.kind = 6
+	}
+	return p
+}
+
+func (a addrPort) unpack() netip.AddrPort {
+	switch a.kind {
+	case 4:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.ip).Unmap(), a.port)
+	case 6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.ip), a.port)
+	}
+	return netip.AddrPort{}
+}
+
+// handler returns the connection's handler.
+func (c *Conn) handler() Handler { return c.srv.handler }
+
+// stats returns the statistics shard of the connection's loop.
+func (c *Conn) stats() *statShard { return &c.srv.stats[c.loop.idx] }
 
 func newConn(srv *Server, cfg *config, l *loop, t driver.Token, s driver.Sock) *Conn {
 	c := &Conn{
@@ -80,14 +124,11 @@ func newConn(srv *Server, cfg *config, l *loop, t driver.Token, s driver.Sock) *
 		cfg:      cfg,
 		loop:     l,
 		tok:      t,
-		h:        srv.handler,
-		st:       &srv.stats[l.idx],
-		local:    s.Local,
-		remote:   s.Peer,
+		local:    packAddr(s.Local),
+		remote:   packAddr(s.Peer),
 		reading:  true,
 		openedAt: l.now,
 	}
-	c.timer.c = c
 	return c
 }
 
@@ -105,16 +146,16 @@ func (c *Conn) Server() *Server {
 }
 
 // LocalAddr returns the local address as a *net.TCPAddr.
-func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.local) }
+func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.local.unpack()) }
 
 // RemoteAddr returns the peer's address as a *net.TCPAddr.
-func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }
+func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote.unpack()) }
 
 // LocalAddrPort returns the local address without allocating.
-func (c *Conn) LocalAddrPort() netip.AddrPort { return c.local }
+func (c *Conn) LocalAddrPort() netip.AddrPort { return c.local.unpack() }
 
 // RemoteAddrPort returns the peer's address without allocating.
-func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote }
+func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote.unpack() }
 
 // Write queues a copy of p for sending and returns len(p). Writes from any
 // goroutine are sent in the order Write was called; p may be reused as soon
@@ -253,18 +294,25 @@ func (c *Conn) Buffered() int { return int(c.queued.Load()) }
 func (c *Conn) SetValue(k, v any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i := range c.values {
-		if c.values[i].k == k {
+	if c.values == nil {
+		if v == nil {
+			return
+		}
+		c.values = new([]keyValue)
+	}
+	vs := c.values
+	for i := range *vs {
+		if (*vs)[i].k == k {
 			if v == nil {
-				c.values = append(c.values[:i], c.values[i+1:]...)
+				*vs = append((*vs)[:i], (*vs)[i+1:]...)
 			} else {
-				c.values[i].v = v
+				(*vs)[i].v = v
 			}
 			return
 		}
 	}
 	if v != nil {
-		c.values = append(c.values, keyValue{k, v})
+		*vs = append(*vs, keyValue{k, v})
 	}
 }
 
@@ -272,7 +320,10 @@ func (c *Conn) SetValue(k, v any) {
 func (c *Conn) Value(k any) any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, kv := range c.values {
+	if c.values == nil {
+		return nil
+	}
+	for _, kv := range *c.values {
 		if kv.k == k {
 			return kv.v
 		}

@@ -77,14 +77,10 @@ func (cl *Client) dial(ctx context.Context, network, addr string) (*Conn, error)
 		srv:        s,
 		cfg:        &s.cfg,
 		loop:       l,
-		h:          s.handler,
-		st:         &s.stats[l.idx],
-		remote:     ap,
+		remote:     packAddr(ap),
 		connecting: true,
-		dialed:     res,
-		closedCh:   make(chan struct{}),
+		dial:       &dialing{res: res, closed: make(chan struct{})},
 	}
-	c.timer.c = c
 	if !l.push(task{kind: taskDial, c: c}) {
 		return nil, ErrEngineClosed
 	}
@@ -136,14 +132,14 @@ func resolve(ctx context.Context, network, addr string) (netip.AddrPort, error) 
 func (l *loop) startDial(c *Conn) {
 	c.openedAt = l.now
 	c.tok = l.allocSlot()
-	if err := l.poller.Connect(c.tok, c.remote); err != nil {
+	if err := l.poller.Connect(c.tok, c.remote.unpack()); err != nil {
 		l.freeSlot(c.tok)
 		c.connecting = false
 		c.closed = true
-		c.dialed <- dialResult{err: err}
+		c.dial.res <- dialResult{err: err}
 		return
 	}
-	l.conns[c.tok.Slot()] = c
+	l.setConn(c)
 	c.rearm()
 }
 
@@ -158,18 +154,18 @@ func (l *loop) Connected(t driver.Token, s driver.Sock, err error) {
 		return
 	}
 	c.connecting = false
-	c.local, c.remote = s.Local, s.Peer
+	c.local, c.remote = packAddr(s.Local), packAddr(s.Peer)
 	if !c.srv.track(c) {
 		l.poller.Close(t, true)
 		c.dialFailed(ErrServerClosed)
 		return
 	}
-	c.st.accepted.Add(1)
+	c.stats().accepted.Add(1)
 	c.openedAt = l.now
 	l.wheel.cancel(&c.timer)
 	c.rearm()
 	c.callOpen()
-	c.dialed <- dialResult{c: c}
+	c.dial.res <- dialResult{c: c}
 }
 
 // failDial cancels a connect in progress; it does nothing once the dial
@@ -188,8 +184,8 @@ func (c *Conn) dialFailed(err error) {
 	c.closed = true
 	c.loop.wheel.cancel(&c.timer)
 	c.loop.freeSlot(c.tok)
-	close(c.closedCh)
-	c.dialed <- dialResult{err: err}
+	close(c.dial.closed)
+	c.dial.res <- dialResult{err: err}
 }
 
 // Dial connects to addr with a one-off client: the connection gets a

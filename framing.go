@@ -57,7 +57,7 @@ func (c *Conn) frames(p []byte) {
 			frame, n, need, err = f.Next(p)
 		}
 		if err != nil {
-			c.st.frameErrors.Add(1)
+			c.stats().frameErrors.Add(1)
 			c.closeWith(err)
 			return
 		}

@@ -183,8 +183,8 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 		srv.unadmit(s.Peer)
 		return
 	}
-	l.conns[t.Slot()] = c
-	c.st.accepted.Add(1)
+	l.setConn(c)
+	c.stats().accepted.Add(1)
 	c.rearm()
 	c.callOpen()
 }

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/seed487d475b/proactor/internal/driver"
 )
@@ -72,10 +73,10 @@ type loop struct {
 	sleeping atomic.Bool // set while the loop may block in Poll; cleared by whoever wakes it
 	spare    []task
 
-	conns []*Conn // by slot
-	gens  []uint32
-	free  []uint32
-	lns   []*listener // by slot
+	conns driver.Table[connRef] // by slot
+	used  uint32                // slots handed out so far
+	free  uint32                // a free slot + 1, heading a list through connRef.next; 0: none
+	lns   []*listener           // by slot
 	lnGen uint32
 	iov   [][]byte // scratch for building a write
 	wheel wheel
@@ -145,7 +146,13 @@ func (l *loop) run() {
 	}
 }
 
-func (l *loop) timerFired(e *timerEntry) { e.c.timerFired(l.now) }
+func (l *loop) timerFired(e *timerEntry) { connOfTimer(e).timerFired(l.now) }
+
+// connOfTimer returns the connection whose timer e is: every timerEntry is
+// a Conn's timer field, and a back pointer would cost each Conn 8 bytes.
+func connOfTimer(e *timerEntry) *Conn {
+	return (*Conn)(unsafe.Add(unsafe.Pointer(e), -int(unsafe.Offsetof(Conn{}.timer))))
+}
 
 // runTasks runs the queued tasks. Tasks queued meanwhile (writes made in
 // OnOpen, say) get one more round so they are flushed in this iteration.
@@ -194,11 +201,11 @@ func (l *loop) teardown() {
 			l.runTask(&batch[i])
 		}
 	}
-	for _, c := range l.conns {
-		if c != nil {
-			c.finish(ErrEngineClosed, true)
+	l.conns.All(func(_ uint32, r *connRef) {
+		if r.c != nil {
+			r.c.finish(ErrEngineClosed, true)
 		}
-	}
+	})
 	for _, ln := range l.lns {
 		if ln != nil {
 			ln.unlisten()
@@ -209,27 +216,42 @@ func (l *loop) teardown() {
 	}
 }
 
+// connRef is a loop's slot: the connection in it, the generation of its
+// latest token, and the next free slot + 1 while it is free. Free slots are
+// reused last-freed first, so the busy part of the tables stays small.
+type connRef struct {
+	c    *Conn
+	gen  uint32
+	next uint32
+}
+
 func (l *loop) allocSlot() driver.Token {
-	if n := len(l.free); n > 0 {
-		s := l.free[n-1]
-		l.free = l.free[:n-1]
-		l.gens[s]++
-		return driver.MakeToken(s, l.gens[s])
+	if l.free != 0 {
+		s := l.free - 1
+		r := l.conns.At(s)
+		l.free, r.next = r.next, 0
+		r.gen++
+		return driver.MakeToken(s, r.gen)
 	}
-	s := uint32(len(l.conns))
-	l.conns = append(l.conns, nil)
-	l.gens = append(l.gens, 1)
+	s := l.used
+	l.used++
+	l.conns.Grow(s, nil)
+	l.conns.At(s).gen = 1
 	return driver.MakeToken(s, 1)
 }
 
 func (l *loop) freeSlot(t driver.Token) {
-	l.conns[t.Slot()] = nil
-	l.free = append(l.free, t.Slot())
+	r := l.conns.At(t.Slot())
+	r.c, r.next = nil, l.free
+	l.free = t.Slot() + 1
 }
 
+// setConn puts c in its token's slot.
+func (l *loop) setConn(c *Conn) { l.conns.At(c.tok.Slot()).c = c }
+
 func (l *loop) conn(t driver.Token) *Conn {
-	if s := t.Slot(); int(s) < len(l.conns) {
-		if c := l.conns[s]; c != nil && c.tok == t {
+	if r := l.conns.Get(t.Slot()); r != nil {
+		if c := r.c; c != nil && c.tok == t {
 			return c
 		}
 	}

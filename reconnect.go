@@ -84,10 +84,10 @@ func (r *Reconnector) run(ctx context.Context, cl *Client, network, addr string,
 			failures = 0
 			r.setConn(c)
 			select {
-			case <-c.closedCh:
+			case <-c.dial.closed:
 			case <-ctx.Done():
 				c.Close()
-				<-c.closedCh
+				<-c.dial.closed
 				r.setConn(nil)
 				return
 			}

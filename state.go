@@ -20,22 +20,22 @@ const (
 
 func (c *Conn) callOpen() {
 	defer c.recover("OnOpen")
-	c.h.OnOpen(c)
+	c.handler().OnOpen(c)
 }
 
 func (c *Conn) callData(p []byte) {
 	defer c.recover("OnData")
-	c.h.OnData(c, p)
+	c.handler().OnData(c, p)
 }
 
 func (c *Conn) callPeerClosed() {
 	defer c.recover("OnPeerClosed")
-	c.h.OnPeerClosed(c)
+	c.handler().OnPeerClosed(c)
 }
 
 func (c *Conn) callClose(err error) {
 	defer c.recover("OnClose")
-	c.h.OnClose(c, err)
+	c.handler().OnClose(c, err)
 }
 
 // recover turns a panic in a callback into an aborted connection; the loop
@@ -46,9 +46,9 @@ func (c *Conn) recover(callback string) {
 		return
 	}
 	stack := debug.Stack()
-	c.st.panics.Add(1)
+	c.stats().panics.Add(1)
 	c.srv.log.Error("proactor: panic in callback", "callback", callback, "conn", c.id,
-		"remote", c.remote, "panic", v, "stack", string(stack))
+		"remote", c.remote.unpack(), "panic", v, "stack", string(stack))
 	if callback != "OnClose" {
 		c.finish(&PanicError{Callback: callback, Value: v, Stack: stack}, true)
 	}
@@ -57,15 +57,15 @@ func (c *Conn) recover(callback string) {
 // readDone handles a read completion: bytes, EOF or an error.
 func (c *Conn) readDone(p []byte, err error) {
 	if err == nil {
-		c.st.reads.Add(1)
-		c.st.bytesRead.Add(uint64(len(p)))
+		c.stats().reads.Add(1)
+		c.stats().bytesRead.Add(uint64(len(p)))
 		// From the moment Close or Abort is called, even on another
 		// goroutine and before the loop has acted on it, input is drained
 		// unseen: no OnData after Close.
 		if c.req.Load() >= reqClose {
 			return
 		}
-		c.lastRead, c.gotData = c.loop.now, true
+		c.lastActive, c.gotData = c.loop.now, true
 		if c.cfg.framer != nil {
 			c.frames(p)
 			return
@@ -132,7 +132,7 @@ func (c *Conn) service() {
 	if high, _ := c.cfg.watermarks(); !c.closed && !c.bpPaused && !c.cfg.noReadPause &&
 		int(c.queued.Load()) > high && !c.Writable() {
 		c.bpPaused = true
-		c.st.readPauses.Add(1)
+		c.stats().readPauses.Add(1)
 	}
 	c.updateReading()
 	c.deliverHeld()
@@ -200,7 +200,7 @@ func (c *Conn) flush() {
 		clear(iov)
 		l.iov = iov[:0]
 	}
-	c.st.writes.Add(1)
+	c.stats().writes.Add(1)
 	if pending {
 		c.inflight = true
 		return
@@ -235,8 +235,8 @@ func (c *Conn) wrote(n int, err error) bool {
 		more = c.out.n > 0
 		c.mu.Unlock()
 		c.queued.Add(int64(-n))
-		c.st.bytesWr.Add(uint64(n))
-		c.lastWrite, c.stalled = c.loop.now, 0
+		c.stats().bytesWr.Add(uint64(n))
+		c.lastActive, c.stalled = c.loop.now, 0
 		if c.cfg.framer == nil {
 			c.unanswered = 0 // answered: the read timeout's rule without a framer
 		}
@@ -260,7 +260,7 @@ func (c *Conn) wrote(n int, err error) bool {
 }
 
 func (c *Conn) callWritable() {
-	if w, ok := c.h.(WritableHandler); ok && !c.closed {
+	if w, ok := c.handler().(WritableHandler); ok && !c.closed {
 		defer c.recover("OnWritable")
 		w.OnWritable(c)
 	}
@@ -316,7 +316,7 @@ func (c *Conn) shutdown() {
 	if c.closed {
 		return
 	}
-	if sh, ok := c.h.(ShutdownHandler); ok {
+	if sh, ok := c.handler().(ShutdownHandler); ok {
 		defer c.recover("OnShutdown")
 		sh.OnShutdown(c)
 		return
@@ -345,18 +345,18 @@ func (c *Conn) finish(err error, abort bool) {
 	c.mu.Unlock()
 	c.releaseTail()
 	c.queued.Store(0)
-	c.st.closed.Add(1)
+	c.stats().closed.Add(1)
 	if err != nil {
-		c.st.closedByErr.Add(1)
+		c.stats().closedByErr.Add(1)
 	}
 	// Out of the registry before OnClose, so that OnClose sees the final
 	// ConnCount; counted as gone only after it, so that Shutdown returns
 	// after every OnClose.
 	c.srv.registry.remove(c)
-	c.srv.unadmit(c.remote)
+	c.srv.unadmit(c.remote.unpack())
 	c.callClose(err)
-	if c.closedCh != nil {
-		close(c.closedCh)
+	if c.dial != nil {
+		close(c.dial.closed)
 	}
 	c.srv.untrack()
 }

@@ -76,7 +76,7 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 			set(c.openedAt+d, FirstDataTimeout)
 		}
 		if d := to[IdleTimeout]; d > 0 {
-			set(max(c.openedAt, c.lastRead, c.lastWrite)+d, IdleTimeout)
+			set(max(c.openedAt, c.lastActive)+d, IdleTimeout)
 		}
 		if d := to[ReadTimeout]; d > 0 && c.unanswered != 0 {
 			set(c.unanswered+d, ReadTimeout)
@@ -121,10 +121,10 @@ func (c *Conn) timerFired(now int64) {
 	case kind == numTimeouts:
 		c.finish(nil, false) // the lingering close has waited long enough
 	case kind == ConnectTimeout:
-		c.st.timeouts[kind].Add(1)
+		c.stats().timeouts[kind].Add(1)
 		c.failDial(&TimeoutError{Kind: kind, After: time.Duration(c.cfg.connectTimeout())})
 	default:
-		c.st.timeouts[kind].Add(1)
+		c.stats().timeouts[kind].Add(1)
 		err := &TimeoutError{Kind: kind, After: time.Duration(c.cfg.timeouts[kind])}
 		// An idle peer gets a FIN; a silent, slow or non-reading one a reset
 		// and no lingering.

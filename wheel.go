@@ -20,7 +20,6 @@ type timerEntry struct {
 	when       int64 // the deadline, on the loop's clock
 	slot       int32
 	armed      bool
-	c          *Conn
 }
 
 func newWheel(now int64) wheel {
