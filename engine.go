@@ -23,7 +23,7 @@ type Engine struct {
 	loops  []*loop
 	next   atomic.Uint32 // round-robin cursor for new connections
 	ids    atomic.Uint64 // connection IDs, never reused
-	chunks sync.Pool     // write-queue chunks
+	chunks chunkPools    // write-queue chunks
 	bufs   *buffer.Pool  // pooled buffers for WriteBuffer, Broadcast and framing
 	log    *slog.Logger
 	epoch  time.Time // the loops' clocks count from here
@@ -78,7 +78,7 @@ func newEngine(cfg *config) (*Engine, error) {
 	// The epoch lies in the past so that no clock reading is 0, which
 	// connections use for "not set".
 	e := &Engine{name: drv.Name(), log: cfg.log(), epoch: time.Now().Add(-time.Second)}
-	e.chunks.New = func() any { return new(chunk) }
+	e.chunks.init()
 	e.bufs = buffer.NewPool()
 	n := cfg.loopCount()
 	for i := range n {

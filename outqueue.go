@@ -7,12 +7,44 @@ import (
 	"github.com/seed487d475b/proactor/buffer"
 )
 
-// chunkSize is the size of a write-queue chunk. Writes are copied into
-// chunks, which are never moved or grown, so the memory of a write in flight
-// stays put while later writes are appended behind it.
-const chunkSize = 16 << 10
+// Writes are copied into chunks, which are never moved or grown, so the
+// memory of a write in flight stays put while later writes are appended
+// behind it. A queue that holds little starts with a small chunk: a loop
+// iteration may have hundreds of connections' replies in flight at once,
+// and 16 KiB each for 64-byte replies would be megabytes of memory that
+// idle connections' RSS pays for.
+const (
+	chunkSize      = 16 << 10
+	smallChunkSize = 512
+)
 
-type chunk [chunkSize]byte
+// chunk is a write-queue chunk of either size; len(b) is its size.
+type chunk struct{ b []byte }
+
+// chunkPools are an engine's free chunks of each size.
+type chunkPools struct{ small, big sync.Pool }
+
+func (p *chunkPools) init() {
+	p.small.New = func() any { return &chunk{b: make([]byte, smallChunkSize)} }
+	p.big.New = func() any { return &chunk{b: make([]byte, chunkSize)} }
+}
+
+// get returns a chunk for n more bytes on a queue holding queued bytes in
+// memory.
+func (p *chunkPools) get(n, queued int) *chunk {
+	if max(n, queued) < smallChunkSize {
+		return p.small.Get().(*chunk)
+	}
+	return p.big.Get().(*chunk)
+}
+
+func (p *chunkPools) put(c *chunk) {
+	if len(c.b) == smallChunkSize {
+		p.small.Put(c)
+	} else {
+		p.big.Put(c)
+	}
+}
 
 // seg is a stretch of queued bytes: in a chunk of copies, in a caller's
 // pooled buffer queued without a copy (WriteBuffer), or in a file to be
@@ -27,7 +59,7 @@ type seg struct {
 
 func (s *seg) bytes() []byte {
 	if s.ch != nil {
-		return s.ch[s.r:s.w]
+		return s.ch.b[s.r:s.w]
 	}
 	return s.buf.Bytes()[s.r:s.w]
 }
@@ -42,15 +74,15 @@ type outQueue struct {
 	mem int
 }
 
-func (o *outQueue) write(p []byte, pool *sync.Pool) {
+func (o *outQueue) write(p []byte, pool *chunkPools) {
 	for len(p) > 0 {
 		k := len(o.q) - 1
-		if k < 0 || o.q[k].ch == nil || o.q[k].w == chunkSize {
-			o.q = append(o.q, seg{ch: pool.Get().(*chunk)})
+		if k < 0 || o.q[k].ch == nil || o.q[k].w == len(o.q[k].ch.b) {
+			o.q = append(o.q, seg{ch: pool.get(len(p), o.mem)})
 			k++
 		}
 		s := &o.q[k]
-		n := copy(s.ch[s.w:], p)
+		n := copy(s.ch.b[s.w:], p)
 		s.w += n
 		o.n += n
 		o.mem += n
@@ -98,7 +130,7 @@ func (o *outQueue) iov(dst [][]byte, max int) [][]byte {
 }
 
 // consume drops n written bytes and gives back what emptied.
-func (o *outQueue) consume(n int, pool *sync.Pool) {
+func (o *outQueue) consume(n int, pool *chunkPools) {
 	o.n -= n
 	for len(o.q) > 0 {
 		s := &o.q[0]
@@ -120,10 +152,10 @@ func (o *outQueue) consume(n int, pool *sync.Pool) {
 
 // pop shifts rather than reslices so the slice keeps its base and a steady
 // one-chunk queue never reallocates.
-func (o *outQueue) pop(pool *sync.Pool) {
+func (o *outQueue) pop(pool *chunkPools) {
 	switch s := &o.q[0]; {
 	case s.ch != nil:
-		pool.Put(s.ch)
+		pool.put(s.ch)
 	case s.buf != nil:
 		s.buf.Release()
 	default:
@@ -134,7 +166,7 @@ func (o *outQueue) pop(pool *sync.Pool) {
 	o.q = o.q[:k]
 }
 
-func (o *outQueue) reset(pool *sync.Pool) {
+func (o *outQueue) reset(pool *chunkPools) {
 	for len(o.q) > 0 {
 		o.pop(pool)
 	}

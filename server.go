@@ -57,7 +57,6 @@ func NewServer(h Handler, opts ...Option) (*Server, error) {
 		return nil, ErrEngineClosed
 	}
 	s.stats = make([]statShard, len(s.eng.loops))
-	s.registry.init()
 	return s, nil
 }
 
