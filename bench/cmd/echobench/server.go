@@ -24,8 +24,11 @@ import (
 var serverKinds = []string{"proactor-epoll", "proactor-std", "gonet", "netpoll"}
 
 // extraKinds may be named with --servers but are not run by default:
-// proactor on its io_uring engine, where the library and the kernel have it.
-var extraKinds = []string{"proactor-uring"}
+// proactor on its io_uring engine, where the library and the kernel have it;
+// floor is not a framework: the least a server can do per message with
+// epoll and read/write (floor_linux.go), to show how close to the kernel's
+// cost the others come.
+var extraKinds = []string{"proactor-uring", "floor"}
 
 const baseline = "gonet"
 
@@ -119,6 +122,8 @@ func startEcho(kind string) (addr string, stop func(), err error) {
 		return startGoNet()
 	case "netpoll":
 		return startNetpoll()
+	case "floor":
+		return startFloor()
 	}
 	return "", nil, fmt.Errorf("unknown server %q (have %v and %v)", kind, serverKinds, extraKinds)
 }

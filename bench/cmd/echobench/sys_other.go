@@ -13,3 +13,5 @@ func raiseNofile() error       { return errLinuxOnly }
 func nofile() uint64           { return 0 }
 func pinProcess(cpu int) error { return errLinuxOnly }
 func kernelRelease() string    { return runtime.GOOS }
+
+func startFloor() (string, func(), error) { return "", nil, errLinuxOnly }
