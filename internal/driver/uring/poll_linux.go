@@ -80,11 +80,8 @@ func (p *poller) dispatch(cqe *uring.CQE, s driver.Sink) {
 // the slot has been closed or reused since the operation was submitted.
 func (p *poller) token(ud uint64) (driver.Token, *connSlot, bool) {
 	slot, gen := uint32(ud), uint32(ud>>genShift)&genBits
-	if int(slot) >= len(p.conns) {
-		return 0, nil, false
-	}
-	c := &p.conns[slot]
-	if c.fd < 0 || c.gen&genBits != gen {
+	c := p.conns.Get(slot)
+	if c == nil || c.fd < 0 || c.gen&genBits != gen {
 		return 0, nil, false
 	}
 	return driver.MakeToken(slot, c.gen), c, true
@@ -168,26 +165,27 @@ func (p *poller) input(t driver.Token, c *connSlot, b []byte, err error, s drive
 	if c.seq != p.seq {
 		c.seq, c.spent = p.seq, 0
 	}
-	if c.reading && len(c.held) == 0 && c.heldErr == nil && (err != nil || c.spent < readBudget) {
+	if c.reading && !c.holding() && (err != nil || c.spent < readBudget) {
 		if err != nil {
 			c.reading = false // the contract: reading is off after EOF or an error
 			p.watch(t, c)
 			s.Read(t, nil, err)
 			return
 		}
-		c.spent += len(b)
+		c.spent += int32(len(b))
 		s.Read(t, b, nil)
 		return
 	}
+	x := c.extra()
 	if err != nil {
-		c.heldErr = err
+		x.heldErr = err
 	} else {
-		c.held = append(c.held, b...)
+		x.held = append(x.held, b...)
 	}
 	if c.reading {
 		p.queueDeliver(t, c)
 	}
-	if len(c.held) > holdMax && c.recvArmed && !c.recvCancel {
+	if len(x.held) > holdMax && c.recvArmed && !c.recvCancel {
 		c.recvCancel = true
 		p.cancel(userData(kRecv, t.Slot(), c.gen))
 	}
@@ -199,27 +197,29 @@ func (p *poller) flushHeld(t driver.Token, c *connSlot, s driver.Sink) {
 	if c.seq != p.seq {
 		c.seq, c.spent = p.seq, 0
 	}
-	if n := min(len(c.held), readBudget-c.spent); n > 0 {
-		c.spent += n
-		s.Read(t, c.held[:n], nil)
+	x := c.extra() // made already: the connection was queued with held input
+	if n := min(len(x.held), readBudget-int(c.spent)); n > 0 {
+		c.spent += int32(n)
+		s.Read(t, x.held[:n], nil)
+		// A connection keeps its extra state while it holds the slot.
 		if c = p.conn(t); c == nil {
 			return
 		}
 		// The bytes were valid until Read returned; now they move up.
-		c.held = c.held[:copy(c.held, c.held[n:])]
-		if len(c.held) == 0 && cap(c.held) > readBudget {
-			c.held = nil
+		x.held = x.held[:copy(x.held, x.held[n:])]
+		if len(x.held) == 0 && cap(x.held) > readBudget {
+			x.held = nil
 		}
 	}
 	if !c.reading {
 		return
 	}
-	if len(c.held) > 0 {
+	if len(x.held) > 0 {
 		p.queueDeliver(t, c)
 		return
 	}
-	if err := c.heldErr; err != nil {
-		c.heldErr = nil
+	if err := x.heldErr; err != nil {
+		x.heldErr = nil
 		c.reading = false
 		p.watch(t, c)
 		s.Read(t, nil, err)
@@ -257,24 +257,24 @@ func (p *poller) rearmStarved() {
 func (p *poller) onSend(cqe *uring.CQE, s driver.Sink) {
 	t, c, ok := p.token(cqe.UserData)
 	if !ok || !c.sending {
-		if st, ok := p.orphans[cqe.UserData]; ok {
+		if x, ok := p.orphans[cqe.UserData]; ok {
 			delete(p.orphans, cqe.UserData)
-			clear(st.iov)
-			clear(st.vecs)
+			clear(x.iov)
+			clear(x.vecs)
 		}
 		return
 	}
-	if c.file != nil {
+	x := c.x
+	if x.file != nil {
 		p.onFileRoom(t, c, cqe.Res, s)
 		return
 	}
-	st := c.send
 	var err error
 	switch res := cqe.Res; {
 	case res >= 0:
-		st.total += int(res)
-		st.iov = sock.Advance(st.iov, int(res))
-		if len(st.iov) > 0 {
+		x.written += int(res)
+		x.iov = sock.Advance(x.iov, int(res))
+		if len(x.iov) > 0 {
 			// A short send: the rest goes out in another.
 			if err = p.submitSend(t, c); err == nil {
 				return
@@ -288,10 +288,10 @@ func (p *poller) onSend(cqe *uring.CQE, s driver.Sink) {
 		err = sock.Wrap("sendmsg", errno(res))
 	}
 	c.sending = false
-	total := st.total
-	clear(st.iov)
-	clear(st.vecs)
-	st.iov, st.total = st.iov[:0], 0
+	total := x.written
+	clear(x.iov)
+	clear(x.vecs)
+	x.iov, x.written = x.iov[:0], 0
 	s.Wrote(t, total, err)
 	if c = p.conn(t); c != nil {
 		p.watch(t, c)
@@ -301,23 +301,24 @@ func (p *poller) onSend(cqe *uring.CQE, s driver.Sink) {
 // onFileRoom goes on with a SendFile once the socket has room.
 func (p *poller) onFileRoom(t driver.Token, c *connSlot, res int32, s driver.Sink) {
 	c.sending = false
+	x := c.x
 	var err error
 	if res < 0 && errno(res) != unix.EINTR && errno(res) != unix.EAGAIN {
 		err = sock.Wrap("sendfile", errno(res))
 	} else {
 		var n int
-		n, err = sock.Sendfile(c.fd, c.file, &c.foff, c.fleft)
-		c.fsent += n
-		c.fleft -= n
-		if err == unix.EAGAIN || err == nil && c.fleft > 0 {
+		n, err = sock.Sendfile(int(c.fd), x.file, &x.foff, x.fleft)
+		x.written += n
+		x.fleft -= n
+		if err == unix.EAGAIN || err == nil && x.fleft > 0 {
 			if err = p.armFilePoll(t, c); err == nil {
 				return
 			}
 		}
 		err = sock.Wrap("sendfile", err)
 	}
-	total := c.fsent
-	c.file, c.foff, c.fleft, c.fsent = nil, 0, 0, 0
+	total := x.written
+	x.file, x.foff, x.fleft, x.written = nil, 0, 0, 0
 	s.Wrote(t, total, err)
 	if c = p.conn(t); c != nil {
 		p.watch(t, c)
@@ -340,13 +341,13 @@ func (p *poller) onPoll(cqe *uring.CQE, s driver.Sink) {
 	}
 	// The poll may complete for a wake-up that was not a hang-up (a FIN
 	// alone, say): ask the socket itself, without waiting.
-	fds := []unix.PollFd{{Fd: int32(c.fd)}}
+	fds := []unix.PollFd{{Fd: c.fd}}
 	if n, _ := unix.Poll(fds, 0); n == 0 || fds[0].Revents&(unix.POLLERR|unix.POLLHUP) == 0 {
 		// Not re-armed here, which could spin on a wake-up that recurs;
 		// the next pause or completed write arms the watch again.
 		return
 	}
-	soerr, _ := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	soerr, _ := unix.GetsockoptInt(int(c.fd), unix.SOL_SOCKET, unix.SO_ERROR)
 	var err error
 	if soerr != 0 {
 		err = sock.Wrap("read", unix.Errno(soerr))
@@ -360,7 +361,7 @@ func (p *poller) connected(t driver.Token, c *connSlot, res int32, s driver.Sink
 	var err error
 	if res < 0 {
 		err = errno(res)
-	} else if soerr, gerr := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); gerr != nil {
+	} else if soerr, gerr := unix.GetsockoptInt(int(c.fd), unix.SOL_SOCKET, unix.SO_ERROR); gerr != nil {
 		err = gerr
 	} else if soerr != 0 {
 		err = unix.Errno(soerr)
@@ -370,12 +371,12 @@ func (p *poller) connected(t driver.Token, c *connSlot, res int32, s driver.Sink
 		err = p.armRecv(t, c)
 	}
 	if err != nil {
-		unix.Close(c.fd)
-		*c = connSlot{fd: -1, send: c.send}
+		unix.Close(int(c.fd))
+		c.release()
 		s.Connected(t, driver.Sock{FD: -1}, sock.Wrap("connect", err))
 		return
 	}
-	so := driver.Sock{FD: c.fd}
-	so.Local, so.Peer = sock.Names(c.fd)
+	so := driver.Sock{FD: int(c.fd)}
+	so.Local, so.Peer = sock.Names(so.FD)
 	s.Connected(t, so, nil)
 }

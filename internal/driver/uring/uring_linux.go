@@ -101,42 +101,73 @@ func New() (driver.Driver, error) {
 
 func (uringDriver) Name() string { return "uring" }
 
+// connSlot is a connection's state in the engine: 32 bytes, so that an
+// idle connection costs little. What only some connections need at some
+// moments (held input, a pending write or SendFile) lives behind x, made on
+// the slot's first need and kept for the connections that reuse the slot.
 type connSlot struct {
-	fd  int // -1 when the slot is free
-	gen uint32
+	fd    int32 // -1 when the slot is free
+	gen   uint32
+	seq   uint32 // the Poll in which spent was counted
+	spent int32  // bytes delivered in that Poll: below readBudget plus one buffer
 
-	reading    bool   // the state machine wants reads
-	recvArmed  bool   // a multishot receive is in flight
-	recvCancel bool   // and a cancel for it has been queued
-	held       []byte // input not delivered yet: reading was off, or over budget
-	heldErr    error  // EOF or an error that came behind held input
-	queued     bool   // on the poller's deliver list
-	seq        uint32 // the Poll in which spent was counted
-	spent      int    // bytes delivered in that Poll
-
-	sending bool       // a sendmsg, or a SendFile's wait for room, is in flight
-	send    *sendState // kept across generations for reuse
-
-	// A pending SendFile: fleft bytes of file from foff are left, fsent
-	// were sent. Its wait for room in the socket is a POLLOUT poll with the
-	// send's user_data.
-	file  *os.File
-	foff  int64
-	fleft int
-	fsent int
-
+	reading    bool // the state machine wants reads
+	recvArmed  bool // a multishot receive is in flight
+	recvCancel bool // and a cancel for it has been queued
+	queued     bool // on the poller's deliver list
+	sending    bool // a sendmsg, or a SendFile's wait for room, is in flight
 	connecting bool
 	pollArmed  bool
+
+	x *slotExtra
 }
 
-// sendState is the rest of a pending write. It is allocated apart from the
-// slot table, which may grow and move, because the kernel holds msg's and
-// vecs' addresses until the sendmsg completes.
-type sendState struct {
-	iov   [][]byte
-	vecs  []unix.Iovec
-	msg   unix.Msghdr
-	total int
+// slotExtra is the part of a slot's state that an idle connection does
+// not use. It is allocated apart from the slot table because the kernel
+// holds msg's and vecs' addresses until the sendmsg completes, which may be
+// after the connection has left the slot (see poller.orphans).
+type slotExtra struct {
+	held    []byte // input not delivered yet: reading was off, or over budget
+	heldErr error  // EOF or an error that came behind held input
+
+	// The rest of a pending write, or of a pending SendFile: fleft bytes of
+	// file from foff, whose wait for room in the socket is a POLLOUT poll
+	// with the send's user_data. written counts what either has sent.
+	iov     [][]byte
+	vecs    []unix.Iovec
+	msg     unix.Msghdr
+	file    *os.File
+	foff    int64
+	fleft   int
+	written int
+}
+
+func freshSlot(c *connSlot) { c.fd = -1 }
+
+// extra returns the slot's extra state, making it the first time.
+func (c *connSlot) extra() *slotExtra {
+	if c.x == nil {
+		c.x = new(slotExtra)
+	}
+	return c.x
+}
+
+// holding reports whether input is held back for the state machine.
+func (c *connSlot) holding() bool {
+	return c.x != nil && (len(c.x.held) > 0 || c.x.heldErr != nil)
+}
+
+// release empties the slot for the next connection: the extra state stays,
+// with its slices' capacity, but forgets the held input (up to holdMax and
+// more, too much to keep for an idle slot), the file and the write's
+// buffers. A sendmsg in flight must have taken the extra state away first.
+func (c *connSlot) release() {
+	if x := c.x; x != nil {
+		clear(x.iov)
+		clear(x.vecs)
+		*x = slotExtra{iov: x.iov[:0], vecs: x.vecs[:0]}
+	}
+	*c = connSlot{fd: -1, x: c.x}
 }
 
 type lnSlot struct {
@@ -173,10 +204,10 @@ type poller struct {
 	overflow int // Polls that found the completion ring overflowed, likewise
 
 	cqes    []uring.CQE
-	conns   []connSlot
+	conns   driver.Table[connSlot]
 	lns     []lnSlot
 	w       sock.Writer
-	orphans map[uint64]*sendState // sends of closed connections, until their completion
+	orphans map[uint64]*slotExtra // sends of closed connections, until their completion
 	starved []driver.Token        // receives ended by ENOBUFS, re-armed after the batch
 	deliver []driver.Token        // connections with held input to deliver
 	spare   []driver.Token
@@ -294,7 +325,7 @@ func (p *poller) armRecv(t driver.Token, c *connSlot) error {
 		return err
 	}
 	e.Opcode = uring.OpRecv
-	e.Fd = int32(c.fd)
+	e.Fd = c.fd
 	e.IOPrio = uring.RecvMultishot
 	e.Flags = uring.SQEBufferSelect
 	e.BufGroup = p.bufs.Group()
@@ -325,7 +356,7 @@ func (p *poller) armPoll(t driver.Token, c *connSlot, events uint32) error {
 		return err
 	}
 	e.Opcode = uring.OpPollAdd
-	e.Fd = int32(c.fd)
+	e.Fd = c.fd
 	e.OpFlags = poll32(events)
 	e.UserData = userData(kPoll, t.Slot(), c.gen)
 	c.pollArmed = true
@@ -377,7 +408,7 @@ const (
 
 // wantRecv reports whether c should have a receive armed.
 func (c *connSlot) wantRecv() bool {
-	return c.reading && !c.recvArmed && c.heldErr == nil && len(c.held) <= holdMax
+	return c.reading && !c.recvArmed && (c.x == nil || c.x.heldErr == nil && len(c.x.held) <= holdMax)
 }
 
 func (p *poller) queueDeliver(t driver.Token, c *connSlot) {
@@ -388,12 +419,8 @@ func (p *poller) queueDeliver(t driver.Token, c *connSlot) {
 }
 
 func (p *poller) conn(t driver.Token) *connSlot {
-	i := int(t.Slot())
-	if i >= len(p.conns) {
-		return nil
-	}
-	c := &p.conns[i]
-	if c.fd < 0 || c.gen != t.Gen() {
+	c := p.conns.Get(t.Slot())
+	if c == nil || c.fd < 0 || c.gen != t.Gen() {
 		return nil
 	}
 	return c
@@ -480,12 +507,13 @@ func (p *poller) Unlisten(t driver.Token) error {
 	return sock.Wrap("close", err)
 }
 
+// slot returns t's slot with its flags reset: an Attach or a Connect that
+// failed half-way leaves some set. What the extra state holds was cleared
+// when the last connection left (release).
 func (p *poller) slot(t driver.Token) *connSlot {
-	for int(t.Slot()) >= len(p.conns) {
-		p.conns = append(p.conns, connSlot{fd: -1})
-	}
-	c := &p.conns[t.Slot()]
-	*c = connSlot{fd: -1, send: c.send}
+	p.conns.Grow(t.Slot(), freshSlot)
+	c := p.conns.At(t.Slot())
+	*c = connSlot{fd: -1, x: c.x}
 	return c
 }
 
@@ -494,7 +522,7 @@ func (p *poller) Attach(t driver.Token, s driver.Sock) error {
 		return err
 	}
 	c := p.slot(t)
-	c.fd, c.gen, c.reading = s.FD, t.Gen(), true
+	c.fd, c.gen, c.reading = int32(s.FD), t.Gen(), true
 	if err := p.armRecv(t, c); err != nil {
 		c.fd = -1
 		return err
@@ -511,7 +539,7 @@ func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
 		return err
 	}
 	c := p.slot(t)
-	c.fd, c.gen, c.connecting = fd, t.Gen(), true
+	c.fd, c.gen, c.connecting = int32(fd), t.Gen(), true
 	// Writable means connected or failed: SO_ERROR tells which.
 	if err := p.armPoll(t, c, unix.POLLOUT); err != nil {
 		unix.Close(fd)
@@ -539,7 +567,7 @@ func (p *poller) SetReading(t driver.Token, on bool) error {
 	}
 	c.reading = on
 	if on {
-		if len(c.held) > 0 || c.heldErr != nil {
+		if c.holding() {
 			p.queueDeliver(t, c)
 		}
 		if c.wantRecv() {
@@ -570,22 +598,19 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	}
 	// A write the socket takes at once completes inline, as on epoll: one
 	// writev instead of a submission and a completion.
-	n, rest, err := p.w.Writev(c.fd, iov)
+	n, rest, err := p.w.Writev(int(c.fd), iov)
 	if err != nil && err != unix.EAGAIN {
 		return n, false, sock.Wrap("writev", err)
 	}
 	if len(rest) == 0 {
 		return n, false, nil
 	}
-	if c.send == nil {
-		c.send = &sendState{}
-	}
-	st := c.send
-	st.iov = append(st.iov[:0], rest...)
-	st.total = n
+	x := c.extra()
+	x.iov = append(x.iov[:0], rest...)
+	x.written = n
 	if err := p.submitSend(t, c); err != nil {
-		clear(st.iov)
-		st.iov = st.iov[:0]
+		clear(x.iov)
+		x.iov = x.iov[:0]
 		return n, false, err
 	}
 	return n, true, nil
@@ -604,16 +629,17 @@ func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bo
 	if err := p.own(); err != nil {
 		return 0, false, err
 	}
-	sent, err := sock.Sendfile(c.fd, f, &off, n)
+	sent, err := sock.Sendfile(int(c.fd), f, &off, n)
 	if err != nil && err != unix.EAGAIN {
 		return sent, false, sock.Wrap("sendfile", err)
 	}
 	if sent == n {
 		return sent, false, nil
 	}
-	c.file, c.foff, c.fleft, c.fsent = f, off, n-sent, sent
+	x := c.extra()
+	x.file, x.foff, x.fleft, x.written = f, off, n-sent, sent
 	if err := p.armFilePoll(t, c); err != nil {
-		c.file = nil
+		x.file = nil
 		return sent, false, err
 	}
 	return sent, true, nil
@@ -625,7 +651,7 @@ func (p *poller) armFilePoll(t driver.Token, c *connSlot) error {
 		return err
 	}
 	e.Opcode = uring.OpPollAdd
-	e.Fd = int32(c.fd)
+	e.Fd = c.fd
 	e.OpFlags = poll32(unix.POLLOUT)
 	e.UserData = userData(kSend, t.Slot(), c.gen)
 	c.sending = true
@@ -634,28 +660,28 @@ func (p *poller) armFilePoll(t driver.Token, c *connSlot) error {
 
 // submitSend queues a sendmsg of what is left of c's write.
 func (p *poller) submitSend(t driver.Token, c *connSlot) error {
-	st := c.send
+	x := c.x
 	e, err := p.sqe()
 	if err != nil {
 		return err
 	}
-	st.vecs, _ = sock.FillIovecs(st.vecs, st.iov)
-	st.msg = unix.Msghdr{}
-	if len(st.vecs) > 0 {
-		st.msg.Iov = &st.vecs[0]
-		st.msg.SetIovlen(len(st.vecs))
+	x.vecs, _ = sock.FillIovecs(x.vecs, x.iov)
+	x.msg = unix.Msghdr{}
+	if len(x.vecs) > 0 {
+		x.msg.Iov = &x.vecs[0]
+		x.msg.SetIovlen(len(x.vecs))
 	}
 	flags := uint32(unix.MSG_NOSIGNAL | unix.MSG_WAITALL)
 	if p.o.noWaitAll {
 		flags = unix.MSG_NOSIGNAL
 	}
 	e.Opcode = uring.OpSendmsg
-	e.Fd = int32(c.fd)
-	// SAFETY: st is a heap object that the slot (or, once the connection
-	// is closed, the orphans map) references until the sendmsg's
-	// completion; msg points at vecs, which point into the slices of
-	// st.iov, all kept with st. Go's heap does not move.
-	e.Addr = uint64(uintptr(unsafe.Pointer(&st.msg)))
+	e.Fd = c.fd
+	// SAFETY: x is a heap object of its own that the slot (or, once the
+	// connection is closed, the orphans map) references until the
+	// sendmsg's completion; msg points at vecs, which point into the
+	// slices of x.iov, all kept with x. Go's heap does not move.
+	e.Addr = uint64(uintptr(unsafe.Pointer(&x.msg)))
 	e.OpFlags = flags
 	e.UserData = userData(kSend, t.Slot(), c.gen)
 	c.sending = true
@@ -667,7 +693,7 @@ func (p *poller) Shutdown(t driver.Token) error {
 	if c == nil {
 		return net.ErrClosed
 	}
-	return sock.Wrap("shutdown", unix.Shutdown(c.fd, unix.SHUT_WR))
+	return sock.Wrap("shutdown", unix.Shutdown(int(c.fd), unix.SHUT_WR))
 }
 
 func (p *poller) Close(t driver.Token, abort bool) error {
@@ -685,25 +711,28 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 	if c.pollArmed {
 		p.cancel(userData(kPoll, t.Slot(), c.gen))
 	}
-	send := c.send
-	if c.sending && c.file != nil {
+	if c.sending && c.x.file != nil {
 		p.cancel(userData(kSend, t.Slot(), c.gen))
 	} else if c.sending {
+		// The sendmsg's memory leaves with the connection; the next one
+		// in the slot makes its own.
 		ud := userData(kSend, t.Slot(), c.gen)
 		p.cancel(ud)
 		if p.orphans == nil {
-			p.orphans = make(map[uint64]*sendState)
+			p.orphans = make(map[uint64]*slotExtra)
 		}
-		p.orphans[ud] = send
-		send = nil
+		x := c.x
+		x.held, x.heldErr = nil, nil
+		p.orphans[ud] = x
+		c.x = nil
 	}
 	var err error
 	if abort {
-		err = sock.AbortClose(c.fd)
+		err = sock.AbortClose(int(c.fd))
 	} else {
-		err = unix.Close(c.fd)
+		err = unix.Close(int(c.fd))
 	}
-	*c = connSlot{fd: -1, send: send}
+	c.release()
 	return sock.Wrap("close", err)
 }
 
@@ -730,11 +759,11 @@ func (p *poller) Release() error {
 		return nil
 	}
 	onThread := p.owned && unix.Gettid() == p.tid
-	for i := range p.conns {
-		if c := &p.conns[i]; c.fd >= 0 {
-			p.Close(driver.MakeToken(uint32(i), c.gen), true)
+	p.conns.All(func(i uint32, c *connSlot) {
+		if c.fd >= 0 {
+			p.Close(driver.MakeToken(i, c.gen), true)
 		}
-	}
+	})
 	for i := range p.lns {
 		if l := &p.lns[i]; l.fd >= 0 {
 			p.Unlisten(driver.MakeToken(uint32(i), l.gen))

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -188,8 +189,8 @@ func TestShortSends(t *testing.T) {
 				got <- b
 			}()
 			drivertest.PollUntil(t, p, s, func() bool { return s.Written[ct] > 0 })
-			if s.Written[ct] != len(big) || p.conns[0].sending {
-				t.Fatalf("completion: %d bytes, sending %v", s.Written[ct], p.conns[0].sending)
+			if s.Written[ct] != len(big) || p.conns.At(0).sending {
+				t.Fatalf("completion: %d bytes, sending %v", s.Written[ct], p.conns.At(0).sending)
 			}
 			if b := <-got; !bytes.Equal(b[5:], big) {
 				t.Fatalf("peer got different bytes")
@@ -204,8 +205,8 @@ func TestEOF(t *testing.T) {
 	peer.Write([]byte("bye"))
 	peer.(*net.TCPConn).CloseWrite()
 	drivertest.PollUntil(t, p, s, func() bool { return s.Ends[ct] != nil })
-	if s.Ends[ct] != io.EOF || string(s.Reads[ct]) != "bye" || p.conns[0].reading || p.conns[0].recvArmed {
-		t.Fatalf("eof %v, data %q, reading %v", s.Ends[ct], s.Reads[ct], p.conns[0].reading)
+	if s.Ends[ct] != io.EOF || string(s.Reads[ct]) != "bye" || p.conns.At(0).reading || p.conns.At(0).recvArmed {
+		t.Fatalf("eof %v, data %q, reading %v", s.Ends[ct], s.Reads[ct], p.conns.At(0).reading)
 	}
 }
 
@@ -268,6 +269,31 @@ func TestCQOverflow(t *testing.T) {
 	}
 	if p.overflow == 0 {
 		t.Errorf("the completion ring never overflowed; the test proves nothing")
+	}
+}
+
+// A slot stays small, and the connection that reuses it inherits nothing
+// of the last one: no held input, no file, no write's buffers.
+func TestSlotRelease(t *testing.T) {
+	if size := unsafe.Sizeof(connSlot{}); unsafe.Sizeof(uintptr(0)) == 8 && size != 32 {
+		t.Errorf("connSlot is %d bytes, want 32", size)
+	}
+	var c connSlot
+	c.fd, c.gen, c.reading, c.spent = 7, 3, true, 100
+	x := c.extra()
+	x.held, x.heldErr = make([]byte, 10), io.EOF
+	x.file, x.foff, x.fleft, x.written = os.Stdin, 5, 6, 7
+	x.iov = append(x.iov, []byte("pending"))
+	iov := x.iov
+	c.release()
+	if c.fd != -1 || c.reading || c.spent != 0 || c.x != x {
+		t.Fatalf("slot after release: %+v", c)
+	}
+	if x.held != nil || x.heldErr != nil || x.file != nil || x.foff != 0 || x.fleft != 0 || x.written != 0 {
+		t.Fatalf("extra state after release: %+v", *x)
+	}
+	if len(x.iov) != 0 || cap(x.iov) == 0 || iov[0] != nil {
+		t.Fatalf("write vector after release: len %d cap %d, old entry %q", len(x.iov), cap(x.iov), iov[0])
 	}
 }
 
