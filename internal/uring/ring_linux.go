@@ -62,6 +62,7 @@ const (
 const (
 	CQEFBuffer     uint32 = 1 << 0
 	CQEFMore       uint32 = 1 << 1
+	CQEFBufMore    uint32 = 1 << 4 // IORING_CQE_F_BUF_MORE: an incremental buffer is not used up
 	CQEBufferShift        = 16
 )
 

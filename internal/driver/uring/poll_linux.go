@@ -120,26 +120,31 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 }
 
 func (p *poller) onRecv(cqe *uring.CQE, s driver.Sink) {
-	t, c, ok := p.token(cqe.UserData)
-	hasBuf := cqe.Flags&uring.CQEFBuffer != 0
+	if cqe.Flags&uring.CQEFBuffer == 0 {
+		p.recvDone(cqe, nil, s)
+		return
+	}
 	bid := uint16(cqe.Flags >> uring.CQEBufferShift)
+	data, done := p.bufs.Received(bid, max(int(cqe.Res), 0), cqe.Flags)
+	p.recvDone(cqe, data, s)
+	if done {
+		p.bufs.Recycle(bid) // the Sink has copied what it keeps
+	}
+}
+
+// recvDone handles a receive completion whose bytes, if any, are data.
+func (p *poller) recvDone(cqe *uring.CQE, data []byte, s driver.Sink) {
+	t, c, ok := p.token(cqe.UserData)
 	if !ok {
-		if hasBuf {
-			p.bufs.Recycle(bid)
-		}
 		return
 	}
 	if cqe.Flags&uring.CQEFMore == 0 {
 		c.recvArmed, c.recvCancel = false, false
 	}
 	switch {
-	case cqe.Res > 0 && hasBuf:
-		p.input(t, c, p.bufs.Buf(bid, int(cqe.Res)), nil, s)
-		p.bufs.Recycle(bid)
+	case cqe.Res > 0 && data != nil:
+		p.input(t, c, data, nil, s)
 	case cqe.Res == 0:
-		if hasBuf {
-			p.bufs.Recycle(bid)
-		}
 		p.input(t, c, nil, io.EOF, s)
 		return
 	case errno(cqe.Res) == unix.ENOBUFS:

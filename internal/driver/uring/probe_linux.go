@@ -40,7 +40,7 @@ func probe() error {
 		r.Close()
 		return unsupported(fmt.Sprintf("io_uring opcode %d", op), err)
 	}
-	bufs, err := uring.NewBufRing(r, bufGroup, 2, 64)
+	bufs, err := uring.NewBufRing(r, bufGroup, 2, 64, false)
 	if err != nil {
 		r.Close()
 		return unsupported("provided buffer rings", err)

@@ -26,6 +26,7 @@ package uring
 import (
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"net"
 	"net/netip"
 	"os"
@@ -48,12 +49,21 @@ const (
 	cqEntries = 4096
 )
 
-// The provided buffer ring: 256 buffers of 16 KiB per loop by default
-// (Config.ReadBufferSize sets the size of each). Buffers are returned as
-// soon as the Sink's Read returns, so the ring runs dry only when more
-// connections than buffers receive in the same batch; those connections
-// get ENOBUFS and are re-armed after the batch.
+// The provided buffer ring. Where the kernel consumes buffers
+// incrementally (6.12 and later; tried, not assumed), a loop has 1 MiB of
+// them: 16 of 64 KiB by default (Config.ReadBufferSize sets the size of
+// each, as it sets epoll's read buffer). Receives pack one behind another,
+// so 64-byte messages from thousands of connections share a few buffers,
+// and the ring stays in the CPU's cache (L2 here is 2 MiB a core; 4 MiB of
+// buffers, used round-robin, cost 20% of CPU per message at 16 KiB).
+// Elsewhere a receive uses up a whole buffer, and the ring is 256 buffers
+// of 16 KiB. Buffers are returned as soon as the Sink's Read returns, so the
+// ring runs dry only when a batch brings more than it holds; those
+// connections get ENOBUFS and are re-armed after the batch.
 const (
+	incRingBytes    = 1 << 20
+	incBufSize      = 64 << 10
+	minIncBufCount  = 4
 	defaultBufCount = 256
 	defaultBufSize  = 16 << 10
 	maxBufSize      = 1 << 20
@@ -183,10 +193,43 @@ type lnSlot struct {
 type options struct {
 	bufCount   int
 	bufSize    int
+	classic    bool   // never incremental buffers
 	setupFlags uint32 // exactly these io_uring_setup flags, not the ladder
 	noWaitAll  bool   // let the kernel complete sends short
 	sqEntries  uint32
 	cqEntries  uint32
+}
+
+// newBufRing registers the loop's buffer ring: incremental where the
+// kernel takes it, whole buffers otherwise.
+func newBufRing(ring *uring.Ring, cfg driver.Config, o options) (*uring.BufRing, error) {
+	size := o.bufSize
+	if size <= 0 {
+		size = cfg.ReadBufferSize
+	}
+	if !o.classic {
+		sz := size
+		if sz <= 0 {
+			sz = incBufSize
+		}
+		sz = min(sz, maxBufSize)
+		count := o.bufCount
+		if count <= 0 {
+			count = max(minIncBufCount, 1<<(bits.Len(uint(incRingBytes/sz))-1))
+		}
+		bufs, err := uring.NewBufRing(ring, bufGroup, count, sz, true)
+		if err == nil || !errors.Is(err, unix.EINVAL) {
+			return bufs, err
+		}
+	}
+	count := o.bufCount
+	if count <= 0 {
+		count = defaultBufCount
+	}
+	if size <= 0 {
+		size = defaultBufSize
+	}
+	return uring.NewBufRing(ring, bufGroup, count, min(size, maxBufSize), false)
 }
 
 type poller struct {
@@ -227,18 +270,7 @@ func newPoller(cfg driver.Config, o options) (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	count, size := o.bufCount, o.bufSize
-	if count <= 0 {
-		count = defaultBufCount
-	}
-	if size <= 0 {
-		size = cfg.ReadBufferSize
-	}
-	if size <= 0 {
-		size = defaultBufSize
-	}
-	size = min(size, maxBufSize)
-	bufs, err := uring.NewBufRing(ring, bufGroup, count, size)
+	bufs, err := newBufRing(ring, cfg, o)
 	if err != nil {
 		ring.Close()
 		return nil, err

@@ -3,6 +3,7 @@ package uring
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -211,9 +212,25 @@ func TestEOF(t *testing.T) {
 }
 
 // With a tiny buffer ring the receives run dry (ENOBUFS), are re-armed, and
-// every byte still arrives, in order.
+// every byte still arrives, in order: with buffers used up whole by each
+// receive, and consumed incrementally (receives packed one behind another,
+// where the kernel has it).
 func TestENOBUFS(t *testing.T) {
-	p := newTestPoller(t, options{bufCount: 2, bufSize: 64})
+	for _, classic := range []bool{true, false} {
+		t.Run(bufMode(classic), func(t *testing.T) { testENOBUFS(t, classic) })
+	}
+}
+
+func bufMode(classic bool) string {
+	if classic {
+		return "whole"
+	}
+	return "incremental"
+}
+
+func testENOBUFS(t *testing.T, classic bool) {
+	p := newTestPoller(t, options{bufCount: 2, bufSize: 64, classic: classic})
+	t.Logf("incremental buffers: %v", p.bufs.Incremental())
 	s := drivertest.NewSink()
 	peers, toks, _ := connectPeers(t, p, s, listen(t, p), 8)
 	msgs := make([][]byte, len(peers))
@@ -432,5 +449,42 @@ func TestTeardown(t *testing.T) {
 	}()
 	if after := openFDs(t); after > before {
 		t.Fatalf("descriptors: %d before, %d after", before, after)
+	}
+}
+
+// With incremental buffers, small receives from several connections share
+// a buffer, each behind the last; every connection still gets its bytes, in
+// order, though the ring holds far fewer buffers than there are receives.
+func TestIncrementalPacking(t *testing.T) {
+	p := newTestPoller(t, options{bufCount: 2, bufSize: 4096})
+	if !p.bufs.Incremental() {
+		t.Log("this kernel consumes buffers whole; the test runs on whole buffers")
+	}
+	s := drivertest.NewSink()
+	peers, toks, _ := connectPeers(t, p, s, listen(t, p), 8)
+	want := make([][]byte, len(peers))
+	for round := range 40 {
+		for i, c := range peers {
+			msg := []byte(fmt.Sprintf("conn %d message %02d;", i, round))
+			want[i] = append(want[i], msg...)
+			if _, err := c.Write(msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if round%8 == 7 {
+			drivertest.PollUntil(t, p, s, func() bool {
+				for i, tok := range toks {
+					if len(s.Reads[tok]) < len(want[i]) {
+						return false
+					}
+				}
+				return true
+			})
+		}
+	}
+	for i, tok := range toks {
+		if !bytes.Equal(s.Reads[tok], want[i]) {
+			t.Fatalf("conn %d: got %q, want %q", i, s.Reads[tok], want[i])
+		}
 	}
 }
