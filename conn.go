@@ -67,7 +67,7 @@ type Conn struct {
 	stalled     int64 // output queued and not moving since
 	lingerUntil int64 // end of a lingering close
 	timer       timerEntry
-	tail        tail // a partial frame, with a framer
+	tail        *tail // a partial frame or held input: made on first use, kept
 
 	queued atomic.Int64 // bytes in out, readable without the lock
 	out    outQueue

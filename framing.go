@@ -24,7 +24,9 @@ var (
 // none (OnData gets each read as it comes).
 func WithFramer(f codec.Framer) Option { return func(c *config) { c.framer = f } }
 
-// tail is a connection's partial frame: bytes [off:len] of buf.
+// tail is a connection's partial frame (or, without a framer, the input
+// PauseRead holds back): bytes [off:len] of buf. A connection makes its
+// tail the first time it needs one and keeps it; most never do.
 type tail struct {
 	buf     *buffer.Buffer
 	off     int
@@ -40,13 +42,15 @@ func (c *Conn) frames(p []byte) {
 	for !c.closed && c.req.Load() < reqClose {
 		if c.userPaused.Load() {
 			c.keep(p)
-			c.tail.held = c.tail.buf != nil // ResumeRead delivers it
+			if c.tail != nil {
+				c.tail.held = c.tail.buf != nil // ResumeRead delivers it
+			}
 			return
 		}
 		var frame []byte
 		var n, need int
 		var err error
-		fromTail := c.tail.buf != nil
+		fromTail := c.hasTail()
 		if fromTail {
 			p = c.fill(p)
 			frame, n, need, err = c.next(f, c.tailBytes())
@@ -64,7 +68,7 @@ func (c *Conn) frames(p []byte) {
 		if n == 0 {
 			if !fromTail {
 				c.keep(p)
-				c.tail.need = need
+				c.tails().need = need
 				break
 			}
 			c.tail.need = need
@@ -74,7 +78,9 @@ func (c *Conn) frames(p []byte) {
 			}
 			continue
 		}
-		c.tail.scanned = 0
+		if fromTail {
+			c.tail.scanned = 0
+		}
 		c.callData(frame)
 		if c.closed {
 			return
@@ -87,7 +93,7 @@ func (c *Conn) frames(p []byte) {
 	}
 	// The read timeout runs while a frame is begun and not finished.
 	switch {
-	case c.tail.buf == nil:
+	case !c.hasTail():
 		c.unanswered = 0
 	case c.unanswered == 0:
 		c.unanswered = c.loop.now
@@ -103,6 +109,20 @@ func (c *Conn) next(f codec.Framer, b []byte) ([]byte, int, int, error) {
 }
 
 func (c *Conn) tailBytes() []byte { return c.tail.buf.Bytes()[c.tail.off:] }
+
+// hasTail reports whether bytes wait in the tail.
+func (c *Conn) hasTail() bool { return c.tail != nil && c.tail.buf != nil }
+
+// held reports whether the tail's bytes wait for ResumeRead.
+func (c *Conn) held() bool { return c.tail != nil && c.tail.held }
+
+// tails returns the connection's tail, making it the first time.
+func (c *Conn) tails() *tail {
+	if c.tail == nil {
+		c.tail = new(tail)
+	}
+	return c.tail
+}
 
 // keep appends p to the tail.
 func (c *Conn) keep(p []byte) {
@@ -124,7 +144,7 @@ func (c *Conn) fill(p []byte) []byte {
 }
 
 func (c *Conn) appendTail(p []byte) {
-	t := &c.tail
+	t := c.tails()
 	if t.buf == nil {
 		t.buf = c.loop.eng.bufs.Get(max(len(p), t.need))
 		t.buf.SetLen(0)
@@ -146,7 +166,7 @@ func (c *Conn) appendTail(p []byte) {
 
 // dropTail removes n delivered bytes; an empty tail goes back to the pool.
 func (c *Conn) dropTail(n int) {
-	t := &c.tail
+	t := c.tail
 	t.off += n
 	t.need = 0
 	if t.off == len(t.buf.Bytes()) {
@@ -155,8 +175,11 @@ func (c *Conn) dropTail(n int) {
 }
 
 func (c *Conn) releaseTail() {
+	if c.tail == nil {
+		return
+	}
 	if c.tail.buf != nil {
 		c.tail.buf.Release()
 	}
-	c.tail = tail{}
+	*c.tail = tail{}
 }

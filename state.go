@@ -74,12 +74,12 @@ func (c *Conn) readDone(p []byte, err error) {
 			c.unanswered = c.loop.now
 			c.rearm()
 		}
-		if c.userPaused.Load() || c.tail.held {
+		if c.userPaused.Load() || c.held() {
 			// An engine may have had a read in flight when PauseRead came
 			// (std, uring): its bytes wait for ResumeRead, behind any
 			// already waiting.
 			c.keep(p)
-			c.tail.held = true
+			c.tails().held = true
 			c.deliverHeld()
 			return
 		}
@@ -141,7 +141,7 @@ func (c *Conn) service() {
 // deliverHeld hands over, once ResumeRead has come, the input PauseRead
 // held back: as frames with a framer, else as one OnData.
 func (c *Conn) deliverHeld() {
-	if !c.tail.held || c.userPaused.Load() || c.closed {
+	if !c.held() || c.userPaused.Load() || c.closed {
 		return
 	}
 	c.tail.held = false
