@@ -3,6 +3,7 @@ package proactor
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestConnSet checks the open-addressing set against a map through random
@@ -46,5 +47,17 @@ func TestConnSet(t *testing.T) {
 	}
 	if seen != len(model) {
 		t.Fatalf("%d entries in the array, want %d", seen, len(model))
+	}
+}
+
+// TestConnSize guards the size of Conn, most of an idle connection's
+// memory (docs/ARCHITECTURE.md, "Memory per connection"): 288 bytes is a Go
+// size class, and one field more moves it to the next (320).
+func TestConnSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the budget is for 64-bit platforms")
+	}
+	if n := unsafe.Sizeof(Conn{}); n > 288 {
+		t.Fatalf("Conn is %d bytes; the budget is 288", n)
 	}
 }
