@@ -64,7 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.settle, "settle", 500*time.Millisecond, "idle load: wait before reading the server's RSS")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each runs every load against every server in turn")
 	fs.BoolVar(&o.pin, "pin", true, "server on CPU 0 with GOMAXPROCS=1, load generator on CPU 1 with GOMAXPROCS=1")
-	servers := fs.String("servers", strings.Join(serverKinds, ","), "servers, comma-separated (also: "+strings.Join(extraKinds, ", ")+")")
+	servers := fs.String("servers", strings.Join(defaultServers(), ","), "servers, comma-separated, of "+strings.Join(append(serverKinds, extraKinds...), ", "))
 	loads := fs.String("loads", "", "loads, comma-separated names as in the table (x for ×; churn; idle); default all")
 	fs.StringVar(&o.perfMode, "perf", "auto", "count server instructions, syscalls and context switches with perf stat: auto (those that work here) or off")
 	fs.DurationVar(&o.quietWait, "quiet-wait", 5*time.Second, "before each run, wait up to this long for the machine to be nearly idle (0: do not wait)")

@@ -10,7 +10,9 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
+	"slices"
 	"syscall"
 	"time"
 
@@ -23,14 +25,29 @@ import (
 // gonet is the baseline every ratio refers to.
 var serverKinds = []string{"proactor-epoll", "proactor-std", "gonet", "netpoll"}
 
-// extraKinds may be named with --servers but are not run by default:
-// proactor on its io_uring engine, where the library and the kernel have it;
-// floor is not a framework: the least a server can do per message with
-// epoll and read/write (floor_linux.go), to show how close to the kernel's
-// cost the others come.
+// extraKinds run by default only where the machine has them (see
+// defaultServers): proactor on its io_uring engine; and floor, which is not
+// a framework but the least a server can do per message with epoll and
+// read/write (floor_linux.go), to show how close to the kernel's cost the
+// others come.
 var extraKinds = []string{"proactor-uring", "floor"}
 
 const baseline = "gonet"
+
+// defaultServers are the servers a run without --servers measures: all of
+// them, but proactor-uring only where this machine runs io_uring and the
+// floor only on Linux.
+func defaultServers() []string {
+	kinds := append([]string(nil), serverKinds[:1]...)
+	if slices.Contains(proactor.Engines(), "uring") {
+		kinds = append(kinds, "proactor-uring")
+	}
+	kinds = append(kinds, serverKinds[1:]...)
+	if runtime.GOOS == "linux" {
+		kinds = append(kinds, "floor")
+	}
+	return kinds
+}
 
 // serverMain is the `echobench server KIND` subcommand: it serves an echo on
 // 127.0.0.1:0, prints the address as its first line on stdout, and runs until
