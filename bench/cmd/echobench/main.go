@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -74,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
 	fs.StringVar(&o.jsonOut, "json", "", "write every run's figures as JSON to this file")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of each server's measured window into this directory (perturbs the figures)")
+	fs.StringVar(&o.callgrind, "callgrind", "", "run the servers under valgrind's callgrind, dumping into this directory, and compare user-space instructions per operation (times and rates then mean nothing; idle is skipped)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -138,6 +140,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			names = append(names, l.name())
 		}
 		return nil, fmt.Errorf("no load matches %q (have %s)", *loads, strings.Join(names, ", "))
+	}
+	if o.callgrind != "" {
+		if err := callgrindCheck(); err != nil {
+			return nil, err
+		}
+		// RSS under valgrind says nothing about the server.
+		o.loads = slices.DeleteFunc(o.loads, func(l loadSpec) bool { return l.kind == idleLoad })
+		if len(o.loads) == 0 {
+			return nil, fmt.Errorf("--callgrind measures timed loads only, not idle")
+		}
 	}
 	if o.perfMode != "auto" && o.perfMode != "off" {
 		return nil, fmt.Errorf("--perf is auto or off")
@@ -216,13 +228,16 @@ func run(o *options, progress io.Writer) (*report, error) {
 		}
 		runtime.GOMAXPROCS(1)
 	}
-	if o.cpuprofile != "" {
-		if err := os.MkdirAll(o.cpuprofile, 0o755); err != nil {
-			return nil, err
+	for _, dir := range []string{o.cpuprofile, o.callgrind} {
+		if dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, err
+			}
 		}
 	}
 	rep := &report{Machine: describeMachine(o), Servers: o.servers, Rounds: o.rounds,
-		Duration: o.duration.String(), Warmup: o.warmup.String(), Quick: o.quick, MaxInterference: o.maxInterf}
+		Duration: o.duration.String(), Warmup: o.warmup.String(), Quick: o.quick, MaxInterference: o.maxInterf,
+		Callgrind: o.callgrind != ""}
 	o.perf = rep.Machine.Events
 	for _, l := range o.loads {
 		rep.Loads = append(rep.Loads, l.name())
@@ -262,6 +277,9 @@ func (r result) summary() string {
 	}
 	s := fmt.Sprintf("%s %s/s  p50 %s  p99 %s  server %.2fµs/%s  CPU server %.0f%% load %.0f%% others %.0f%%",
 		si(r.Rate), r.Unit, usec(r.P50us), usec(r.P99us), r.CPUPerOp, r.Unit, 100*r.CPUUtil, 100*r.LoadCPU, 100*r.interference())
+	if r.UserInstrPerOp > 0 {
+		s += fmt.Sprintf("  %s user instr/%s (callgrind)", si(r.UserInstrPerOp), r.Unit)
+	}
 	if r.InstrPerOp > 0 {
 		s += fmt.Sprintf("  %s instr/%s", si(r.InstrPerOp), r.Unit)
 	}

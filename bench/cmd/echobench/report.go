@@ -77,6 +77,7 @@ type report struct {
 	Quick    bool     `json:"quick"`
 
 	MaxInterference float64  `json:"max_interference"`
+	Callgrind       bool     `json:"callgrind,omitempty"` // servers ran under callgrind: compare user-space instructions
 	Runs            []result `json:"runs"`
 }
 
@@ -137,21 +138,27 @@ func (r *report) unit(load string) string {
 // cost is the figure the ratios compare: instructions per operation where
 // perf counts them, server CPU time per operation otherwise.
 func (r *report) cost(x result) float64 {
-	if r.Machine.Perf {
+	switch {
+	case r.Callgrind:
+		return x.UserInstrPerOp
+	case r.Machine.Perf:
 		return x.InstrPerOp
 	}
 	return x.CPUPerOp
 }
 
 func (r *report) costName() string {
-	if r.Machine.Perf {
+	switch {
+	case r.Callgrind:
+		return "server user-space instructions per operation (callgrind)"
+	case r.Machine.Perf:
 		return "server instructions per operation"
 	}
 	return "server CPU time (utime+stime) per operation"
 }
 
 func (r *report) formatCost(v float64) string {
-	if r.Machine.Perf {
+	if r.Machine.Perf || r.Callgrind {
 		return si(v) + " instr"
 	}
 	return fmt.Sprintf("%.2fµs", v)
@@ -179,6 +186,9 @@ func (r *report) markdown(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "## Machine\n\n")
 	fmt.Fprintf(w, "- CPU: %s, nproc %d; kernel %s; %s; RLIMIT_NOFILE %d\n", m.CPU, m.NumCPU, m.Kernel, m.Go, m.Nofile)
+	if r.Callgrind {
+		fmt.Fprintf(w, "- **callgrind**: every server ran under valgrind's callgrind, zeroed when the window opened and dumped when it closed; ratios compare the server's user-space instructions per operation (the kernel's share is not counted: see the system calls). A server runs 20-50× slower under valgrind, so throughput, latency and CPU time below mean nothing\n")
+	}
 	if m.Perf {
 		fmt.Fprintf(w, "- perf: `perf stat -e instructions` works; ratios compare server instructions per operation\n")
 	} else {
@@ -238,6 +248,9 @@ func (r *report) markdown(w io.Writer) {
 	r.table(w, "Server CPU time per operation (µs; lower is better)", func(x result) float64 { return x.CPUPerOp }, num("%.2f"), withRatio)
 	if m.Perf {
 		r.table(w, "Server instructions per operation (lower is better)", func(x result) float64 { return x.InstrPerOp }, si, withRatio|timedOnly)
+	}
+	if r.Callgrind {
+		r.table(w, "Server user-space instructions per operation (callgrind; lower is better)", func(x result) float64 { return x.UserInstrPerOp }, si, withRatio|timedOnly)
 	}
 	if contains(m.Events, evSyscalls) {
 		r.table(w, "Server system calls per operation (perf, raw_syscalls:sys_enter)", func(x result) float64 { return x.SyscallsPerOp },

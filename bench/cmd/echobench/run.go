@@ -23,18 +23,21 @@ type result struct {
 	P50us   float64 `json:"p50_us"`  // stream: send to echo; churn and idle: connect to echo
 	P99us   float64 `json:"p99_us"`
 
-	CPUus         float64 `json:"server_cpu_us"`     // utime+stime in the window
-	LoadCPU       float64 `json:"load_cpu_util"`     // the load generator's CPU time / wall time
-	OtherUser     float64 `json:"other_user_util"`   // user CPU time of other processes / wall time
-	OtherSys      float64 `json:"other_kernel_util"` // kernel CPU time outside both processes / wall time
-	StealCPU      float64 `json:"steal_util"`        // CPU time stolen by the hypervisor / wall time
-	Attempts      int     `json:"attempts"`          // runs made; more than 1 when interference voided some
-	CPUPerOp      float64 `json:"server_cpu_us_per_op"`
-	CPUUtil       float64 `json:"server_cpu_util"` // CPU time / wall time
-	Instr         int64   `json:"server_instructions,omitempty"`
-	InstrPerOp    float64 `json:"server_instructions_per_op,omitempty"`
-	SyscallsPerOp float64 `json:"server_syscalls_per_op,omitempty"`
-	CtxSwPerOp    float64 `json:"server_context_switches_per_op,omitempty"`
+	CPUus      float64 `json:"server_cpu_us"`     // utime+stime in the window
+	LoadCPU    float64 `json:"load_cpu_util"`     // the load generator's CPU time / wall time
+	OtherUser  float64 `json:"other_user_util"`   // user CPU time of other processes / wall time
+	OtherSys   float64 `json:"other_kernel_util"` // kernel CPU time outside both processes / wall time
+	StealCPU   float64 `json:"steal_util"`        // CPU time stolen by the hypervisor / wall time
+	Attempts   int     `json:"attempts"`          // runs made; more than 1 when interference voided some
+	CPUPerOp   float64 `json:"server_cpu_us_per_op"`
+	CPUUtil    float64 `json:"server_cpu_util"` // CPU time / wall time
+	Instr      int64   `json:"server_instructions,omitempty"`
+	InstrPerOp float64 `json:"server_instructions_per_op,omitempty"`
+	// Under --callgrind: user-space instructions in the window (callgrind).
+	UserInstr      int64   `json:"server_user_instructions,omitempty"`
+	UserInstrPerOp float64 `json:"server_user_instructions_per_op,omitempty"`
+	SyscallsPerOp  float64 `json:"server_syscalls_per_op,omitempty"`
+	CtxSwPerOp     float64 `json:"server_context_switches_per_op,omitempty"`
 
 	RSSBefore  int64   `json:"server_rss_before,omitempty"` // idle only
 	RSSAfter   int64   `json:"server_rss_after,omitempty"`
@@ -54,6 +57,7 @@ type runConfig struct {
 	duration   time.Duration
 	settle     time.Duration // idle: wait before reading RSS
 	cpuprofile string        // directory; empty: no profiles
+	callgrind  string        // directory; empty: not under callgrind
 }
 
 // runOne starts a server, runs one load against it and stops it.
@@ -63,7 +67,11 @@ func runOne(cfg runConfig, kind string, spec loadSpec, round int) result {
 	if cfg.cpuprofile != "" {
 		profile = fmt.Sprintf("%s/%s-%s-r%d.pprof", cfg.cpuprofile, kind, fileName(spec.name()), round)
 	}
-	srv, err := startServer(cfg.exe, kind, cfg.pin, profile)
+	cgPrefix := ""
+	if cfg.callgrind != "" {
+		cgPrefix = fmt.Sprintf("%s-%s-r%d", kind, fileName(spec.name()), round)
+	}
+	srv, err := startServer(cfg.exe, kind, cfg.pin, profile, cfg.callgrind, cgPrefix)
 	if err != nil {
 		res.Err = err.Error()
 		return res
@@ -88,6 +96,8 @@ func runOne(cfg runConfig, kind string, spec loadSpec, round int) result {
 type window struct {
 	srv      *serverProc
 	run      *loadRun
+	cgPrefix string // under callgrind: its dumps' prefix
+	cgOps0   int64
 	perf     *perfStat
 	perfOps0 int64
 	cpu0     cpuSnapshot
@@ -111,6 +121,14 @@ func openWindow(cfg runConfig, srv *serverProc, run *loadRun) (*window, error) {
 	if cfg.cpuprofile != "" {
 		srv.signal(syscall.SIGUSR1)
 	}
+	if w.cgPrefix = srv.cgPrefix; w.cgPrefix != "" {
+		// Operations during the zeroing count half.
+		before := run.done.Load()
+		if err := callgrindControl("-z", srv.pid()); err != nil {
+			return nil, err
+		}
+		w.cgOps0 = (before + run.done.Load()) / 2
+	}
 	var err error
 	if w.cpu0, err = takeCPU(srv.pid()); err != nil {
 		return nil, err
@@ -124,6 +142,16 @@ func openWindow(cfg runConfig, srv *serverProc, run *loadRun) (*window, error) {
 func (w *window) close(cfg runConfig, res *result) error {
 	ops1, t1 := w.run.done.Load(), time.Now()
 	cpu1, err := takeCPU(w.srv.pid())
+	if w.cgPrefix != "" {
+		before := w.run.done.Load()
+		if cerr := callgrindControl("-d", w.srv.pid()); cerr != nil {
+			err = errors.Join(err, cerr)
+		} else if total, cerr := callgrindTotal(cfg.callgrind, w.cgPrefix, w.srv.pid()); cerr != nil {
+			err = errors.Join(err, cerr)
+		} else if ops := (before+w.run.done.Load())/2 - w.cgOps0; ops > 0 {
+			res.UserInstr, res.UserInstrPerOp = total, float64(total)/float64(ops)
+		}
+	}
 	w.run.phase.Store(phaseStop)
 	if cfg.cpuprofile != "" {
 		w.srv.signal(syscall.SIGUSR2)

@@ -16,38 +16,50 @@ import (
 // serverProc is one echo server process started by the benchmark. Only
 // processes started here are ever signalled, by their PID.
 type serverProc struct {
-	kind  string
-	addr  string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser // closing it tells the server its parent is gone
-	log   *tailBuffer
-	done  chan struct{}
+	kind     string
+	addr     string
+	cmd      *exec.Cmd
+	cgPrefix string         // under callgrind: the prefix of its dumps
+	stdin    io.WriteCloser // closing it tells the server its parent is gone
+	log      *tailBuffer
+	done     chan struct{}
 }
 
 // startServer runs `exe server KIND`. With pin it runs on CPU 0 with
 // GOMAXPROCS=1: under taskset when it is installed (the mask holds from
 // exec), or else the server pins its own threads at start.
-func startServer(exe, kind string, pin bool, profile string) (*serverProc, error) {
+// With cgPrefix it runs under callgrind, dumping into cgDir.
+func startServer(exe, kind string, pin bool, profile, cgDir, cgPrefix string) (*serverProc, error) {
 	args := []string{"server"}
 	if profile != "" {
 		args = append(args, "--cpuprofile", profile)
 	}
-	name := exe
+	argv := []string{exe}
 	if pin {
-		if ts, err := exec.LookPath("taskset"); err == nil {
-			name = ts
-			args = append([]string{"-c", "0", exe}, args...)
+		if _, err := exec.LookPath("taskset"); err == nil {
+			argv = []string{"taskset", "-c", "0", exe}
 		} else {
 			args = append(args, "--cpu", "0")
 		}
 	}
-	args = append(args, kind)
-	cmd := exec.Command(name, args...)
+	argv = append(argv, append(args, kind)...)
+	if cgPrefix != "" {
+		// taskset, then valgrind: each execs the next in the same process,
+		// so the server's PID is the one callgrind_control addresses.
+		n := len(argv) - len(args) - 2
+		argv = append(argv[:n:n], callgrindWrap(cgDir, cgPrefix, argv[n:])...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = os.Environ()
 	if pin {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
 	}
-	p := &serverProc{kind: kind, cmd: cmd, log: &tailBuffer{max: 8 << 10}, done: make(chan struct{})}
+	if cgPrefix != "" {
+		// callgrind asserts on the signals of Go's asynchronous preemption
+		// (valgrind 3.19); the servers here never need it.
+		cmd.Env = append(cmd.Env, "GODEBUG=asyncpreemptoff=1")
+	}
+	p := &serverProc{kind: kind, cmd: cmd, cgPrefix: cgPrefix, log: &tailBuffer{max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = p.log
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -69,8 +81,8 @@ func startServer(exe, kind string, pin bool, profile string) (*serverProc, error
 	}()
 	select {
 	case err = <-addrc:
-	case <-time.After(10 * time.Second):
-		err = errors.New("no address within 10s")
+	case <-time.After(30 * time.Second): // valgrind takes seconds to start one
+		err = errors.New("no address within 30s")
 	}
 	if err != nil {
 		p.stop()
