@@ -9,11 +9,14 @@
 package epoll
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -89,13 +92,26 @@ type lnSlot struct {
 }
 
 type poller struct {
-	epfd   int
-	wakefd int
-	events []unix.EpollEvent
-	rbuf   []byte
-	conns  driver.Table[connSlot]
-	lns    []lnSlot
-	w      sock.Writer
+	epfd    int
+	wakefd  int
+	events  []unix.EpollEvent
+	nready  int   // events found by the last wait
+	waitErr error // the last wait's epoll_wait error
+
+	// The loop never blocks in epoll_wait: it waits for the epoll
+	// descriptor itself to become readable in Go's network poller (park),
+	// as a goroutine of Go's net package waits for its socket. A loop
+	// goroutine blocked in a system call would keep its thread and make
+	// the runtime hand its P to another thread, and wake that thread
+	// again when the call returns: several context switches per sleep.
+	epf      *os.File
+	epc      syscall.RawConn
+	tryWait  func(fd uintptr) bool // p.poll0, bound once so that waiting allocates nothing
+	deadline bool                  // a read deadline is set on epf
+	rbuf     []byte
+	conns    driver.Table[connSlot]
+	lns      []lnSlot
+	w        sock.Writer
 }
 
 func (epollDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
@@ -118,12 +134,30 @@ func (epollDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
 	if size <= 0 {
 		size = 64 << 10
 	}
-	return &poller{
+	// Non-blocking, so that os.NewFile registers it with Go's poller
+	// (epoll_wait itself ignores the flag: its timeout says how it waits).
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, sock.Wrap("fcntl", err)
+	}
+	epf := os.NewFile(uintptr(epfd), "epoll")
+	epc, err := epf.SyscallConn()
+	if err != nil {
+		unix.Close(wakefd)
+		epf.Close()
+		return nil, err
+	}
+	p := &poller{
 		epfd:   epfd,
 		wakefd: wakefd,
 		events: make([]unix.EpollEvent, 256),
 		rbuf:   make([]byte, size),
-	}, nil
+		epf:    epf,
+		epc:    epc,
+	}
+	p.tryWait = p.poll0
+	return p, nil
 }
 
 func (p *poller) conn(t driver.Token) *connSlot {
@@ -366,23 +400,57 @@ func (p *poller) Release() error {
 		}
 	}
 	unix.Close(p.wakefd)
-	return sock.Wrap("close", unix.Close(p.epfd))
+	return p.epf.Close()
+}
+
+// poll0 collects the ready events without waiting. Called by epc.Read, it
+// reports whether the wait is over: events were found, or an error.
+func (p *poller) poll0(fd uintptr) bool {
+	for {
+		// SAFETY: p.events outlives the call; the kernel writes at most
+		// len(p.events) entries into it during the call.
+		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
+		switch e {
+		case 0:
+			p.nready = int(r)
+			return r > 0
+		case unix.EINTR:
+			continue
+		}
+		p.nready, p.waitErr = 0, e
+		return true
+	}
+}
+
+// wait collects the ready events, waiting up to timeout (forever if
+// negative) for some.
+func (p *poller) wait(timeout time.Duration) error {
+	p.waitErr = nil
+	if timeout == 0 {
+		p.poll0(uintptr(p.epfd))
+		return p.waitErr
+	}
+	if timeout > 0 {
+		p.epf.SetReadDeadline(time.Now().Add(timeout))
+		p.deadline = true
+	} else if p.deadline {
+		p.epf.SetReadDeadline(time.Time{})
+		p.deadline = false
+	}
+	err := p.epc.Read(p.tryWait)
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	return p.waitErr
 }
 
 func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
-	msec := -1
-	if timeout >= 0 {
-		msec = int((timeout + time.Millisecond - 1) / time.Millisecond)
-	}
-	n, err := unix.EpollWait(p.epfd, p.events, msec)
+	err := p.wait(timeout)
 	s.Awake()
 	if err != nil {
-		if err == unix.EINTR {
-			return nil
-		}
 		return sock.Wrap("epoll_wait", err)
 	}
-	for i := 0; i < n; i++ {
+	for i := 0; i < p.nready; i++ {
 		ev := &p.events[i]
 		switch {
 		case ev.Pad == padWake:
@@ -457,7 +525,7 @@ func (p *poller) ready(t driver.Token, events uint32, s driver.Sink) {
 }
 
 func (p *poller) read(t driver.Token, c *connSlot, s driver.Sink) {
-	n, err := unix.Read(int(c.fd), p.rbuf)
+	n, err := sock.Read(int(c.fd), p.rbuf)
 	switch {
 	case n > 0:
 		s.Read(t, p.rbuf[:n], nil)
