@@ -169,7 +169,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, err
 	}
-	c.out.write(p, &c.loop.eng.chunks)
+	c.out.write(p, &c.loop.chunks)
 	c.queuedMore(len(p))
 	sched := c.markScheduled()
 	c.mu.Unlock()
@@ -192,7 +192,7 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 		return 0, err
 	}
 	for _, b := range bufs {
-		c.out.write(b, &c.loop.eng.chunks)
+		c.out.write(b, &c.loop.chunks)
 	}
 	c.queuedMore(n)
 	sched := n > 0 && c.markScheduled()

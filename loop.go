@@ -73,21 +73,23 @@ type loop struct {
 	sleeping atomic.Bool // set while the loop may block in Poll; cleared by whoever wakes it
 	spare    []task
 
-	conns driver.Table[connRef] // by slot
-	used  uint32                // slots handed out so far
-	free  uint32                // a free slot + 1, heading a list through connRef.next; 0: none
-	lns   []*listener           // by slot
-	lnGen uint32
-	iov   [][]byte // scratch for building a write
-	wheel wheel
-	now   int64 // the loop's clock, refreshed after each Poll
+	conns  driver.Table[connRef] // by slot
+	used   uint32                // slots handed out so far
+	free   uint32                // a free slot + 1, heading a list through connRef.next; 0: none
+	lns    []*listener           // by slot
+	lnGen  uint32
+	iov    [][]byte   // scratch for building a write
+	dirty  []*Conn    // connections to service after this Poll (serviceAfterPoll)
+	chunks chunkCache // write-queue chunks of this loop's connections
+	wheel  wheel
+	now    int64 // the loop's clock, refreshed after each Poll
 
 	stopping bool
 	done     chan struct{}
 }
 
 func newLoop(e *Engine, idx int, p driver.Poller) *loop {
-	l := &loop{eng: e, idx: idx, poller: p, done: make(chan struct{})}
+	l := &loop{eng: e, idx: idx, poller: p, done: make(chan struct{}), chunks: newChunkCache(&e.chunks)}
 	l.now = e.clock()
 	l.wheel = newWheel(l.now)
 	return l
@@ -137,6 +139,7 @@ func (l *loop) run() {
 		}
 		err := l.poller.Poll(timeout, l)
 		l.sleeping.Store(false)
+		l.serviceDirty()
 		if err != nil {
 			l.eng.log.Error("proactor: poll failed; loop stops", "loop", l.idx, "err", err)
 			l.teardown()
@@ -144,6 +147,15 @@ func (l *loop) run() {
 		}
 		l.wheel.advance(l.now, l.timerFired)
 	}
+}
+
+// serviceDirty services the connections that serviceAfterPoll marked.
+func (l *loop) serviceDirty() {
+	for i, c := range l.dirty {
+		l.dirty[i] = nil
+		c.service()
+	}
+	l.dirty = l.dirty[:0]
 }
 
 func (l *loop) timerFired(e *timerEntry) { connOfTimer(e).timerFired(l.now) }

@@ -92,7 +92,8 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 // deadline. It is called where a new deadline may start; a timer armed
 // later than needed fires, finds nothing due, and re-arms itself.
 func (c *Conn) rearm() {
-	if c.cfg.timeouts == (timeouts{}) && c.lingerUntil == 0 && !c.connecting {
+	if to := &c.cfg.timeouts; to[FirstDataTimeout]|to[IdleTimeout]|to[ReadTimeout]|to[WriteTimeout] == 0 &&
+		c.lingerUntil == 0 && !c.connecting {
 		return // no deadline can apply: spare the message path the work
 	}
 	when, _, ok := c.deadline()
