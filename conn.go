@@ -169,7 +169,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, err
 	}
-	c.out.write(p, &c.loop.chunks)
+	if c.out.n != 0 || !c.loop.lend(c, p) {
+		c.out.write(p, &c.loop.chunks)
+	}
 	c.queuedMore(len(p))
 	sched := c.markScheduled()
 	c.mu.Unlock()

@@ -84,6 +84,16 @@ type loop struct {
 	wheel  wheel
 	now    int64 // the loop's clock, refreshed after each Poll
 
+	// Lending (see lend): while a read's callbacks run, lendLo and lendHi
+	// bound its bytes; a Write of some of them to an empty queue borrows
+	// one of lends instead of copying. tryW is nil where the engine cannot
+	// write inline, and then nothing is lent.
+	tryW           driver.TryWriter
+	lendLo, lendHi atomic.Uintptr
+	lends          [4]chunk
+	lent           int
+	lentTo         []*Conn
+
 	stopping bool
 	done     chan struct{}
 }
@@ -92,6 +102,10 @@ func newLoop(e *Engine, idx int, p driver.Poller) *loop {
 	l := &loop{eng: e, idx: idx, poller: p, done: make(chan struct{}), chunks: newChunkCache(&e.chunks)}
 	l.now = e.clock()
 	l.wheel = newWheel(l.now)
+	l.tryW, _ = p.(driver.TryWriter)
+	for i := range l.lends {
+		l.lends[i].lent = true
+	}
 	return l
 }
 
@@ -147,6 +161,56 @@ func (l *loop) run() {
 		}
 		l.wheel.advance(l.now, l.timerFired)
 	}
+}
+
+// lendFrom opens the lending window on the bytes of a read about to be
+// delivered.
+func (l *loop) lendFrom(p []byte) {
+	if l.tryW == nil {
+		return
+	}
+	lo, hi := driver.Bounds(p)
+	l.lendHi.Store(hi)
+	l.lendLo.Store(lo)
+}
+
+// lend queues p on c's empty queue without a copy when p lies in the read
+// being delivered, and reports whether it did. c.mu must be held. Only the
+// loop's own callbacks hold such bytes (OnData's data is valid only until
+// it returns), so a true answer means this runs on the loop goroutine.
+func (l *loop) lend(c *Conn, p []byte) bool {
+	lo := l.lendLo.Load()
+	if lo == 0 || !driver.Within(p, lo, l.lendHi.Load()) || l.lent == len(l.lends) {
+		return false
+	}
+	ch := &l.lends[l.lent]
+	l.lent++
+	ch.b = p
+	c.out.q = append(c.out.q, seg{ch: ch, w: len(p)})
+	c.out.n += len(p)
+	c.out.mem += len(p)
+	l.lentTo = append(l.lentTo, c)
+	return true
+}
+
+// settleLends closes the lending window: each connection that borrowed
+// sends at once what the socket takes (one writev, as the service after
+// the poll would have made) and copies the rest, so that no queue points
+// into the read buffer once the callbacks are over.
+func (l *loop) settleLends() {
+	if l.tryW == nil {
+		return
+	}
+	l.lendLo.Store(0)
+	for i, c := range l.lentTo {
+		l.lentTo[i] = nil
+		c.settleLent()
+	}
+	l.lentTo = l.lentTo[:0]
+	for i := range l.lent {
+		l.lends[i].b = nil
+	}
+	l.lent = 0
 }
 
 // serviceDirty services the connections that serviceAfterPoll marked.

@@ -2,6 +2,7 @@ package proactor
 
 import (
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/seed487d475b/proactor/buffer"
@@ -18,8 +19,13 @@ const (
 	smallChunkSize = 512
 )
 
-// chunk is a write-queue chunk of either size; len(b) is its size.
-type chunk struct{ b []byte }
+// chunk is a write-queue chunk of either size; len(b) is its size. A lent
+// chunk belongs to the loop and points at bytes of the read being
+// delivered (see loop.lend): it is never pooled, and never appended to.
+type chunk struct {
+	b    []byte
+	lent bool
+}
 
 // chunkPools are an engine's free chunks of each size.
 type chunkPools struct{ small, big sync.Pool }
@@ -203,7 +209,9 @@ func (o *outQueue) consume(n int, pool *chunkCache) {
 func (o *outQueue) pop(pool *chunkCache) {
 	switch s := &o.q[0]; {
 	case s.ch != nil:
-		pool.put(s.ch)
+		if !s.ch.lent {
+			pool.put(s.ch)
+		}
 	case s.buf != nil:
 		s.buf.Release()
 	default:
@@ -212,6 +220,26 @@ func (o *outQueue) pop(pool *chunkCache) {
 	k := copy(o.q, o.q[1:])
 	o.q[k] = seg{}
 	o.q = o.q[:k]
+}
+
+// unlend replaces a lent stretch at the head of the queue by copies of its
+// bytes, before the read buffer it points into is reused.
+func (o *outQueue) unlend(pool *chunkCache) {
+	if len(o.q) == 0 || o.q[0].ch == nil || !o.q[0].ch.lent {
+		return
+	}
+	s := o.q[0]
+	rest := s.ch.b[s.r:s.w]
+	for k := 0; len(rest) > 0; k++ {
+		ch := pool.get(len(rest), o.mem)
+		n := copy(ch.b, rest)
+		rest = rest[n:]
+		if k == 0 {
+			o.q[0] = seg{ch: ch, w: n}
+		} else {
+			o.q = slices.Insert(o.q, k, seg{ch: ch, w: n})
+		}
+	}
 }
 
 func (o *outQueue) reset(pool *chunkCache) {

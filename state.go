@@ -67,24 +67,10 @@ func (c *Conn) readDone(p []byte, err error) {
 		}
 		c.lastActive, c.gotData = c.loop.now, true
 		c.serviceAfterPoll()
-		if c.cfg.framer != nil {
-			c.frames(p)
-			return
-		}
-		if c.unanswered == 0 {
-			c.unanswered = c.loop.now
-			c.rearm()
-		}
-		if c.userPaused.Load() || c.held() {
-			// An engine may have had a read in flight when PauseRead came
-			// (std, uring): its bytes wait for ResumeRead, behind any
-			// already waiting.
-			c.keep(p)
-			c.tails().held = true
-			c.deliverHeld()
-			return
-		}
-		c.callData(p)
+		l := c.loop
+		l.lendFrom(p)
+		c.deliver(p)
+		l.settleLends()
 		return
 	}
 	c.reading = false // the engine stops reading after EOF or an error
@@ -103,6 +89,40 @@ func (c *Conn) readDone(p []byte, err error) {
 	if !c.closed && c.wrShut {
 		c.finish(nil, false)
 	}
+}
+
+// deliver hands read bytes to the handler: as frames with a framer, else as
+// one OnData, unless PauseRead holds them back.
+func (c *Conn) deliver(p []byte) {
+	if c.cfg.framer != nil {
+		c.frames(p)
+		return
+	}
+	if c.unanswered == 0 {
+		c.unanswered = c.loop.now
+		c.rearm()
+	}
+	if c.userPaused.Load() || c.held() {
+		// An engine may have had a read in flight when PauseRead came
+		// (std, uring): its bytes wait for ResumeRead, behind any
+		// already waiting.
+		c.keep(p)
+		c.tails().held = true
+		c.deliverHeld()
+		return
+	}
+	c.callData(p)
+}
+
+// settleLent writes what it can of a queue that starts with a lent stretch
+// and copies what is left of that stretch.
+func (c *Conn) settleLent() {
+	if !c.closed && !c.inflight {
+		c.flushWith(true)
+	}
+	c.mu.Lock()
+	c.out.unlend(&c.loop.chunks)
+	c.mu.Unlock()
 }
 
 // serviceAfterPoll has the loop service c once this Poll's completions are
@@ -188,7 +208,12 @@ func (c *Conn) updateReading() {
 }
 
 // flush submits one write of the queue unless one is in flight.
-func (c *Conn) flush() {
+func (c *Conn) flush() { c.flushWith(false) }
+
+// flushWith writes as flush does; with try it writes only what the socket
+// takes at once (TryWrite), so that no reference to the queue's memory
+// outlives the call, and leaves the rest queued.
+func (c *Conn) flushWith(try bool) {
 	if c.inflight || c.closed {
 		return
 	}
@@ -208,9 +233,21 @@ func (c *Conn) flush() {
 	var n int
 	var pending bool
 	var err error
-	if isFile {
+	switch {
+	case isFile:
 		n, pending, err = l.poller.SendFile(c.tok, f, off, min(size, maxSendFile))
-	} else {
+	case try:
+		n, err = l.tryW.TryWrite(c.tok, iov)
+		clear(iov)
+		l.iov = iov[:0]
+		if n == 0 && err == nil {
+			// The socket is full: a write that may go pending sends the
+			// queue later (settleLent copies the lent bytes first).
+			c.stats().writes.Add(1)
+			c.poke()
+			return
+		}
+	default:
 		n, pending, err = l.poller.Write(c.tok, iov)
 		clear(iov)
 		l.iov = iov[:0]

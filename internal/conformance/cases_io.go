@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/codec"
 )
 
 func testEcho(t *testing.T, b Backend) {
@@ -244,4 +246,71 @@ func testCallbackOrder(t *testing.T, b Backend) {
 			t.Fatalf("%v: record %+v", ev, ev.rec)
 		}
 	}
+}
+
+// testFanOut has each frame a client sends written by the server, from
+// OnData's bytes, to every connection, its sender included: more
+// connections than the loop lends read bytes to at once, while later reads
+// reuse the read buffer. Every client must receive every frame intact, and
+// each sender's frames in the order sent.
+func testFanOut(t *testing.T, b Backend) {
+	const clients, frames, size = 7, 200, 300
+	var mu sync.Mutex
+	var all []*proactor.Conn
+	ready := make(chan struct{}, clients)
+	r := newRecorder(t)
+	r.onOpen = func(c *proactor.Conn) {
+		mu.Lock()
+		all = append(all, c)
+		mu.Unlock()
+		ready <- struct{}{}
+	}
+	r.onData = func(_ *proactor.Conn, p []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range all {
+			c.Write(p)
+		}
+	}
+	lp := codec.LengthPrefixed{HeaderSize: 2}
+	_, addr := serve(t, b, r, proactor.WithFramer(lp))
+	conns := make([]*net.TCPConn, clients)
+	for i := range conns {
+		conns[i] = dial(t, addr)
+		wait(t, ready, "OnOpen")
+	}
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var stream []byte
+			for k := range frames {
+				payload := pattern(size, byte(k))
+				payload[0], payload[1] = byte(i), byte(k)
+				stream, _ = lp.Append(stream, payload)
+			}
+			if _, err := c.Write(stream); err != nil {
+				t.Errorf("write: %v", err)
+			}
+		}()
+	}
+	for i, c := range conns {
+		next := make([]int, clients) // the next frame expected from each sender
+		br := bufio.NewReader(c)
+		for range clients * frames {
+			frame := make([]byte, 2+size)
+			if _, err := io.ReadFull(br, frame); err != nil {
+				t.Fatalf("client %d: %v after %v frames", i, err, next)
+			}
+			from, k := int(frame[2]), int(frame[3])
+			want := pattern(size, byte(next[from%clients]))
+			want[0], want[1] = byte(from), byte(next[from%clients])
+			if from >= clients || k != next[from]%256 || !bytes.Equal(frame[2:], want) {
+				t.Fatalf("client %d: frame %d from %d differs (expected frame %d)", i, k, from, next[from%clients])
+			}
+			next[from]++
+		}
+	}
+	wg.Wait()
 }

@@ -189,6 +189,7 @@ var cases = []testCase{
 	{"Echo", testEcho},
 	{"ManyConns", testManyConns},
 	{"LargeSlowReader", testLargeSlowReader},
+	{"FanOut", testFanOut},
 	{"FIFOConcurrentWriters", testFIFOConcurrentWriters},
 	{"WriteBatching", testWriteBatching},
 	{"CallbackOrder", testCallbackOrder},

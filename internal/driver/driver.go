@@ -53,6 +53,7 @@ import (
 	"net/netip"
 	"os"
 	"time"
+	"unsafe"
 )
 
 // ErrUnsupported reports an engine that this platform or kernel cannot run.
@@ -135,6 +136,39 @@ type Poller interface {
 	// Release frees the poller's own resources. Sockets still attached are
 	// closed abortively.
 	Release() error
+}
+
+// TryWriter is what a Poller offers when it can write inline: TryWrite
+// writes what the socket takes at once and returns that count, keeping no
+// reference to iov after it returns (a full socket is not an error: n is
+// what went). No write of the connection may be pending. The state machine
+// uses it to send bytes that are valid only for the length of a callback
+// (the read buffer an echo answers from) without copying them first.
+type TryWriter interface {
+	TryWrite(t Token, iov [][]byte) (n int, err error)
+}
+
+// Within reports whether p lies inside the memory from lo to hi (p's
+// first and one-past-last byte addresses); an empty p lies nowhere.
+func Within(p []byte, lo, hi uintptr) bool {
+	if len(p) == 0 {
+		return false
+	}
+	// SAFETY: the addresses are only compared, never turned back into
+	// pointers.
+	a := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	return a >= lo && a+uintptr(len(p)) <= hi
+}
+
+// Bounds returns the first and one-past-last byte addresses of p (0, 0
+// when p is empty), for Within.
+func Bounds(p []byte) (lo, hi uintptr) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	// SAFETY: as in Within.
+	a := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	return a, a + uintptr(len(p))
 }
 
 // Driver makes pollers, one per loop.

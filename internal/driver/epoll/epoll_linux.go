@@ -335,6 +335,19 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	return n, true, nil
 }
 
+// TryWrite writes what the socket takes now; it never arms EPOLLOUT.
+func (p *poller) TryWrite(t driver.Token, iov [][]byte) (int, error) {
+	c := p.conn(t)
+	if c == nil {
+		return 0, net.ErrClosed
+	}
+	n, _, err := p.w.Writev(int(c.fd), iov)
+	if err != nil && err != unix.EAGAIN {
+		return n, sock.Wrap("writev", err)
+	}
+	return n, nil
+}
+
 func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bool, error) {
 	c := p.conn(t)
 	if c == nil {

@@ -648,6 +648,25 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	return n, true, nil
 }
 
+// TryWrite writes inline what the socket takes now; it submits nothing.
+func (p *poller) TryWrite(t driver.Token, iov [][]byte) (int, error) {
+	c := p.conn(t)
+	if c == nil {
+		return 0, net.ErrClosed
+	}
+	if c.sending {
+		return 0, errBusy
+	}
+	if err := p.own(); err != nil {
+		return 0, err
+	}
+	n, _, err := p.w.Writev(int(c.fd), iov)
+	if err != nil && err != unix.EAGAIN {
+		return n, sock.Wrap("writev", err)
+	}
+	return n, nil
+}
+
 // SendFile sends with sock.Sendfile(2) at once and, when the socket is full,
 // goes on after a POLLOUT poll: io_uring has no sendfile of its own.
 func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bool, error) {
