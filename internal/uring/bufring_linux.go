@@ -61,7 +61,10 @@ func NewBufRing(r *Ring, group uint16, count, size int, incremental bool) (*BufR
 	}
 	page := unix.Getpagesize()
 	ringBytes := (count*bufEntrySize + page - 1) / page * page
-	mem, err := unix.Mmap(-1, 0, ringBytes+count*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	// MAP_POPULATE: the kernel cycles through every buffer under any
+	// sustained load, so the memory is committed at once, a fixed cost of
+	// the loop, rather than a page at a time as if connections used it.
+	mem, err := unix.Mmap(-1, 0, ringBytes+count*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE)
 	if err != nil {
 		return nil, wrap("mmap", err)
 	}

@@ -139,7 +139,8 @@ func (p *poller) recvDone(cqe *uring.CQE, data []byte, s driver.Sink) {
 		return
 	}
 	if cqe.Flags&uring.CQEFMore == 0 {
-		c.recvArmed, c.recvCancel = false, false
+		c.recvArmed = false
+		c.set(fRecvCancel, false)
 	}
 	switch {
 	case cqe.Res > 0 && data != nil:
@@ -167,17 +168,14 @@ func (p *poller) recvDone(cqe *uring.CQE, data []byte, s driver.Sink) {
 // input delivers a read, or holds it: while reading is off, behind input
 // already held (bytes stay in order), or past the Poll's read budget.
 func (p *poller) input(t driver.Token, c *connSlot, b []byte, err error, s driver.Sink) {
-	if c.seq != p.seq {
-		c.seq, c.spent = p.seq, 0
-	}
-	if c.reading && !c.holding() && (err != nil || c.spent < readBudget) {
+	if c.reading && !c.holding() && (err != nil || c.spentIn(p.seq) < readBudget) {
 		if err != nil {
 			c.reading = false // the contract: reading is off after EOF or an error
 			p.watch(t, c)
 			s.Read(t, nil, err)
 			return
 		}
-		c.spent += int32(len(b))
+		c.spend(p.seq, len(b))
 		s.Read(t, b, nil)
 		return
 	}
@@ -190,8 +188,8 @@ func (p *poller) input(t driver.Token, c *connSlot, b []byte, err error, s drive
 	if c.reading {
 		p.queueDeliver(t, c)
 	}
-	if len(x.held) > holdMax && c.recvArmed && !c.recvCancel {
-		c.recvCancel = true
+	if len(x.held) > holdMax && c.recvArmed && !c.has(fRecvCancel) {
+		c.set(fRecvCancel, true)
 		p.cancel(userData(kRecv, t.Slot(), c.gen))
 	}
 }
@@ -199,12 +197,9 @@ func (p *poller) input(t driver.Token, c *connSlot, b []byte, err error, s drive
 // flushHeld delivers up to the rest of the Poll's read budget of held
 // input, then the end of stream if that is all that is left.
 func (p *poller) flushHeld(t driver.Token, c *connSlot, s driver.Sink) {
-	if c.seq != p.seq {
-		c.seq, c.spent = p.seq, 0
-	}
 	x := c.extra() // made already: the connection was queued with held input
-	if n := min(len(x.held), readBudget-int(c.spent)); n > 0 {
-		c.spent += int32(n)
+	if n := min(len(x.held), readBudget-c.spentIn(p.seq)); n > 0 {
+		c.spend(p.seq, n)
 		s.Read(t, x.held[:n], nil)
 		// A connection keeps its extra state while it holds the slot.
 		if c = p.conn(t); c == nil {
@@ -240,7 +235,7 @@ func (p *poller) deliverHeld(s driver.Sink) {
 	p.deliver = p.spare[:0] // flushHeld queues again what is left
 	for _, t := range list {
 		if c := p.conn(t); c != nil {
-			c.queued = false
+			c.set(fQueued, false)
 			if c.reading {
 				p.flushHeld(t, c, s)
 			}
@@ -335,8 +330,8 @@ func (p *poller) onPoll(cqe *uring.CQE, s driver.Sink) {
 	if !ok {
 		return
 	}
-	c.pollArmed = false
-	if c.connecting {
+	c.set(fPollArmed, false)
+	if c.has(fConnecting) {
 		p.connected(t, c, cqe.Res, s)
 		return
 	}
@@ -362,7 +357,7 @@ func (p *poller) onPoll(cqe *uring.CQE, s driver.Sink) {
 
 // connected finishes a connect: the socket starts reading, or is released.
 func (p *poller) connected(t driver.Token, c *connSlot, res int32, s driver.Sink) {
-	c.connecting = false
+	c.set(fConnecting, false)
 	var err error
 	if res < 0 {
 		err = errno(res)

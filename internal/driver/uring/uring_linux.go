@@ -111,23 +111,23 @@ func New() (driver.Driver, error) {
 
 func (uringDriver) Name() string { return "uring" }
 
-// connSlot is a connection's state in the engine: 32 bytes, so that an
-// idle connection costs little. What only some connections need at some
+// connSlot is a connection's state in the engine: 24 bytes, as epoll's,
+// so that an idle connection costs little. What only some connections need at some
 // moments (held input, a pending write or SendFile) lives behind x, made on
 // the slot's first need and kept for the connections that reuse the slot.
 type connSlot struct {
-	fd    int32 // -1 when the slot is free
-	gen   uint32
-	seq   uint32 // the Poll in which spent was counted
-	spent int32  // bytes delivered in that Poll: below readBudget plus one buffer
+	fd  int32 // -1 when the slot is free
+	gen uint32
+	// The read budget's count: bytes delivered (low 24 bits; below
+	// readBudget plus one buffer) in the Poll whose sequence number's low
+	// 8 bits are the high 8. A count 256 Polls old taken for a current
+	// one only defers a read to the next Poll.
+	budget uint32
 
-	reading    bool // the state machine wants reads
-	recvArmed  bool // a multishot receive is in flight
-	recvCancel bool // and a cancel for it has been queued
-	queued     bool // on the poller's deliver list
-	sending    bool // a sendmsg, or a SendFile's wait for room, is in flight
-	connecting bool
-	pollArmed  bool
+	reading   bool  // the state machine wants reads
+	recvArmed bool  // a multishot receive is in flight
+	sending   bool  // a sendmsg, or a SendFile's wait for room, is in flight
+	rare      uint8 // fRecvCancel, fConnecting, fPollArmed, fQueued: bits, to keep the slot at 24 bytes
 
 	x *slotExtra
 }
@@ -153,6 +153,37 @@ type slotExtra struct {
 }
 
 func freshSlot(c *connSlot) { c.fd = -1 }
+
+// The bits of connSlot.rare.
+const (
+	fRecvCancel uint8 = 1 << iota // a cancel for the multishot receive has been queued
+	fConnecting                   // a connect is in progress
+	fPollArmed                    // a POLL_ADD (connect, SendFile's room) is in flight
+	fQueued                       // on the poller's deliver list
+)
+
+func (c *connSlot) has(f uint8) bool { return c.rare&f != 0 }
+
+func (c *connSlot) set(f uint8, on bool) {
+	if on {
+		c.rare |= f
+	} else {
+		c.rare &^= f
+	}
+}
+
+// spentIn returns the bytes delivered to the connection in Poll seq.
+func (c *connSlot) spentIn(seq uint32) int {
+	if c.budget>>24 != seq&0xff {
+		return 0
+	}
+	return int(c.budget & 0xffffff)
+}
+
+// spend counts n more bytes delivered in Poll seq.
+func (c *connSlot) spend(seq uint32, n int) {
+	c.budget = (seq&0xff)<<24 | uint32(min(c.spentIn(seq)+n, 0xffffff))
+}
 
 // extra returns the slot's extra state, making it the first time.
 func (c *connSlot) extra() *slotExtra {
@@ -362,7 +393,8 @@ func (p *poller) armRecv(t driver.Token, c *connSlot) error {
 	e.Flags = uring.SQEBufferSelect
 	e.BufGroup = p.bufs.Group()
 	e.UserData = userData(kRecv, t.Slot(), c.gen)
-	c.recvArmed, c.recvCancel = true, false
+	c.recvArmed = true
+	c.set(fRecvCancel, false)
 	return nil
 }
 
@@ -391,7 +423,7 @@ func (p *poller) armPoll(t driver.Token, c *connSlot, events uint32) error {
 	e.Fd = c.fd
 	e.OpFlags = poll32(events)
 	e.UserData = userData(kPoll, t.Slot(), c.gen)
-	c.pollArmed = true
+	c.set(fPollArmed, true)
 	return nil
 }
 
@@ -421,7 +453,7 @@ func (p *poller) cancel(ud uint64) {
 // writes, so that a reset is noticed while it idles (as epoll's EPOLLERR
 // and EPOLLHUP are).
 func (p *poller) watch(t driver.Token, c *connSlot) {
-	if c.reading || c.sending || c.connecting || c.pollArmed {
+	if c.reading || c.sending || c.has(fConnecting) || c.has(fPollArmed) {
 		return
 	}
 	_ = p.armPoll(t, c, unix.POLLERR|unix.POLLHUP)
@@ -444,8 +476,8 @@ func (c *connSlot) wantRecv() bool {
 }
 
 func (p *poller) queueDeliver(t driver.Token, c *connSlot) {
-	if !c.queued {
-		c.queued = true
+	if !c.has(fQueued) {
+		c.set(fQueued, true)
 		p.deliver = append(p.deliver, t)
 	}
 }
@@ -571,7 +603,8 @@ func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
 		return err
 	}
 	c := p.slot(t)
-	c.fd, c.gen, c.connecting = int32(fd), t.Gen(), true
+	c.fd, c.gen = int32(fd), t.Gen()
+	c.set(fConnecting, true)
 	// Writable means connected or failed: SO_ERROR tells which.
 	if err := p.armPoll(t, c, unix.POLLOUT); err != nil {
 		unix.Close(fd)
@@ -593,8 +626,8 @@ func (p *poller) SetReading(t driver.Token, on bool) error {
 	if err := p.own(); err != nil {
 		return err
 	}
-	if c.reading == on || c.connecting {
-		c.reading = on || c.connecting
+	if c.reading == on || c.has(fConnecting) {
+		c.reading = on || c.has(fConnecting)
 		return nil
 	}
 	c.reading = on
@@ -607,10 +640,10 @@ func (p *poller) SetReading(t driver.Token, on bool) error {
 		}
 		return nil
 	}
-	if c.recvArmed && !c.recvCancel {
+	if c.recvArmed && !c.has(fRecvCancel) {
 		// What arrives before the cancel takes effect is held and
 		// delivered when reading resumes.
-		c.recvCancel = true
+		c.set(fRecvCancel, true)
 		p.cancel(userData(kRecv, t.Slot(), c.gen))
 	}
 	p.watch(t, c)
@@ -756,10 +789,10 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 		return err
 	}
 	p.flushSubmissions()
-	if c.recvArmed && !c.recvCancel {
+	if c.recvArmed && !c.has(fRecvCancel) {
 		p.cancel(userData(kRecv, t.Slot(), c.gen))
 	}
-	if c.pollArmed {
+	if c.has(fPollArmed) {
 		p.cancel(userData(kPoll, t.Slot(), c.gen))
 	}
 	if c.sending && c.x.file != nil {

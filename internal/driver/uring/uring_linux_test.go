@@ -292,18 +292,18 @@ func TestCQOverflow(t *testing.T) {
 // A slot stays small, and the connection that reuses it inherits nothing
 // of the last one: no held input, no file, no write's buffers.
 func TestSlotRelease(t *testing.T) {
-	if size := unsafe.Sizeof(connSlot{}); unsafe.Sizeof(uintptr(0)) == 8 && size != 32 {
-		t.Errorf("connSlot is %d bytes, want 32", size)
+	if size := unsafe.Sizeof(connSlot{}); unsafe.Sizeof(uintptr(0)) == 8 && size != 24 {
+		t.Errorf("connSlot is %d bytes, want 24", size)
 	}
 	var c connSlot
-	c.fd, c.gen, c.reading, c.spent = 7, 3, true, 100
+	c.fd, c.gen, c.reading, c.budget = 7, 3, true, 100
 	x := c.extra()
 	x.held, x.heldErr = make([]byte, 10), io.EOF
 	x.file, x.foff, x.fleft, x.written = os.Stdin, 5, 6, 7
 	x.iov = append(x.iov, []byte("pending"))
 	iov := x.iov
 	c.release()
-	if c.fd != -1 || c.reading || c.spent != 0 || c.x != x {
+	if c.fd != -1 || c.reading || c.budget != 0 || c.x != x {
 		t.Fatalf("slot after release: %+v", c)
 	}
 	if x.held != nil || x.heldErr != nil || x.file != nil || x.foff != 0 || x.fleft != 0 || x.written != 0 {
