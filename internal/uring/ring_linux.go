@@ -355,7 +355,14 @@ func (r *Ring) Wait(minComplete uint32, timeout time.Duration) error {
 }
 
 func (r *Ring) enter(toSubmit, minComplete uint32, flags, arg, argSize uintptr) (int, error) {
-	n, _, e := unix.Syscall6(sysEnter, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), flags, arg, argSize)
+	call := unix.Syscall6
+	if minComplete == 0 {
+		// A call that waits for nothing returns at once: telling Go's
+		// scheduler about it (entersyscall, exitsyscall) would cost more
+		// than the call saves.
+		call = unix.RawSyscall6
+	}
+	n, _, e := call(sysEnter, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), flags, arg, argSize)
 	if e != 0 {
 		return 0, e
 	}
