@@ -159,8 +159,11 @@ func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote.unpack() }
 
 // Write queues a copy of p for sending and returns len(p). Writes from any
 // goroutine are sent in the order Write was called; p may be reused as soon
-// as Write returns. Writes made in callbacks are gathered and sent with one
-// writev per loop iteration. After CloseWrite, Close or Abort, or once the
+// as Write returns, except when p is part of the data OnData is handling:
+// such bytes are sent from the read buffer without a copy when OnData
+// returns (see Handler.OnData), so they must not change until then.
+// Writes made in callbacks are gathered and sent with one writev per loop
+// iteration. After CloseWrite, Close or Abort, or once the
 // connection is closed, Write returns ErrClosed; over WithMaxWriteQueue it
 // returns ErrQueueFull and queues nothing.
 func (c *Conn) Write(p []byte) (int, error) {

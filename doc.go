@@ -39,7 +39,10 @@
 //
 // Write and Writev copy the bytes into the connection's queue and return at
 // once; they are safe from any goroutine and FIFO per connection. Writes
-// made during one loop iteration leave in one writev. Three ways to end:
+// made during one loop iteration leave in one writev. The one exception to
+// the copy: bytes of OnData's data written with Write during OnData (an
+// echo, a relay) are sent from the read buffer when OnData returns, so
+// data must not change after it is written. Three ways to end:
 //
 //	CloseWrite()   FIN after the queue drains; reading goes on (half-close)
 //	Close()        no more OnData; the queue drains, FIN, lingering close
