@@ -158,3 +158,47 @@ func testDeferAccept(t *testing.T, b Backend) {
 		t.Fatalf("Accepted = %d; the silent connection was handed over", st.Accepted)
 	}
 }
+
+// testPausedHangup: the peer sends and half-closes, the server half-closes
+// too while its reading is paused, so the socket is shut both ways with
+// input unread. That is no reason to close: ResumeRead must still deliver
+// every byte, then the end of stream.
+func testPausedHangup(t *testing.T, b Backend) {
+	var server atomic.Pointer[proactor.Conn]
+	opened := make(chan struct{})
+	r := newRecorder(t)
+	r.onOpen = func(c *proactor.Conn) {
+		if server.CompareAndSwap(nil, c) {
+			c.PauseRead()
+			close(opened)
+		}
+	}
+	// One loop: the echo on the second connection below then proves the
+	// loop has polled since the first one's hang-up.
+	_, addr := serve(t, b, r, proactor.WithLoops(1))
+	c := dial(t, addr)
+	msg := pattern(20000, 3)
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	c.CloseWrite()
+	wait(t, opened, "OnOpen")
+	server.Load().CloseWrite()
+	if rest, err := readAll(c); err != nil || len(rest) != 0 {
+		t.Fatalf("waiting for the server's FIN: %d bytes, %v", len(rest), err)
+	}
+	other := dial(t, addr)
+	expectEcho(t, other, []byte("the loop has polled"))
+	select {
+	case ev := <-r.closed:
+		t.Fatalf("closed while paused with input unread: %v", ev)
+	default:
+	}
+	server.Load().ResumeRead()
+	ev := r.waitClose(t)
+	if ev.c != server.Load() || ev.err != nil || !bytes.Equal(ev.rec.data, msg) || !ev.rec.peerFIN {
+		t.Fatalf("%v after %d of %d bytes (peer FIN seen: %v)", ev, len(ev.rec.data), len(msg), ev.rec.peerFIN)
+	}
+	other.Close()
+	r.waitClose(t)
+}

@@ -222,6 +222,7 @@ var cases = []testCase{
 	{"Backpressure", testBackpressure},
 	{"QueueFull", testQueueFull},
 	{"PauseRead", testPauseRead},
+	{"PausedHangup", testPausedHangup},
 	{"DeferAccept", testDeferAccept},
 	{"FramedSplits", testFramedSplits},
 	{"FrameErrors", testFrameErrors},

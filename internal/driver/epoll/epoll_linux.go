@@ -528,12 +528,17 @@ func (p *poller) ready(t driver.Token, events uint32, s driver.Sink) {
 		// Nobody reads or writes, yet the socket hung up: level-triggered
 		// epoll would report it forever, so it leaves the set here.
 		soerr, _ := unix.GetsockoptInt(int(c.fd), unix.SOL_SOCKET, unix.SO_ERROR)
-		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
-		var err error
-		if soerr != 0 {
-			err = sock.Wrap("read", unix.Errno(soerr))
+		if soerr == 0 {
+			// A clean hang-up (both FINs): unread input may still be
+			// there for when reading resumes. Edge-triggered with no
+			// interest, it is reported once; setInterest makes the
+			// descriptor level-triggered again.
+			p.ctl(unix.EPOLL_CTL_MOD, int(c.fd), unix.EPOLLET, t.Slot(), int32(c.gen))
+			s.Hangup(t, nil)
+			return
 		}
-		s.Hangup(t, err)
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
+		s.Hangup(t, sock.Wrap("read", unix.Errno(soerr)))
 	}
 }
 
