@@ -189,9 +189,12 @@ func (r *report) markdown(w io.Writer) {
 	if r.Callgrind {
 		fmt.Fprintf(w, "- **callgrind**: every server ran under valgrind's callgrind, zeroed when the window opened and dumped when it closed; ratios compare the server's user-space instructions per operation (the kernel's share is not counted: see the system calls). A server runs 20-50× slower under valgrind, so throughput, latency and CPU time below mean nothing\n")
 	}
-	if m.Perf {
+	switch {
+	case r.Callgrind:
+		fmt.Fprintf(w, "- perf: %s\n", map[bool]string{true: "`perf stat -e instructions` works", false: "no instruction counts (" + m.PerfWhy + ")"}[m.Perf])
+	case m.Perf:
 		fmt.Fprintf(w, "- perf: `perf stat -e instructions` works; ratios compare server instructions per operation\n")
-	} else {
+	default:
 		fmt.Fprintf(w, "- perf: no instruction counts (%s); ratios compare server CPU time per operation (utime+stime from /proc/PID/stat: sampled at each scheduler tick, reported in 10 ms units)\n", m.PerfWhy)
 	}
 	if len(m.Events) > 0 {
