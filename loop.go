@@ -90,6 +90,7 @@ type loop struct {
 	// write inline, and then nothing is lent.
 	tryW           driver.TryWriter
 	lendLo, lendHi atomic.Uintptr
+	lendMu         sync.Mutex
 	lends          [4]chunk
 	lent           int
 	lentTo         []*Conn
@@ -175,13 +176,19 @@ func (l *loop) lendFrom(p []byte) {
 }
 
 // lend queues p on c's empty queue without a copy when p lies in the read
-// being delivered, and reports whether it did. c.mu must be held. Only the
-// loop's own callbacks hold such bytes (OnData's data is valid only until
-// it returns), so a true answer means this runs on the loop goroutine.
+// being delivered, and reports whether it did. c.mu must be held. Such
+// bytes are OnData's, so this runs while the callbacks of that read do,
+// usually on the loop goroutine; lendMu covers a handler that passes data
+// to goroutines which write it while OnData waits for them.
 func (l *loop) lend(c *Conn, p []byte) bool {
 	lo := l.lendLo.Load()
-	if lo == 0 || !driver.Within(p, lo, l.lendHi.Load()) || l.lent == len(l.lends) {
+	if lo == 0 || len(c.out.q) != 0 || !driver.Within(p, lo, l.lendHi.Load()) {
 		return false
+	}
+	l.lendMu.Lock()
+	defer l.lendMu.Unlock()
+	if l.lendLo.Load() != lo || l.lent == len(l.lends) {
+		return false // the window closed meanwhile, or every lend is out
 	}
 	ch := &l.lends[l.lent]
 	l.lent++
@@ -202,6 +209,8 @@ func (l *loop) settleLends() {
 		return
 	}
 	l.lendLo.Store(0)
+	l.lendMu.Lock() // a lend that saw the window open is in lentTo by now
+	l.lendMu.Unlock()
 	for i, c := range l.lentTo {
 		l.lentTo[i] = nil
 		c.settleLent()

@@ -117,7 +117,7 @@ func (c *Conn) deliver(p []byte) {
 // settleLent writes what it can of a queue that starts with a lent stretch
 // and copies what is left of that stretch.
 func (c *Conn) settleLent() {
-	if !c.closed && !c.inflight {
+	if !c.closed && !c.inflight && c.req.Load() != reqAbort { // Abort drops the queue
 		c.flushWith(true)
 	}
 	c.mu.Lock()
@@ -218,6 +218,10 @@ func (c *Conn) flushWith(try bool) {
 		return
 	}
 	l := c.loop
+	// While a read's callbacks run (a framing error's close flushes from
+	// inside them), the queue may hold lent bytes that a pending write
+	// would keep referencing after the read buffer is reused.
+	try = try || l.lendLo.Load() != 0
 	c.mu.Lock()
 	f, off, size, isFile := c.out.headFile()
 	iov := c.out.iov(l.iov[:0], maxIovecs)

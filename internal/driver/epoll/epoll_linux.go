@@ -54,6 +54,7 @@ type connSlot struct {
 	gen        uint32
 	interest   uint32
 	connecting bool
+	detached   bool // out of the epoll set after a clean hang-up (ready)
 	pw         *pendingWrite
 }
 
@@ -297,7 +298,11 @@ func (p *poller) setInterest(t driver.Token, c *connSlot, interest uint32) error
 		return nil
 	}
 	c.interest = interest
-	return p.ctl(unix.EPOLL_CTL_MOD, int(c.fd), interest, t.Slot(), int32(c.gen))
+	op := unix.EPOLL_CTL_MOD
+	if c.detached {
+		op, c.detached = unix.EPOLL_CTL_ADD, false
+	}
+	return p.ctl(op, int(c.fd), interest, t.Slot(), int32(c.gen))
 }
 
 func (p *poller) SetReading(t driver.Token, on bool) error {
@@ -438,7 +443,7 @@ func (p *poller) poll0(fd uintptr) bool {
 // wait collects the ready events, waiting up to timeout (forever if
 // negative) for some.
 func (p *poller) wait(timeout time.Duration) error {
-	p.waitErr = nil
+	p.nready, p.waitErr = 0, nil
 	if timeout == 0 {
 		p.poll0(uintptr(p.epfd))
 		return p.waitErr
@@ -525,19 +530,18 @@ func (p *poller) ready(t driver.Token, events uint32, s driver.Sink) {
 		return
 	}
 	if c.interest == 0 && events&evErr != 0 {
-		// Nobody reads or writes, yet the socket hung up: level-triggered
-		// epoll would report it forever, so it leaves the set here.
+		// Nobody reads or writes, yet the socket hung up. Level-triggered
+		// epoll would report it at every wait (a MOD, even to
+		// edge-triggered, re-queues it at once), so the descriptor leaves
+		// the set. A clean hang-up (both FINs) may still have input unread
+		// for when reading resumes; setInterest puts the descriptor back.
 		soerr, _ := unix.GetsockoptInt(int(c.fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
+		c.detached = true
 		if soerr == 0 {
-			// A clean hang-up (both FINs): unread input may still be
-			// there for when reading resumes. Edge-triggered with no
-			// interest, it is reported once; setInterest makes the
-			// descriptor level-triggered again.
-			p.ctl(unix.EPOLL_CTL_MOD, int(c.fd), unix.EPOLLET, t.Slot(), int32(c.gen))
 			s.Hangup(t, nil)
 			return
 		}
-		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
 		s.Hangup(t, sock.Wrap("read", unix.Errno(soerr)))
 	}
 }
