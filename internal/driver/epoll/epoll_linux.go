@@ -316,17 +316,24 @@ func (p *poller) SetReading(t driver.Token, on bool) error {
 	return p.setInterest(t, c, c.interest&^evRead)
 }
 
-func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
+// writeNow writes what the socket takes at once and returns the slot and
+// what is left of iov; a full socket is not an error.
+func (p *poller) writeNow(t driver.Token, iov [][]byte) (*connSlot, int, [][]byte, error) {
 	c := p.conn(t)
 	if c == nil {
-		return 0, false, net.ErrClosed
+		return nil, 0, nil, net.ErrClosed
 	}
 	n, rest, err := p.w.Writev(int(c.fd), iov)
 	if err != nil && err != unix.EAGAIN {
-		return n, false, sock.Wrap("writev", err)
+		return c, n, nil, sock.Wrap("writev", err)
 	}
-	if len(rest) == 0 {
-		return n, false, nil
+	return c, n, rest, nil
+}
+
+func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
+	c, n, rest, err := p.writeNow(t, iov)
+	if err != nil || len(rest) == 0 {
+		return n, false, err
 	}
 	// The socket buffer is full: keep the rest and finish on EPOLLOUT.
 	w := c.pending()
@@ -342,15 +349,8 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 
 // TryWrite writes what the socket takes now; it never arms EPOLLOUT.
 func (p *poller) TryWrite(t driver.Token, iov [][]byte) (int, error) {
-	c := p.conn(t)
-	if c == nil {
-		return 0, net.ErrClosed
-	}
-	n, _, err := p.w.Writev(int(c.fd), iov)
-	if err != nil && err != unix.EAGAIN {
-		return n, sock.Wrap("writev", err)
-	}
-	return n, nil
+	_, n, _, err := p.writeNow(t, iov)
+	return n, err
 }
 
 func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bool, error) {

@@ -112,8 +112,8 @@ func New() (driver.Driver, error) {
 func (uringDriver) Name() string { return "uring" }
 
 // connSlot is a connection's state in the engine: 24 bytes, as epoll's,
-// so that an idle connection costs little. What only some connections need at some
-// moments (held input, a pending write or SendFile) lives behind x, made on
+// so that an idle connection costs little. What only some connections need
+// at some moments (held input, a pending write or SendFile) lives behind x, made on
 // the slot's first need and kept for the connections that reuse the slot.
 type connSlot struct {
 	fd  int32 // -1 when the slot is free
@@ -650,25 +650,32 @@ func (p *poller) SetReading(t driver.Token, on bool) error {
 	return nil
 }
 
-func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
+// writeNow writes what the socket takes at once and returns the slot and
+// what is left of iov; a full socket is not an error. A write the socket
+// takes at once completes inline, as on epoll: one writev instead of a
+// submission and a completion.
+func (p *poller) writeNow(t driver.Token, iov [][]byte) (*connSlot, int, [][]byte, error) {
 	c := p.conn(t)
 	if c == nil {
-		return 0, false, net.ErrClosed
+		return nil, 0, nil, net.ErrClosed
 	}
 	if c.sending {
-		return 0, false, errBusy
+		return c, 0, nil, errBusy
 	}
 	if err := p.own(); err != nil {
-		return 0, false, err
+		return c, 0, nil, err
 	}
-	// A write the socket takes at once completes inline, as on epoll: one
-	// writev instead of a submission and a completion.
 	n, rest, err := p.w.Writev(int(c.fd), iov)
 	if err != nil && err != unix.EAGAIN {
-		return n, false, sock.Wrap("writev", err)
+		return c, n, nil, sock.Wrap("writev", err)
 	}
-	if len(rest) == 0 {
-		return n, false, nil
+	return c, n, rest, nil
+}
+
+func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
+	c, n, rest, err := p.writeNow(t, iov)
+	if err != nil || len(rest) == 0 {
+		return n, false, err
 	}
 	x := c.extra()
 	x.iov = append(x.iov[:0], rest...)
@@ -683,21 +690,8 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 
 // TryWrite writes inline what the socket takes now; it submits nothing.
 func (p *poller) TryWrite(t driver.Token, iov [][]byte) (int, error) {
-	c := p.conn(t)
-	if c == nil {
-		return 0, net.ErrClosed
-	}
-	if c.sending {
-		return 0, errBusy
-	}
-	if err := p.own(); err != nil {
-		return 0, err
-	}
-	n, _, err := p.w.Writev(int(c.fd), iov)
-	if err != nil && err != unix.EAGAIN {
-		return n, sock.Wrap("writev", err)
-	}
-	return n, nil
+	_, n, _, err := p.writeNow(t, iov)
+	return n, err
 }
 
 // SendFile sends with sock.Sendfile(2) at once and, when the socket is full,
