@@ -172,7 +172,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, err
 	}
-	if c.out.n != 0 || !c.loop.lend(c, p) {
+	if !c.loop.lend(c, p) {
 		c.out.write(p, &c.loop.chunks)
 	}
 	c.queuedMore(len(p))

@@ -193,9 +193,7 @@ func (l *loop) lend(c *Conn, p []byte) bool {
 	ch := &l.lends[l.lent]
 	l.lent++
 	ch.b = p
-	c.out.q = append(c.out.q, seg{ch: ch, w: len(p)})
-	c.out.n += len(p)
-	c.out.mem += len(p)
+	c.out.writeLent(ch)
 	l.lentTo = append(l.lentTo, c)
 	return true
 }

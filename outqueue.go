@@ -42,9 +42,9 @@ func (p *chunkPools) init() {
 // bounded, so what a burst leaves behind goes back to the pools, which
 // the collector empties.
 type chunkCache struct {
-	mu         sync.Mutex
-	small, big []*chunk
-	pools      *chunkPools
+	mu     sync.Mutex
+	stacks [2][]*chunk // by class: small, big
+	pools  [2]*sync.Pool
 }
 
 const (
@@ -53,51 +53,48 @@ const (
 )
 
 func newChunkCache(p *chunkPools) chunkCache {
-	return chunkCache{pools: p, small: make([]*chunk, 0, cachedSmall), big: make([]*chunk, 0, cachedBig)}
+	return chunkCache{
+		stacks: [2][]*chunk{make([]*chunk, 0, cachedSmall), make([]*chunk, 0, cachedBig)},
+		pools:  [2]*sync.Pool{&p.small, &p.big},
+	}
+}
+
+// class returns the stack and pool index of a chunk: 0 small, 1 big.
+func class(small bool) int {
+	if small {
+		return 0
+	}
+	return 1
 }
 
 // get returns a chunk for n more bytes on a queue holding queued bytes in
 // memory. Safe from any goroutine.
 func (p *chunkCache) get(n, queued int) *chunk {
-	small := max(n, queued) < smallChunkSize
+	k := class(max(n, queued) < smallChunkSize)
 	p.mu.Lock()
-	s := &p.big
-	if small {
-		s = &p.small
-	}
-	if k := len(*s) - 1; k >= 0 {
-		c := (*s)[k]
-		(*s)[k] = nil
-		*s = (*s)[:k]
+	s := p.stacks[k]
+	if i := len(s) - 1; i >= 0 {
+		c := s[i]
+		s[i] = nil
+		p.stacks[k] = s[:i]
 		p.mu.Unlock()
 		return c
 	}
 	p.mu.Unlock()
-	if small {
-		return p.pools.small.Get().(*chunk)
-	}
-	return p.pools.big.Get().(*chunk)
+	return p.pools[k].Get().(*chunk)
 }
 
 // put gives c back. Safe from any goroutine.
 func (p *chunkCache) put(c *chunk) {
-	small := len(c.b) == smallChunkSize
+	k := class(len(c.b) == smallChunkSize)
 	p.mu.Lock()
-	s := &p.big
-	if small {
-		s = &p.small
-	}
-	if len(*s) < cap(*s) {
-		*s = append(*s, c)
+	if s := p.stacks[k]; len(s) < cap(s) {
+		p.stacks[k] = append(s, c)
 		p.mu.Unlock()
 		return
 	}
 	p.mu.Unlock()
-	if small {
-		p.pools.small.Put(c)
-	} else {
-		p.pools.big.Put(c)
-	}
+	p.pools[k].Put(c)
 }
 
 // seg is a stretch of queued bytes: in a chunk of copies, in a caller's
@@ -145,11 +142,16 @@ func (o *outQueue) write(p []byte, pool *chunkCache) {
 }
 
 // writeBuffer queues b's bytes without a copy; the queue owns the reference.
-func (o *outQueue) writeBuffer(b *buffer.Buffer) {
-	n := len(b.Bytes())
-	o.q = append(o.q, seg{buf: b, w: n})
-	o.n += n
-	o.mem += n
+func (o *outQueue) writeBuffer(b *buffer.Buffer) { o.add(seg{buf: b, w: len(b.Bytes())}) }
+
+// writeLent queues a lent chunk's bytes without a copy (see loop.lend).
+func (o *outQueue) writeLent(ch *chunk) { o.add(seg{ch: ch, w: len(ch.b)}) }
+
+// add queues a stretch of bytes held in memory.
+func (o *outQueue) add(s seg) {
+	o.q = append(o.q, s)
+	o.n += s.w
+	o.mem += s.w
 }
 
 // writeFile queues n bytes of f from off; the queue owns f and closes it.

@@ -242,19 +242,17 @@ func (c *Conn) flushWith(try bool) {
 		n, pending, err = l.poller.SendFile(c.tok, f, off, min(size, maxSendFile))
 	case try:
 		n, err = l.tryW.TryWrite(c.tok, iov)
-		clear(iov)
-		l.iov = iov[:0]
-		if n == 0 && err == nil {
-			// The socket is full: a write that may go pending sends the
-			// queue later (settleLent copies the lent bytes first).
-			c.stats().writes.Add(1)
-			c.poke()
-			return
-		}
 	default:
 		n, pending, err = l.poller.Write(c.tok, iov)
-		clear(iov)
-		l.iov = iov[:0]
+	}
+	clear(iov)
+	l.iov = iov[:0]
+	if try && !isFile && n == 0 && err == nil {
+		// The socket is full: a write that may go pending sends the queue
+		// later (settleLent copies the lent bytes first).
+		c.stats().writes.Add(1)
+		c.poke()
+		return
 	}
 	c.stats().writes.Add(1)
 	if pending {

@@ -151,13 +151,8 @@ type TryWriter interface {
 // Within reports whether p lies inside the memory from lo to hi (p's
 // first and one-past-last byte addresses); an empty p lies nowhere.
 func Within(p []byte, lo, hi uintptr) bool {
-	if len(p) == 0 {
-		return false
-	}
-	// SAFETY: the addresses are only compared, never turned back into
-	// pointers.
-	a := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
-	return a >= lo && a+uintptr(len(p)) <= hi
+	a, b := Bounds(p)
+	return a != 0 && a >= lo && b <= hi
 }
 
 // Bounds returns the first and one-past-last byte addresses of p (0, 0
@@ -166,7 +161,8 @@ func Bounds(p []byte) (lo, hi uintptr) {
 	if len(p) == 0 {
 		return 0, 0
 	}
-	// SAFETY: as in Within.
+	// SAFETY: the addresses are only compared, never turned back into
+	// pointers.
 	a := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
 	return a, a + uintptr(len(p))
 }
