@@ -38,6 +38,17 @@ func callgrindControl(op string, pid int) error {
 	return nil
 }
 
+// callgrindAt runs callgrind_control op on the server and returns the
+// load's operation count at that moment: the midpoint of the counts before
+// and after the call, so that operations during it count half.
+func callgrindAt(op string, pid int, run *loadRun) (int64, error) {
+	before := run.done.Load()
+	if err := callgrindControl(op, pid); err != nil {
+		return 0, err
+	}
+	return (before + run.done.Load()) / 2, nil
+}
+
 // callgrindTotal reads the instruction total of the server's newest dump.
 func callgrindTotal(dir, prefix string, pid int) (int64, error) {
 	dumps, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("%s.%d.*", prefix, pid)))

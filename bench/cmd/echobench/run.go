@@ -63,13 +63,13 @@ type runConfig struct {
 // runOne starts a server, runs one load against it and stops it.
 func runOne(cfg runConfig, kind string, spec loadSpec, round int) result {
 	res := result{Server: kind, Load: spec.name(), Unit: spec.unit(), Round: round}
-	profile := ""
+	name := fmt.Sprintf("%s-%s-r%d", kind, fileName(spec.name()), round)
+	profile, cgPrefix := "", ""
 	if cfg.cpuprofile != "" {
-		profile = fmt.Sprintf("%s/%s-%s-r%d.pprof", cfg.cpuprofile, kind, fileName(spec.name()), round)
+		profile = cfg.cpuprofile + "/" + name + ".pprof"
 	}
-	cgPrefix := ""
 	if cfg.callgrind != "" {
-		cgPrefix = fmt.Sprintf("%s-%s-r%d", kind, fileName(spec.name()), round)
+		cgPrefix = name
 	}
 	srv, err := startServer(cfg.exe, kind, cfg.pin, profile, cfg.callgrind, cgPrefix)
 	if err != nil {
@@ -122,12 +122,10 @@ func openWindow(cfg runConfig, srv *serverProc, run *loadRun) (*window, error) {
 		srv.signal(syscall.SIGUSR1)
 	}
 	if w.cgPrefix = srv.cgPrefix; w.cgPrefix != "" {
-		// Operations during the zeroing count half.
-		before := run.done.Load()
-		if err := callgrindControl("-z", srv.pid()); err != nil {
+		var err error
+		if w.cgOps0, err = callgrindAt("-z", srv.pid(), run); err != nil {
 			return nil, err
 		}
-		w.cgOps0 = (before + run.done.Load()) / 2
 	}
 	var err error
 	if w.cpu0, err = takeCPU(srv.pid()); err != nil {
@@ -143,12 +141,11 @@ func (w *window) close(cfg runConfig, res *result) error {
 	ops1, t1 := w.run.done.Load(), time.Now()
 	cpu1, err := takeCPU(w.srv.pid())
 	if w.cgPrefix != "" {
-		before := w.run.done.Load()
-		if cerr := callgrindControl("-d", w.srv.pid()); cerr != nil {
+		if ops1, cerr := callgrindAt("-d", w.srv.pid(), w.run); cerr != nil {
 			err = errors.Join(err, cerr)
 		} else if total, cerr := callgrindTotal(cfg.callgrind, w.cgPrefix, w.srv.pid()); cerr != nil {
 			err = errors.Join(err, cerr)
-		} else if ops := (before+w.run.done.Load())/2 - w.cgOps0; ops > 0 {
+		} else if ops := ops1 - w.cgOps0; ops > 0 {
 			res.UserInstr, res.UserInstrPerOp = total, float64(total)/float64(ops)
 		}
 	}

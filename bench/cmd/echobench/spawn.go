@@ -34,20 +34,19 @@ func startServer(exe, kind string, pin bool, profile, cgDir, cgPrefix string) (*
 	if profile != "" {
 		args = append(args, "--cpuprofile", profile)
 	}
-	argv := []string{exe}
-	if pin {
-		if _, err := exec.LookPath("taskset"); err == nil {
-			argv = []string{"taskset", "-c", "0", exe}
-		} else {
-			args = append(args, "--cpu", "0")
-		}
+	_, tserr := exec.LookPath("taskset")
+	if pin && tserr != nil {
+		args = append(args, "--cpu", "0")
 	}
-	argv = append(argv, append(args, kind)...)
+	argv := append([]string{exe}, append(args, kind)...)
+	// taskset, then valgrind, then the server: each execs the next in the
+	// same process, so the server's PID is the one callgrind_control
+	// addresses.
 	if cgPrefix != "" {
-		// taskset, then valgrind: each execs the next in the same process,
-		// so the server's PID is the one callgrind_control addresses.
-		n := len(argv) - len(args) - 2
-		argv = append(argv[:n:n], callgrindWrap(cgDir, cgPrefix, argv[n:])...)
+		argv = callgrindWrap(cgDir, cgPrefix, argv)
+	}
+	if pin && tserr == nil {
+		argv = append([]string{"taskset", "-c", "0"}, argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = os.Environ()
