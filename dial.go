@@ -39,11 +39,15 @@ func NewClient(h Handler, opts ...Option) (*Client, error) {
 // If ctx ends in the instant the connection opens, the connection is aborted
 // and Dial still fails.
 func (cl *Client) Dial(ctx context.Context, network, addr string) (*Conn, error) {
-	c, err := cl.dial(ctx, network, addr)
+	c, err := cl.dial(ctx, network, addr, (*Conn).Abort)
 	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Addr: opAddr(addr), Err: err}
+		return nil, dialError(network, addr, err)
 	}
 	return c, nil
+}
+
+func dialError(network, addr string, err error) error {
+	return &net.OpError{Op: "dial", Net: network, Addr: opAddr(addr), Err: err}
 }
 
 func opAddr(addr string) net.Addr {
@@ -58,7 +62,10 @@ type dialResult struct {
 	err error
 }
 
-func (cl *Client) dial(ctx context.Context, network, addr string) (*Conn, error) {
+// dial connects; if ctx ends in the instant the connection opens, late
+// ends that connection (Dial aborts it; a stopping Reconnector, whose OnOpen
+// has run, closes it gracefully).
+func (cl *Client) dial(ctx context.Context, network, addr string, late func(*Conn) error) (*Conn, error) {
 	ap, err := resolve(ctx, network, addr)
 	if err != nil {
 		return nil, err
@@ -93,7 +100,7 @@ func (cl *Client) dial(ctx context.Context, network, addr string) (*Conn, error)
 	if r := <-res; r.err != nil {
 		return nil, r.err
 	}
-	c.Abort() // opened in the same instant: the caller has given up on it
+	late(c) // opened in the same instant: the caller has given up on it
 	return nil, ctx.Err()
 }
 

@@ -68,8 +68,9 @@ func (r *Reconnector) run(ctx context.Context, cl *Client, network, addr string,
 	defer close(r.done)
 	failures := 0
 	for {
-		c, err := cl.Dial(ctx, network, addr)
+		c, err := cl.dial(ctx, network, addr, closeGracefully)
 		if err != nil {
+			err = dialError(network, addr, err)
 			if ctx.Err() != nil {
 				return
 			}
@@ -86,8 +87,7 @@ func (r *Reconnector) run(ctx context.Context, cl *Client, network, addr string,
 			select {
 			case <-c.dial.closed:
 			case <-ctx.Done():
-				c.Close()
-				<-c.dial.closed
+				closeGracefully(c)
 				r.setConn(nil)
 				return
 			}
@@ -101,6 +101,15 @@ func (r *Reconnector) run(ctx context.Context, cl *Client, network, addr string,
 			return
 		}
 	}
+}
+
+// closeGracefully is Stop's end of a connection, also of one that opened in
+// the instant Stop was called (its OnOpen has run): a graceful close, and
+// Stop returns after its OnClose.
+func closeGracefully(c *Conn) error {
+	err := c.Close()
+	<-c.dial.closed
+	return err
 }
 
 func (r *Reconnector) setConn(c *Conn) {
