@@ -174,6 +174,9 @@ func (s *Server) Pause() { s.setPaused(true) }
 // in the backlog.
 func (s *Server) Resume() { s.setPaused(false) }
 
+// Paused reports whether accepting is paused (by Pause, until Resume).
+func (s *Server) Paused() bool { return s.paused.Load() }
+
 func (s *Server) setPaused(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
