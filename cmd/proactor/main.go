@@ -3,6 +3,7 @@
 // Usage:
 //
 //	proactor serve NAME [flags]
+//	proactor ctl stats|pause|resume|shutdown [flags]
 //	proactor dial [flags] ADDR
 //	proactor file put|get|ls ADDR ...
 //
@@ -36,6 +37,7 @@ type command struct {
 // commands is the dispatch table, in the order usage lists them.
 var commands = []command{
 	{name: "serve", summary: "run a server until SIGINT or SIGTERM", run: runServe},
+	{name: "ctl", summary: "pause, resume, stop or read the counters of a running server", run: runCtl},
 	{name: "dial", summary: "talk to a TCP server: stdin to it, its replies to stdout", run: runDial},
 	{name: "file", summary: "put, get or list files on a files server", run: runFile},
 }

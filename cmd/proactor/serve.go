@@ -11,10 +11,12 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/control"
 	"github.com/seed487d475b/proactor/examples/echo"
 	"github.com/seed487d475b/proactor/examples/files"
 	"github.com/seed487d475b/proactor/examples/line"
@@ -87,6 +89,7 @@ type serveConfig struct {
 	loops           int
 	shutdownTimeout time.Duration
 	opts            []proactor.Option // from the protection flags
+	control         string            // the control socket's path, "" for the default, "off" for none
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -97,6 +100,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	loops := fs.Int("loops", 0, "number of event loops; 0 means GOMAXPROCS")
 	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections before aborting them")
 	root := fs.String("root", "", "files: serve the directory `DIR` (required for files, refused for the others)")
+	ctl := fs.String("control", "", "serve the control endpoint (`proactor ctl`) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
 	var protect protectFlags
 	protect.register(fs)
 	// The flag package would print its errors unprefixed and the usage
@@ -104,7 +108,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 
-	name, err := parseServeArgs(fs, args)
+	name, err := parseNamed(fs, args, "server name")
 	if errors.Is(err, flag.ErrHelp) {
 		serveUsage(stdout, fs)
 		return exitOK
@@ -139,6 +143,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		loops:           *loops,
 		shutdownTimeout: *timeout,
 		opts:            protect.options(),
+		control:         *ctl,
 	}, stdout, stderr)
 }
 
@@ -156,15 +161,16 @@ func overrideAddrs(specs []listenSpec, listen addrList) []listenSpec {
 	return out
 }
 
-// parseServeArgs returns the server name. It accepts flags on either side of
-// the name, since both `serve echo --loops 1` and `serve --loops 1 echo` read
+// parseNamed returns the one argument that is not a flag (the server's name
+// for serve, what, as the error calls it). It accepts flags on either side
+// of it, since both `serve echo --loops 1` and `serve --loops 1 echo` read
 // naturally and the flag package stops at the first non-flag argument.
-func parseServeArgs(fs *flag.FlagSet, args []string) (string, error) {
+func parseNamed(fs *flag.FlagSet, args []string, what string) (string, error) {
 	if err := fs.Parse(args); err != nil {
 		return "", err
 	}
 	if fs.NArg() == 0 {
-		return "", errors.New("missing server name")
+		return "", errors.New("missing " + what)
 	}
 	name := fs.Arg(0)
 	if err := fs.Parse(fs.Args()[1:]); err != nil {
@@ -258,7 +264,19 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 			cfg.name, bound, eng.Name(), plural(eng.Loops(), "loop"))
 	}
 
-	<-sigc
+	stop := make(chan struct{})
+	if ep, err := startControl(cfg, srv, stop, stdout, stderr); err != nil {
+		errorf(stderr, "%v", err)
+		srv.Close()
+		return exitError
+	} else if ep != nil {
+		defer ep.Close()
+	}
+
+	select {
+	case <-sigc:
+	case <-stop:
+	}
 	fmt.Fprintln(stdout, "proactor: shutting down")
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
@@ -279,6 +297,37 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 		srv.Close()
 		return exitError
 	}
+}
+
+// startControl serves the control endpoint for srv unless cfg turns it off;
+// `proactor ctl shutdown` closes stop. A default socket that another server
+// of the same name holds is not an error: that server keeps it, and this
+// one runs without (a warning says so). A path given on the command line
+// must work.
+func startControl(cfg serveConfig, srv *proactor.Server, stop chan struct{}, stdout, stderr io.Writer) (*control.Endpoint, error) {
+	if cfg.control == "off" {
+		return nil, nil
+	}
+	path := cfg.control
+	if path == "" {
+		var err error
+		if path, err = control.DefaultPath(cfg.name); err != nil {
+			errorf(stderr, "%v; running without a control endpoint (give --control PATH, or --control off)", err)
+			return nil, nil
+		}
+	}
+	var once sync.Once
+	ep, err := control.Listen(path, srv, control.WithName(cfg.name),
+		control.WithShutdown(func() { once.Do(func() { close(stop) }) }))
+	if err != nil && cfg.control == "" && errors.Is(err, control.ErrInUse) {
+		errorf(stderr, "%v; running without a control endpoint (give --control PATH, or --control off)", err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "proactor: control on %s\n", ep.Path())
+	return ep, nil
 }
 
 func plural(n int, noun string) string {
