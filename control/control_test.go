@@ -18,6 +18,7 @@ import (
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/control"
 	"github.com/seed487d475b/proactor/examples/echo"
+	"github.com/seed487d475b/proactor/internal/servertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -28,19 +29,8 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// echoServer is an echo server on 127.0.0.1:0 with one loop.
 func echoServer(t *testing.T) (*proactor.Server, string) {
-	t.Helper()
-	srv, err := proactor.NewServer(echo.Handler{}, proactor.WithLoops(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	a, err := srv.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, a.String()
+	return servertest.Start(t, echo.Handler{})
 }
 
 // endpoint serves srv's control API on a socket in a fresh directory.
@@ -56,27 +46,10 @@ func endpoint(t *testing.T, srv *proactor.Server, opts ...control.Option) (*cont
 	return ep, cl
 }
 
-func echoOnce(t *testing.T, c net.Conn, msg string) {
-	t.Helper()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, msg); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil || string(got) != msg {
-		t.Fatalf("echo of %q: %q, %v", msg, got, err)
-	}
-}
-
 func TestStatusPauseResume(t *testing.T) {
 	srv, addr := echoServer(t)
 	_, cl := endpoint(t, srv, control.WithName("echo"))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	echoOnce(t, c, "hello")
+	servertest.Echo(t, addr, "hello")
 
 	st, err := cl.Status(ctx(t))
 	if err != nil {

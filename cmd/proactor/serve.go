@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"slices"
@@ -15,12 +17,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/control"
 	"github.com/seed487d475b/proactor/examples/echo"
 	"github.com/seed487d475b/proactor/examples/files"
 	"github.com/seed487d475b/proactor/examples/line"
 	"github.com/seed487d475b/proactor/examples/packet"
+	"github.com/seed487d475b/proactor/metrics"
 )
 
 // listenSpec is one default listener of a server: where, and with which
@@ -90,6 +97,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	opts            []proactor.Option // from the protection flags
 	control         string            // the control socket's path, "" for the default, "off" for none
+	metrics         string            // where to serve /metrics over HTTP; "" for nowhere
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -100,6 +108,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	loops := fs.Int("loops", 0, "number of event loops; 0 means GOMAXPROCS")
 	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections before aborting them")
 	root := fs.String("root", "", "files: serve the directory `DIR` (required for files, refused for the others)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics over HTTP at http://`ADDR`/metrics (127.0.0.1:0 picks a free port; default: none)")
 	ctl := fs.String("control", "", "serve the control endpoint (`proactor ctl`) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
 	var protect protectFlags
 	protect.register(fs)
@@ -144,6 +153,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		shutdownTimeout: *timeout,
 		opts:            protect.options(),
 		control:         *ctl,
+		metrics:         *metricsAddr,
 	}, stdout, stderr)
 }
 
@@ -273,6 +283,16 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 		defer ep.Close()
 	}
 
+	if cfg.metrics != "" {
+		ms, err := serveMetrics(cfg, srv, stdout)
+		if err != nil {
+			errorf(stderr, "metrics: %v", err)
+			srv.Close()
+			return exitError
+		}
+		defer ms.Close()
+	}
+
 	select {
 	case <-sigc:
 	case <-stop:
@@ -328,6 +348,27 @@ func startControl(cfg serveConfig, srv *proactor.Server, stop chan struct{}, std
 	}
 	fmt.Fprintf(stdout, "proactor: control on %s\n", ep.Path())
 	return ep, nil
+}
+
+// serveMetrics serves srv's counters, with the Go runtime's and the
+// process's, at /metrics on cfg.metrics until the returned server is closed.
+func serveMetrics(cfg serveConfig, srv *proactor.Server, stdout io.Writer) (*http.Server, error) {
+	ln, err := net.Listen("tcp", cfg.metrics)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		metrics.NewCollector(srv, metrics.WithConstLabels(prometheus.Labels{"server": cfg.name})),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln) // ends with ErrServerClosed when hs is closed
+	fmt.Fprintf(stdout, "proactor: metrics on http://%s/metrics\n", ln.Addr())
+	return hs, nil
 }
 
 func plural(n int, noun string) string {

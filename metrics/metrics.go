@@ -1,0 +1,164 @@
+// Package metrics exports a proactor server's counters to Prometheus: a
+// Collector that reads Server.Stats at each scrape, so the message path pays
+// nothing for it (the counters are the per-loop atomics Stats sums anyway).
+//
+//	reg := prometheus.NewRegistry()
+//	reg.MustRegister(metrics.NewCollector(srv))
+//	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+//
+// The metrics, under the namespace "proactor" unless WithNamespace says
+// otherwise:
+//
+//	connections_accepted_total            opened (accepted, or dialed by a Client)
+//	connections_rejected_total{reason}    refused: filter, denied, max_conns, per_ip
+//	accept_errors_total                   failed accept calls (EMFILE, ...)
+//	timeouts_total{kind}                  closed by a timeout: first_data, idle, read, write, connect
+//	connections_active                    open now
+//	connections_closed_total              closed (OnClose called)
+//	connections_closed_error_total        of those, closed with a non-nil reason
+//	panics_total, frame_errors_total, read_pauses_total
+//	reads_total, read_bytes_total, writes_total, written_bytes_total
+//	write_queue_bytes                     queued for writing, not yet sent
+//	accepting_paused                      1 while Server.Pause is in effect
+//	loops{engine}                         the engine's event loops
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seed487d475b/proactor"
+)
+
+// Option configures a Collector.
+type Option func(*config)
+
+type config struct {
+	namespace string
+	labels    prometheus.Labels
+}
+
+// WithNamespace sets the metric names' prefix. Default: "proactor".
+func WithNamespace(ns string) Option { return func(c *config) { c.namespace = ns } }
+
+// WithConstLabels adds labels to every metric, to tell several servers in
+// one process apart (say {"server": "echo"}). Default: none.
+func WithConstLabels(l prometheus.Labels) Option { return func(c *config) { c.labels = l } }
+
+// metric is one exported figure: how to read it from a snapshot.
+type metric struct {
+	desc  *prometheus.Desc
+	typ   prometheus.ValueType
+	value func(st *proactor.Stats) float64
+	label string // the variable label's value, when desc has one
+}
+
+// Collector is a prometheus.Collector of one server. Safe for concurrent
+// use, as Prometheus requires.
+type Collector struct {
+	srv     *proactor.Server
+	metrics []metric
+	paused  *prometheus.Desc
+	loops   *prometheus.Desc
+}
+
+// NewCollector returns a Collector of srv's counters.
+func NewCollector(srv *proactor.Server, opts ...Option) *Collector {
+	cfg := config{namespace: "proactor"}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(cfg.namespace, "", name), help, labels, cfg.labels)
+	}
+	c := &Collector{
+		srv:    srv,
+		paused: desc("accepting_paused", "1 while accepting is paused (Server.Pause), else 0."),
+		loops:  desc("loops", "The engine's event loops.", "engine"),
+	}
+	counter := func(d *prometheus.Desc, label string, v func(*proactor.Stats) uint64) {
+		c.metrics = append(c.metrics, metric{desc: d, typ: prometheus.CounterValue, label: label,
+			value: func(st *proactor.Stats) float64 { return float64(v(st)) }})
+	}
+	gauge := func(d *prometheus.Desc, v func(*proactor.Stats) float64) {
+		c.metrics = append(c.metrics, metric{desc: d, typ: prometheus.GaugeValue, value: v})
+	}
+	counter(desc("connections_accepted_total", "Connections opened: accepted, or dialed by a Client."), "",
+		func(st *proactor.Stats) uint64 { return st.Accepted })
+	rejected := desc("connections_rejected_total", "Connections refused, by reason.", "reason")
+	counter(rejected, "filter", func(st *proactor.Stats) uint64 { return st.RejectedFilter })
+	counter(rejected, "denied", func(st *proactor.Stats) uint64 { return st.RejectedDenied })
+	counter(rejected, "max_conns", func(st *proactor.Stats) uint64 { return st.RejectedMaxConns })
+	counter(rejected, "per_ip", func(st *proactor.Stats) uint64 { return st.RejectedPerIP })
+	counter(desc("accept_errors_total", "Failed accept calls (EMFILE, ENFILE, ...)."), "",
+		func(st *proactor.Stats) uint64 { return st.AcceptErrors })
+	timeouts := desc("timeouts_total", "Connections closed by a timeout, and dials that timed out, by kind.", "kind")
+	counter(timeouts, "first_data", func(st *proactor.Stats) uint64 { return st.FirstDataTimeouts })
+	counter(timeouts, "idle", func(st *proactor.Stats) uint64 { return st.IdleTimeouts })
+	counter(timeouts, "read", func(st *proactor.Stats) uint64 { return st.ReadTimeouts })
+	counter(timeouts, "write", func(st *proactor.Stats) uint64 { return st.WriteTimeouts })
+	counter(timeouts, "connect", func(st *proactor.Stats) uint64 { return st.ConnectTimeouts })
+	gauge(desc("connections_active", "Connections open now."),
+		func(st *proactor.Stats) float64 { return float64(st.Active) })
+	counter(desc("connections_closed_total", "Connections closed (OnClose called)."), "",
+		func(st *proactor.Stats) uint64 { return st.Closed })
+	counter(desc("connections_closed_error_total", "Connections closed with a non-nil reason."), "",
+		func(st *proactor.Stats) uint64 { return st.ClosedByErr })
+	counter(desc("panics_total", "Panics recovered in callbacks."), "",
+		func(st *proactor.Stats) uint64 { return st.Panics })
+	counter(desc("frame_errors_total", "Connections closed for an oversize or malformed frame."), "",
+		func(st *proactor.Stats) uint64 { return st.FrameErrors })
+	counter(desc("read_pauses_total", "Times a connection stopped reading for backpressure."), "",
+		func(st *proactor.Stats) uint64 { return st.ReadPauses })
+	counter(desc("reads_total", "Reads completed with data."), "",
+		func(st *proactor.Stats) uint64 { return st.Reads })
+	counter(desc("read_bytes_total", "Bytes read."), "",
+		func(st *proactor.Stats) uint64 { return st.BytesRead })
+	counter(desc("writes_total", "Write operations submitted."), "",
+		func(st *proactor.Stats) uint64 { return st.Writes })
+	counter(desc("written_bytes_total", "Bytes written."), "",
+		func(st *proactor.Stats) uint64 { return st.BytesWritten })
+	gauge(desc("write_queue_bytes", "Bytes queued for writing, not yet sent."),
+		func(st *proactor.Stats) float64 { return float64(st.QueuedBytes) })
+	return c
+}
+
+// Describe sends the descriptors of every metric.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for i, m := range c.metrics {
+		if i == 0 || m.desc != c.metrics[i-1].desc {
+			ch <- m.desc
+		}
+	}
+	ch <- c.paused
+	ch <- c.loops
+}
+
+// Collect takes one Stats snapshot and sends every metric from it.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.srv.Stats()
+	for _, m := range c.metrics {
+		var labels []string
+		if m.label != "" {
+			labels = []string{m.label}
+		}
+		ch <- constMetric(m.desc, m.typ, m.value(&st), labels...)
+	}
+	paused := 0.0
+	if c.srv.Paused() {
+		paused = 1
+	}
+	ch <- constMetric(c.paused, prometheus.GaugeValue, paused)
+	eng := c.srv.Engine()
+	ch <- constMetric(c.loops, prometheus.GaugeValue, float64(eng.Loops()), eng.Name())
+}
+
+// constMetric makes a metric, or one that reports the error to the scrape
+// (a constant label that clashes with a variable one, say) instead of a
+// panic.
+func constMetric(d *prometheus.Desc, typ prometheus.ValueType, v float64, labels ...string) prometheus.Metric {
+	m, err := prometheus.NewConstMetric(d, typ, v, labels...)
+	if err != nil {
+		return prometheus.NewInvalidMetric(d, err)
+	}
+	return m
+}
