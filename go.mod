@@ -6,7 +6,10 @@ require golang.org/x/sys v0.49.0
 
 require go.uber.org/goleak v1.3.0
 
-require github.com/dustin/go-humanize v1.1.0
+require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
+	github.com/dustin/go-humanize v1.1.0
+)
 
 require github.com/kylelemons/godebug v1.1.0 // indirect
 

@@ -1,0 +1,190 @@
+package loadgen_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/examples/echo"
+	"github.com/seed487d475b/proactor/examples/line"
+	"github.com/seed487d475b/proactor/examples/packet"
+	"github.com/seed487d475b/proactor/internal/loadgen"
+	"github.com/seed487d475b/proactor/internal/servertest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// servers are the example servers each scenario speaks to.
+var servers = map[string]func(t *testing.T) string{
+	"echo": func(t *testing.T) string { _, a := servertest.Start(t, echo.Handler{}); return a },
+	"packet": func(t *testing.T) string {
+		_, a := servertest.Start(t, packet.Handler{}, packet.Options()...)
+		return a
+	},
+	"line": func(t *testing.T) string { _, a := servertest.Start(t, line.Handler{}, line.Options()...); return a },
+}
+
+// TestScenarios runs each scenario against its server, as streams with
+// several messages in flight and as churn, at the smallest and largest
+// sizes it takes: every reply checks.
+func TestScenarios(t *testing.T) {
+	tests := []struct {
+		scenario string
+		sizes    []int
+	}{
+		{scenario: "echo", sizes: []int{8, 64, 20000}},
+		{scenario: "packet", sizes: []int{9, 255}},
+		{scenario: "line", sizes: []int{23, 1026}},
+	}
+	for _, tt := range tests {
+		addr := servers[tt.scenario](t)
+		for _, size := range tt.sizes {
+			sc, err := loadgen.NewScenario(tt.scenario, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Run(tt.scenario+"/stream", func(t *testing.T) { runStream(t, addr, sc) })
+			t.Run(tt.scenario+"/churn", func(t *testing.T) { runChurn(t, addr, sc) })
+		}
+	}
+}
+
+func runStream(t *testing.T, addr string, sc *loadgen.Scenario) {
+	r, err := loadgen.New(addr, sc, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns, err := r.DialAll(3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loadgen.CloseAll(conns)
+	wait := r.Start(conns, 0)
+	r.Measure()
+	waitDone(t, r, 200)
+	r.Stop()
+	wait()
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Quantile(50) <= 0 || r.Max() < r.Quantile(99) {
+		t.Fatalf("latencies: p50 %v, p99 %v, max %v", r.Quantile(50), r.Quantile(99), r.Max())
+	}
+}
+
+func runChurn(t *testing.T, addr string, sc *loadgen.Scenario) {
+	r, err := loadgen.New(addr, sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := r.Start(nil, 2)
+	r.Measure()
+	waitDone(t, r, 20)
+	r.Stop()
+	wait()
+	if err := r.Err(); err != nil || r.Failed() > 0 {
+		t.Fatalf("%d failed cycles, first: %v", r.Failed(), err)
+	}
+}
+
+// waitDone waits until the run has completed n operations, or fails.
+func waitDone(t *testing.T, r *loadgen.Run, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Done() < n {
+		if r.Err() != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d operations after 10s, want %d", r.Done(), n)
+		}
+		time.Sleep(time.Millisecond) // polling a counter: nothing to wait on
+	}
+}
+
+// corrupt echoes every read with its first byte changed.
+type corrupt struct {
+	proactor.BaseHandler
+}
+
+func (corrupt) OnData(c *proactor.Conn, data []byte) {
+	b := append([]byte(nil), data...)
+	b[0] ^= 1
+	c.Write(b)
+}
+
+// TestMismatch: a changed byte voids the run with ErrMismatch.
+func TestMismatch(t *testing.T) {
+	_, addr := servertest.Start(t, corrupt{})
+	sc, err := loadgen.NewScenario("echo", 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := loadgen.New(addr, sc, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns, err := r.DialAll(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loadgen.CloseAll(conns)
+	r.Start(conns, 0)()
+	if err := r.Err(); !errors.Is(err, loadgen.ErrMismatch) {
+		t.Fatalf("run ended with %v; want ErrMismatch", err)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	for _, name := range loadgen.Scenarios {
+		sc, err := loadgen.NewScenario(name, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := sc.AppendRequest(nil, 7, 3)
+		if len(req) != sc.Size() {
+			t.Fatalf("%s: request of %d bytes, want %d", name, len(req), sc.Size())
+		}
+		reply := replyTo(name, req)
+		if err := sc.Check(reply, 7, 3); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, bad := range []struct {
+			what    string
+			id, seq uint32
+			flip    int
+		}{
+			{what: "another connection", id: 8, seq: 3, flip: -1},
+			{what: "another message", id: 7, seq: 4, flip: -1},
+			{what: "a changed first byte", id: 7, seq: 3, flip: 0},
+			{what: "a changed last byte", id: 7, seq: 3, flip: len(reply) - 1},
+		} {
+			m := append([]byte(nil), reply...)
+			if bad.flip >= 0 {
+				m[bad.flip] ^= 0x20
+			}
+			if err := sc.Check(m, bad.id, bad.seq); !errors.Is(err, loadgen.ErrMismatch) {
+				t.Errorf("%s: %s passed the check (%v)", name, bad.what, err)
+			}
+		}
+	}
+	for _, bad := range []struct {
+		name string
+		size int
+	}{{"echo", 7}, {"packet", 256}, {"line", 22}, {"line", 1027}, {"nosuch", 64}} {
+		if _, err := loadgen.NewScenario(bad.name, bad.size); err == nil {
+			t.Errorf("NewScenario(%q, %d) succeeded", bad.name, bad.size)
+		}
+	}
+}
+
+// replyTo is what the scenario's server answers to req.
+func replyTo(scenario string, req []byte) []byte {
+	if scenario == "line" {
+		return append([]byte("+OK "), req[len("ECHO "):]...)
+	}
+	return req
+}

@@ -1,0 +1,291 @@
+package loadgen
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// The phases of a run: its workers send from the start, record latencies
+// only while measuring, and once stopped send nothing new but receive and
+// check every reply still in flight.
+const (
+	phaseWarm int32 = iota
+	phaseMeasure
+	phaseStop
+)
+
+// Run is one load against one address. Its methods are safe for concurrent
+// use by its workers and the goroutine that drives it.
+type Run struct {
+	sc    *Scenario
+	addr  *net.TCPAddr
+	depth int
+	start time.Time
+	phase atomic.Int32
+	done  atomic.Int64 // operations completed, in every phase
+	fails atomic.Int64 // churn cycles that failed
+
+	latMu sync.Mutex
+	lat   *hdrhistogram.Histogram // nanoseconds
+
+	errMu sync.Mutex
+	err   error // the first error
+}
+
+// New prepares a run of sc against addr with depth messages in flight per
+// stream connection.
+func New(addr string, sc *Scenario, depth int) (*Run, error) {
+	a, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if depth < 1 {
+		return nil, fmt.Errorf("depth %d: want at least one message in flight", depth)
+	}
+	return &Run{sc: sc, addr: a, depth: depth, start: time.Now(),
+		lat: hdrhistogram.New(1, int64(time.Minute), 3)}, nil
+}
+
+// Measure starts recording latencies.
+func (r *Run) Measure() { r.phase.Store(phaseMeasure) }
+
+// Stop makes the workers send nothing new; streams return once every reply
+// in flight has come back, churn workers after their current cycle.
+func (r *Run) Stop() { r.phase.Store(phaseStop) }
+
+// Done returns the operations completed so far: replies checked for
+// streams, cycles for churn.
+func (r *Run) Done() int64 { return r.done.Load() }
+
+// Failed returns the churn cycles that failed.
+func (r *Run) Failed() int64 { return r.fails.Load() }
+
+func (r *Run) now() int64 { return int64(time.Since(r.start)) }
+
+// Fail records err unless an error is recorded already.
+func (r *Run) Fail(err error) {
+	r.errMu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.errMu.Unlock()
+}
+
+// Err returns the first error recorded.
+func (r *Run) Err() error {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	return r.err
+}
+
+// Record adds latencies, in nanoseconds, to the histogram.
+func (r *Run) Record(ns []int64) {
+	r.latMu.Lock()
+	for _, v := range ns {
+		r.lat.RecordValue(max(1, min(v, r.lat.HighestTrackableValue())))
+	}
+	r.latMu.Unlock()
+}
+
+// Quantile returns the latency at percentile q (0-100) of those recorded.
+func (r *Run) Quantile(q float64) time.Duration {
+	r.latMu.Lock()
+	defer r.latMu.Unlock()
+	return time.Duration(r.lat.ValueAtQuantile(q))
+}
+
+// Max returns the highest latency recorded.
+func (r *Run) Max() time.Duration {
+	r.latMu.Lock()
+	defer r.latMu.Unlock()
+	return time.Duration(r.lat.Max())
+}
+
+// DialAll opens n connections, 64 at a time, and runs each through prepare
+// (nil: none). On an error it closes what it opened.
+func (r *Run) DialAll(n int, prepare func(c *net.TCPConn, id uint32) error) ([]*net.TCPConn, error) {
+	conns := make([]*net.TCPConn, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, 64) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || r.Err() != nil {
+					return
+				}
+				c, err := net.DialTCP("tcp", nil, r.addr)
+				if err != nil {
+					r.Fail(fmt.Errorf("dial %d of %d: %w", i+1, n, err))
+					return
+				}
+				conns[i] = c
+				if prepare != nil {
+					if err := prepare(c, uint32(i)); err != nil {
+						r.Fail(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := r.Err(); err != nil {
+		CloseAll(conns)
+		return nil, err
+	}
+	return conns, nil
+}
+
+// CloseAll closes every connection of conns.
+func CloseAll(conns []*net.TCPConn) {
+	for _, c := range conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// RoundTrip sends request seq on c and checks the reply; buf is scratch.
+func (r *Run) RoundTrip(c *net.TCPConn, id, seq uint32, buf []byte) error {
+	if _, err := c.Write(r.sc.AppendRequest(buf[:0], id, seq)); err != nil {
+		return err
+	}
+	m := buf[:r.sc.ReplySize()]
+	if cap(buf) < len(m) {
+		m = make([]byte, r.sc.ReplySize())
+	}
+	if _, err := io.ReadFull(c, m); err != nil {
+		return fmt.Errorf("conn %d message %d: read reply: %w", id, seq, err)
+	}
+	return r.sc.Check(m, id, seq)
+}
+
+// Stream keeps depth messages in flight on c until Stop: it reads every
+// reply available, checks it, and sends as many new requests in one write.
+func (r *Run) Stream(c *net.TCPConn, id uint32) error {
+	size, rsize, k := r.sc.Size(), r.sc.ReplySize(), uint32(r.depth)
+	br := bufio.NewReaderSize(c, max(4096, rsize*int(k)))
+	sendAt := make([]int64, k)
+	wbuf := make([]byte, 0, size*int(k))
+	lat := make([]int64, 0, 256)
+	defer func() { r.Record(lat) }()
+	var sent, recv uint32
+	now := r.now()
+	for ; sent < k; sent++ {
+		wbuf = r.sc.AppendRequest(wbuf, id, sent)
+		sendAt[sent%k] = now
+	}
+	if _, err := c.Write(wbuf); err != nil {
+		return err
+	}
+	for {
+		m, err := br.Peek(rsize)
+		if err != nil {
+			return fmt.Errorf("conn %d message %d: read reply: %w", id, recv, err)
+		}
+		now := r.now()
+		measuring := r.phase.Load() == phaseMeasure
+		n := 0
+		for {
+			if err := r.sc.Check(m, id, recv); err != nil {
+				return err
+			}
+			if measuring {
+				lat = append(lat, now-sendAt[recv%k])
+				if len(lat) == cap(lat) {
+					r.Record(lat)
+					lat = lat[:0]
+				}
+			}
+			br.Discard(rsize)
+			recv++
+			n++
+			if br.Buffered() < rsize {
+				break
+			}
+			m, _ = br.Peek(rsize)
+		}
+		r.done.Add(int64(n))
+		if r.phase.Load() == phaseStop {
+			if recv == sent {
+				return nil
+			}
+			continue
+		}
+		wbuf = wbuf[:0]
+		now = r.now()
+		for range n {
+			wbuf = r.sc.AppendRequest(wbuf, id, sent)
+			sendAt[sent%k] = now
+			sent++
+		}
+		if _, err := c.Write(wbuf); err != nil {
+			return err
+		}
+	}
+}
+
+// Churn loops until Stop: connect, one request, check the reply, close.
+// A failed cycle is counted and recorded (Fail) and the loop goes on after
+// a millisecond; a wrong reply ends it.
+func (r *Run) Churn(id uint32) {
+	buf := make([]byte, 0, max(r.sc.Size(), r.sc.ReplySize()))
+	lat := make([]int64, 0, 256)
+	defer func() { r.Record(lat) }()
+	for seq := uint32(0); r.phase.Load() != phaseStop; seq++ {
+		t0 := r.now()
+		c, err := net.DialTCP("tcp", nil, r.addr)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			err = r.RoundTrip(c, id, seq, buf)
+			c.Close()
+		}
+		if err != nil {
+			r.fails.Add(1)
+			r.Fail(err)
+			if errors.Is(err, ErrMismatch) {
+				return
+			}
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		r.done.Add(1)
+		if r.phase.Load() == phaseMeasure {
+			lat = append(lat, r.now()-t0)
+			if len(lat) == cap(lat) {
+				r.Record(lat)
+				lat = lat[:0]
+			}
+		}
+	}
+}
+
+// Start runs a Stream on each of conns, or, with conns nil, churn workers
+// goroutines of Churn. A stream's error is recorded and stops the run. The
+// returned wait blocks until every worker has returned.
+func (r *Run) Start(conns []*net.TCPConn, churn int) (wait func()) {
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() {
+			if err := r.Stream(c, uint32(i)); err != nil {
+				r.Fail(err)
+				r.Stop()
+			}
+		})
+	}
+	if conns == nil {
+		for i := range churn {
+			wg.Go(func() { r.Churn(uint32(i)) })
+		}
+	}
+	return wg.Wait
+}
