@@ -7,6 +7,7 @@ require golang.org/x/sys v0.49.0
 require go.uber.org/goleak v1.3.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/dustin/go-humanize v1.1.0
 )

@@ -4,6 +4,7 @@
 //
 //	proactor serve NAME [flags]
 //	proactor ctl stats|pause|resume|shutdown [flags]
+//	proactor bench [flags] [ADDR]
 //	proactor dial [flags] ADDR
 //	proactor file put|get|ls ADDR ...
 //
@@ -38,6 +39,7 @@ type command struct {
 var commands = []command{
 	{name: "serve", summary: "run a server until SIGINT or SIGTERM", run: runServe},
 	{name: "ctl", summary: "pause, resume, stop or read the counters of a running server", run: runCtl},
+	{name: "bench", summary: "run a load against a server, checking every reply", run: runBench},
 	{name: "dial", summary: "talk to a TCP server: stdin to it, its replies to stdout", run: runDial},
 	{name: "file", summary: "put, get or list files on a files server", run: runFile},
 }

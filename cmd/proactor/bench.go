@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/dustin/go-humanize"
+
+	"github.com/seed487d475b/proactor/examples/echo"
+	"github.com/seed487d475b/proactor/examples/line"
+	"github.com/seed487d475b/proactor/examples/packet"
+	"github.com/seed487d475b/proactor/internal/loadgen"
+)
+
+// benchConfig is a load, from flags or a TOML file with the same names.
+type benchConfig struct {
+	Addr     string        `toml:"addr"`
+	Scenario string        `toml:"scenario"`
+	Conns    int           `toml:"conns"`
+	Size     int           `toml:"size"`
+	Depth    int           `toml:"depth"`
+	Churn    bool          `toml:"churn"`
+	Duration time.Duration `toml:"duration"`
+	Warmup   time.Duration `toml:"warmup"`
+	Progress time.Duration `toml:"progress"`
+}
+
+// benchAddrs are the scenarios' servers' default addresses.
+var benchAddrs = map[string]string{"echo": echo.DefaultAddr, "packet": packet.DefaultAddr, "line": line.DefaultAddr}
+
+// benchReport is the outcome, printed as text or, with --json, as is.
+type benchReport struct {
+	Scenario    string  `json:"scenario"`
+	Addr        string  `json:"addr"`
+	Mode        string  `json:"mode"` // stream or churn
+	Conns       int     `json:"conns"`
+	Size        int     `json:"size"`
+	Depth       int     `json:"depth,omitempty"`
+	Unit        string  `json:"unit"` // msg or conn
+	Seconds     float64 `json:"seconds"`
+	Ops         int64   `json:"ops"`
+	Rate        float64 `json:"rate"`
+	P50us       float64 `json:"p50_us"`
+	P90us       float64 `json:"p90_us"`
+	P99us       float64 `json:"p99_us"`
+	P999us      float64 `json:"p99_9_us"`
+	MaxUs       float64 `json:"max_us"`
+	Failed      int64   `json:"failed,omitempty"` // churn cycles
+	Error       string  `json:"error,omitempty"`
+	Interrupted bool    `json:"interrupted,omitempty"`
+}
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	cfg := benchConfig{Scenario: "echo", Conns: 50, Size: 64, Depth: 1, Duration: 10 * time.Second,
+		Warmup: time.Second, Progress: time.Second}
+	fs := flag.NewFlagSet("proactor bench", flag.ContinueOnError)
+	fs.StringVar(&cfg.Scenario, "scenario", cfg.Scenario, "what to send: "+strings.Join(loadgen.Scenarios, ", ")+" (the servers of the same names)")
+	fs.IntVar(&cfg.Conns, "conns", cfg.Conns, "connections (with --churn: workers, each connecting in turn)")
+	fs.IntVar(&cfg.Size, "size", cfg.Size, "bytes per request")
+	fs.IntVar(&cfg.Depth, "depth", cfg.Depth, "messages in flight per connection")
+	fs.BoolVar(&cfg.Churn, "churn", cfg.Churn, "connect, send one message, check the reply, close; over and over")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured time")
+	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured time before it")
+	fs.DurationVar(&cfg.Progress, "progress", cfg.Progress, "report on stderr this often; 0 for never")
+	config := fs.String("config", "", "read the load from the TOML `FILE` (keys: the flags' names, and addr); flags given here win")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		benchUsage(stdout, fs)
+		return exitOK
+	}
+	if err == nil && fs.NArg() > 1 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(1))
+	}
+	if err == nil && *config != "" {
+		err = readBenchConfig(*config, fs, &cfg)
+	}
+	if fs.NArg() == 1 {
+		cfg.Addr = fs.Arg(0)
+	}
+	var sc *loadgen.Scenario
+	if err == nil {
+		sc, err = checkBench(&cfg)
+	}
+	if err != nil {
+		errorf(stderr, "bench: %v", err)
+		benchUsage(stderr, fs)
+		return exitUsage
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench(ctx, cfg, sc, stderr)
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+	} else {
+		printBench(stdout, rep)
+	}
+	if err != nil {
+		errorf(stderr, "bench: %v", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// readBenchConfig fills cfg from a TOML file, then applies again the flags
+// given on the command line, which win.
+func readBenchConfig(path string, fs *flag.FlagSet, cfg *benchConfig) error {
+	given := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
+	md, err := toml.DecodeFile(path, cfg)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if extra := md.Undecoded(); len(extra) > 0 {
+		return fmt.Errorf("config %s: unknown key %q", path, extra[0].String())
+	}
+	for name, v := range given {
+		fs.Set(name, v)
+	}
+	return nil
+}
+
+func checkBench(cfg *benchConfig) (*loadgen.Scenario, error) {
+	sc, err := loadgen.NewScenario(cfg.Scenario, cfg.Size)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.Conns < 1:
+		return nil, fmt.Errorf("invalid -conns %d: want at least 1", cfg.Conns)
+	case cfg.Depth < 1:
+		return nil, fmt.Errorf("invalid -depth %d: want at least 1", cfg.Depth)
+	case cfg.Churn && cfg.Depth != 1:
+		return nil, errors.New("-churn sends one message per connection: -depth must be 1")
+	case cfg.Duration <= 0:
+		return nil, fmt.Errorf("invalid -duration %v: must be positive", cfg.Duration)
+	case cfg.Warmup < 0 || cfg.Progress < 0:
+		return nil, errors.New("-warmup and -progress must not be negative")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = benchAddrs[cfg.Scenario]
+	}
+	return sc, nil
+}
+
+// bench runs the load: connect, warm up, measure, then stop sending and
+// check every reply still in flight. An interrupt ends the measurement
+// early; what was measured is reported.
+func bench(ctx context.Context, cfg benchConfig, sc *loadgen.Scenario, stderr io.Writer) (benchReport, error) {
+	rep := benchReport{Scenario: cfg.Scenario, Addr: cfg.Addr, Mode: "stream", Conns: cfg.Conns, Size: cfg.Size,
+		Depth: cfg.Depth, Unit: "msg"}
+	if cfg.Churn {
+		rep.Mode, rep.Depth, rep.Unit = "churn", 0, "conn"
+	}
+	run, err := loadgen.New(cfg.Addr, sc, cfg.Depth)
+	if err != nil {
+		return rep, err
+	}
+	var conns []*net.TCPConn
+	if !cfg.Churn {
+		if conns, err = run.DialAll(cfg.Conns, nil); err != nil {
+			return rep, err
+		}
+		defer loadgen.CloseAll(conns)
+	}
+	wait := run.Start(conns, cfg.Conns)
+	p := benchProgress{w: stderr, every: cfg.Progress, run: run, unit: rep.Unit}
+	p.phase(ctx, "warm-up", cfg.Warmup)
+	run.Measure()
+	t0, ops0 := time.Now(), run.Done()
+	rep.Interrupted = !p.phase(ctx, "measure", cfg.Duration)
+	rep.Ops, rep.Seconds = run.Done()-ops0, time.Since(t0).Seconds()
+	run.Stop()
+	// Bound the drain: a server that lost a message must not hang the run.
+	for _, c := range conns {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+	}
+	wait()
+	rep.Rate = float64(rep.Ops) / rep.Seconds
+	us := func(q float64) float64 { return float64(run.Quantile(q).Nanoseconds()) / 1e3 }
+	rep.P50us, rep.P90us, rep.P99us, rep.P999us = us(50), us(90), us(99), us(99.9)
+	rep.MaxUs = float64(run.Max().Nanoseconds()) / 1e3
+	rep.Failed = run.Failed()
+	return rep, run.Err()
+}
+
+// benchProgress reports a running load on stderr.
+type benchProgress struct {
+	w     io.Writer
+	every time.Duration
+	run   *loadgen.Run
+	unit  string
+}
+
+// phase waits d, reporting every p.every; it returns false if ctx ended
+// first.
+func (p *benchProgress) phase(ctx context.Context, name string, d time.Duration) bool {
+	end := time.NewTimer(d)
+	defer end.Stop()
+	var tick <-chan time.Time
+	if p.every > 0 {
+		t := time.NewTicker(p.every)
+		defer t.Stop()
+		tick = t.C
+	}
+	start, last, lastOps := time.Now(), time.Now(), p.run.Done()
+	for {
+		select {
+		case <-end.C:
+			return true
+		case <-ctx.Done():
+			return false
+		case now := <-tick:
+			ops := p.run.Done()
+			rate := float64(ops-lastOps) / now.Sub(last).Seconds()
+			fmt.Fprintf(p.w, "proactor bench: %s %v  %s %s/s", name, now.Sub(start).Round(time.Second), si(rate), p.unit)
+			if name == "measure" {
+				fmt.Fprintf(p.w, "  p50 %v  p99 %v", p.run.Quantile(50).Round(time.Microsecond), p.run.Quantile(99).Round(time.Microsecond))
+			}
+			fmt.Fprintln(p.w)
+			last, lastOps = now, ops
+		}
+	}
+}
+
+func si(v float64) string {
+	n, prefix := humanize.ComputeSI(v)
+	return fmt.Sprintf("%.1f%s", n, prefix)
+}
+
+func printBench(w io.Writer, r benchReport) {
+	what := fmt.Sprintf("%s, %s, %d connections × %d in flight", r.Scenario, humanize.IBytes(uint64(r.Size)), r.Conns, r.Depth)
+	if r.Mode == "churn" {
+		what = fmt.Sprintf("%s, %s, churn: %d workers each connecting, sending one message and closing", r.Scenario, humanize.IBytes(uint64(r.Size)), r.Conns)
+	}
+	fmt.Fprintf(w, "load      %s, against %s\n", what, r.Addr)
+	measured := fmt.Sprintf("%.1fs", r.Seconds)
+	if r.Interrupted {
+		measured += " (interrupted)"
+	}
+	fmt.Fprintf(w, "measured  %s: %d %s, %s %s/s", measured, r.Ops, r.Unit, si(r.Rate), r.Unit)
+	if r.Mode == "stream" {
+		fmt.Fprintf(w, ", %s/s each way", humanize.IBytes(uint64(r.Rate*float64(r.Size))))
+	}
+	fmt.Fprintln(w)
+	d := func(us float64) time.Duration { return time.Duration(us * 1e3).Round(time.Microsecond) }
+	fmt.Fprintf(w, "latency   p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n", d(r.P50us), d(r.P90us), d(r.P99us), d(r.P999us), d(r.MaxUs))
+	switch {
+	case r.Error != "":
+		fmt.Fprintf(w, "FAILED    %s\n", r.Error)
+	default:
+		fmt.Fprintf(w, "verified  every reply, byte for byte\n")
+	}
+	if r.Failed > 0 {
+		fmt.Fprintf(w, "failed    %d connection cycles\n", r.Failed)
+	}
+}
+
+func benchUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: proactor bench [flags] [ADDR]\n\n")
+	fmt.Fprintf(w, "Runs a load against a server (by default the scenario's own on its default\n")
+	fmt.Fprintf(w, "address: echo %s, packet %s, line %s) and checks every reply.\n\nFlags:\n",
+		benchAddrs["echo"], benchAddrs["packet"], benchAddrs["line"])
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBench runs the load harness against the servers of the command: each
+// scenario, streams and churn, from flags and from a config file.
+func TestBench(t *testing.T) {
+	bin := buildBinary(t)
+	addrs := map[string]string{}
+	for _, name := range []string{"echo", "packet", "line"} {
+		_, lines := startServe(t, bin, "serve", name, "--listen", "127.0.0.1:0", "--loops", "1", "--control", "off")
+		addrs[name] = waitListening(t, t.Context(), lines)
+	}
+	short := []string{"--duration", "200ms", "--warmup", "0s", "--progress", "0"}
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{name: "EchoStream", args: []string{"--conns", "3", "--depth", "4", addrs["echo"]}},
+		{name: "EchoChurn", args: []string{"--churn", "--conns", "2", addrs["echo"]}},
+		{name: "Packet", args: []string{"--scenario", "packet", "--size", "255", "--conns", "2", "--depth", "8", addrs["packet"]}},
+		{name: "Line", args: []string{"--scenario", "line", "--size", "200", "--conns", "2", addrs["line"]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _ := runProactor(t, bin, exitOK, append(append([]string{"bench", "--json"}, short...), tt.args...)...)
+			var rep benchReport
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("%v:\n%s", err, out)
+			}
+			if rep.Ops == 0 || rep.Rate <= 0 || rep.P50us <= 0 || rep.P99us < rep.P50us || rep.Error != "" {
+				t.Fatalf("report %+v", rep)
+			}
+		})
+	}
+	t.Run("ConfigFile", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "load.toml")
+		conf := "scenario = \"line\"\naddr = \"" + addrs["line"] + "\"\nsize = 64\nconns = 2\ndepth = 2\nduration = \"10m\"\nwarmup = \"0s\"\nprogress = \"0s\"\n"
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The command line wins over the file: 200ms, not ten minutes.
+		out, _ := runProactor(t, bin, exitOK, "bench", "--config", path, "--duration", "200ms")
+		if !strings.Contains(out, "line, 64 B, 2 connections × 2 in flight, against "+addrs["line"]) ||
+			!strings.Contains(out, "verified  every reply") {
+			t.Fatalf("report:\n%s", out)
+		}
+	})
+	t.Run("WrongServer", func(t *testing.T) {
+		// A line load against the echo server: "+OK" never comes back.
+		out, errOut := runProactor(t, bin, exitError, append(append([]string{"bench", "--scenario", "line"}, short...), addrs["echo"])...)
+		if !strings.Contains(out, "FAILED") || !strings.Contains(errOut, "reply differs") {
+			t.Fatalf("stdout:\n%s\nstderr:\n%s", out, errOut)
+		}
+	})
+}
+
+func TestBenchErrors(t *testing.T) {
+	bin := buildBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte("conns = 2\nnosuch = 1\n"), 0o600)
+	tests := []struct {
+		name       string
+		args       []string
+		wantStatus int
+		wantStderr string
+	}{
+		{name: "NoServer", args: []string{"bench", "--duration", "100ms", closed}, wantStatus: exitError, wantStderr: "connection refused"},
+		{name: "UnknownScenario", args: []string{"bench", "--scenario", "nosuch"}, wantStatus: exitUsage, wantStderr: `unknown scenario "nosuch"`},
+		{name: "SizeTooBig", args: []string{"bench", "--scenario", "packet", "--size", "300"}, wantStatus: exitUsage, wantStderr: "out of range"},
+		{name: "ChurnDepth", args: []string{"bench", "--churn", "--depth", "2"}, wantStatus: exitUsage, wantStderr: "-depth must be 1"},
+		{name: "ZeroConns", args: []string{"bench", "--conns", "0"}, wantStatus: exitUsage, wantStderr: "-conns 0"},
+		{name: "UnknownKey", args: []string{"bench", "--config", bad}, wantStatus: exitUsage, wantStderr: `unknown key "nosuch"`},
+		{name: "MissingConfig", args: []string{"bench", "--config", bad + ".none"}, wantStatus: exitUsage, wantStderr: "no such file"},
+		{name: "TwoAddrs", args: []string{"bench", "a:1", "b:2"}, wantStatus: exitUsage, wantStderr: `unexpected argument "b:2"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut := runProactor(t, bin, tt.wantStatus, tt.args...)
+			if !strings.Contains(errOut, tt.wantStderr) {
+				t.Fatalf("stderr lacks %q:\n%s", tt.wantStderr, errOut)
+			}
+		})
+	}
+}
