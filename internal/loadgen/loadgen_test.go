@@ -138,36 +138,37 @@ func TestMismatch(t *testing.T) {
 	}
 }
 
+// TestCheck: the check passes the right reply and catches one from
+// another connection, for another message, or with any byte changed.
 func TestCheck(t *testing.T) {
 	for _, name := range loadgen.Scenarios {
-		sc, err := loadgen.NewScenario(name, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := sc.AppendRequest(nil, 7, 3)
-		if len(req) != sc.Size() {
-			t.Fatalf("%s: request of %d bytes, want %d", name, len(req), sc.Size())
-		}
-		reply := replyTo(name, req)
-		if err := sc.Check(reply, 7, 3); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for _, bad := range []struct {
-			what    string
-			id, seq uint32
-			flip    int
-		}{
-			{what: "another connection", id: 8, seq: 3, flip: -1},
-			{what: "another message", id: 7, seq: 4, flip: -1},
-			{what: "a changed first byte", id: 7, seq: 3, flip: 0},
-			{what: "a changed last byte", id: 7, seq: 3, flip: len(reply) - 1},
-		} {
-			m := append([]byte(nil), reply...)
-			if bad.flip >= 0 {
-				m[bad.flip] ^= 0x20
+		for _, size := range []int{100, 255} {
+			sc, err := loadgen.NewScenario(name, size)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if err := sc.Check(m, bad.id, bad.seq); !errors.Is(err, loadgen.ErrMismatch) {
-				t.Errorf("%s: %s passed the check (%v)", name, bad.what, err)
+			for _, seq := range []uint32{3, 1000} {
+				req := sc.AppendRequest(nil, 7, seq)
+				if len(req) != sc.Size() {
+					t.Fatalf("%s: request of %d bytes, want %d", name, len(req), sc.Size())
+				}
+				m := replyTo(name, req)
+				if err := sc.Check(m, 7, seq); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if err := sc.Check(m, 8, seq); !errors.Is(err, loadgen.ErrMismatch) {
+					t.Errorf("%s: another connection's reply passed (%v)", name, err)
+				}
+				if err := sc.Check(m, 7, seq+1); !errors.Is(err, loadgen.ErrMismatch) {
+					t.Errorf("%s: another message's reply passed (%v)", name, err)
+				}
+				for _, i := range []int{0, 5, 8, 9, len(m) / 2, len(m) - 2, len(m) - 1} {
+					m[i] ^= 0x40
+					if err := sc.Check(m, 7, seq); !errors.Is(err, loadgen.ErrMismatch) {
+						t.Errorf("%s: byte %d of %d changed, passed (%v)", name, i, len(m), err)
+					}
+					m[i] ^= 0x40
+				}
 			}
 		}
 	}

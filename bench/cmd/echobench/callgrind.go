@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/seed487d475b/proactor/internal/loadgen"
 )
 
 // Callgrind mode (--callgrind DIR) runs each server under valgrind's
@@ -41,12 +43,12 @@ func callgrindControl(op string, pid int) error {
 // callgrindAt runs callgrind_control op on the server and returns the
 // load's operation count at that moment: the midpoint of the counts before
 // and after the call, so that operations during it count half.
-func callgrindAt(op string, pid int, run *loadRun) (int64, error) {
-	before := run.done.Load()
+func callgrindAt(op string, pid int, run *loadgen.Run) (int64, error) {
+	before := run.Done()
 	if err := callgrindControl(op, pid); err != nil {
 		return 0, err
 	}
-	return (before + run.done.Load()) / 2, nil
+	return (before + run.Done()) / 2, nil
 }
 
 // callgrindTotal reads the instruction total of the server's newest dump.

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/seed487d475b/proactor/internal/loadgen"
 )
 
 // result is one run: one load against one server in one round. Operations
@@ -95,7 +97,7 @@ func runOne(cfg runConfig, kind string, spec loadSpec, round int) result {
 // operations, and the perf events that count here.
 type window struct {
 	srv      *serverProc
-	run      *loadRun
+	run      *loadgen.Run
 	cgPrefix string // under callgrind: its dumps' prefix
 	cgOps0   int64
 	perf     *perfStat
@@ -108,14 +110,14 @@ type window struct {
 // openWindow starts perf (which needs a moment to attach, so it starts
 // 100 ms early, inside the warm-up) and the profile, then reads the counters
 // and moves the load into its measured phase.
-func openWindow(cfg runConfig, srv *serverProc, run *loadRun) (*window, error) {
+func openWindow(cfg runConfig, srv *serverProc, run *loadgen.Run) (*window, error) {
 	w := &window{srv: srv, run: run}
 	if len(cfg.perf) > 0 {
 		p, err := startPerf(srv.pid(), cfg.perf)
 		if err != nil {
 			return nil, err
 		}
-		w.perf, w.perfOps0 = p, run.done.Load()
+		w.perf, w.perfOps0 = p, run.Done()
 		time.Sleep(100 * time.Millisecond)
 	}
 	if cfg.cpuprofile != "" {
@@ -131,14 +133,14 @@ func openWindow(cfg runConfig, srv *serverProc, run *loadRun) (*window, error) {
 	if w.cpu0, err = takeCPU(srv.pid()); err != nil {
 		return nil, err
 	}
-	w.t0, w.ops0 = time.Now(), run.done.Load()
-	run.phase.Store(phaseMeasure)
+	w.t0, w.ops0 = time.Now(), run.Done()
+	run.Measure()
 	return w, nil
 }
 
 // close reads the counters, stops the load sending, and fills res.
 func (w *window) close(cfg runConfig, res *result) error {
-	ops1, t1 := w.run.done.Load(), time.Now()
+	ops1, t1 := w.run.Done(), time.Now()
 	cpu1, err := takeCPU(w.srv.pid())
 	if w.cgPrefix != "" {
 		if ops1, cerr := callgrindAt("-d", w.srv.pid(), w.run); cerr != nil {
@@ -149,12 +151,12 @@ func (w *window) close(cfg runConfig, res *result) error {
 			res.UserInstr, res.UserInstrPerOp = total, float64(total)/float64(ops)
 		}
 	}
-	w.run.phase.Store(phaseStop)
+	w.run.Stop()
 	if cfg.cpuprofile != "" {
 		w.srv.signal(syscall.SIGUSR2)
 	}
 	if w.perf != nil {
-		perfOps := w.run.done.Load() - w.perfOps0
+		perfOps := w.run.Done() - w.perfOps0
 		counts, perr := w.perf.stop()
 		if perr == nil && perfOps > 0 {
 			per := func(ev string) float64 { return float64(counts[ev]) / float64(perfOps) }
@@ -175,9 +177,9 @@ func (w *window) close(cfg runConfig, res *result) error {
 
 // quantiles fills the latency figures; call it once every worker has
 // returned, since each adds its last samples on the way out.
-func (r *loadRun) quantiles(res *result) {
-	res.P50us = float64(r.lat.quantile(50).Nanoseconds()) / 1e3
-	res.P99us = float64(r.lat.quantile(99).Nanoseconds()) / 1e3
+func quantiles(r *loadgen.Run, res *result) {
+	res.P50us = float64(r.Quantile(50).Nanoseconds()) / 1e3
+	res.P99us = float64(r.Quantile(99).Nanoseconds()) / 1e3
 }
 
 // runTimed runs a stream or churn load: warm-up, a measured window of the
@@ -188,50 +190,31 @@ func runTimed(cfg runConfig, srv *serverProc, spec loadSpec, res *result) error 
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
 	var conns []*net.TCPConn
-	switch spec.kind {
-	case streamLoad:
-		if conns, err = run.dialAll(spec.conns, nil); err != nil {
+	if spec.kind == streamLoad {
+		if conns, err = run.DialAll(spec.conns, nil); err != nil {
 			return err
 		}
-		defer closeAll(conns)
-		for i, c := range conns {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := run.streamWorker(c, uint32(i)); err != nil {
-					run.fail(err)
-					run.phase.Store(phaseStop)
-				}
-			}()
-		}
-	case churnLoad:
-		for i := range spec.conns {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				run.churnWorker(uint32(i))
-			}()
-		}
+		defer loadgen.CloseAll(conns)
 	}
+	wait := run.Start(conns, spec.conns) // churn: spec.conns workers
 	time.Sleep(cfg.warmup)
 	w, err := openWindow(cfg, srv, run)
 	if err == nil {
 		time.Sleep(cfg.duration)
 		err = w.close(cfg, res)
 	}
-	run.phase.Store(phaseStop)
+	run.Stop()
 	// Bound the drain: a server that lost a message must not hang the run.
 	drainBy := time.Now().Add(10 * time.Second)
 	for _, c := range conns {
 		c.SetDeadline(drainBy)
 	}
-	wg.Wait()
-	run.quantiles(res)
-	res.Failed = run.failed.Load()
-	if e := run.firstErr(); e != nil {
-		if spec.kind == streamLoad || errors.Is(e, errMismatch) || res.Ops == 0 {
+	wait()
+	quantiles(run, res)
+	res.Failed = run.Failed()
+	if e := run.Err(); e != nil {
+		if spec.kind == streamLoad || errors.Is(e, loadgen.ErrMismatch) || res.Ops == 0 {
 			err = errors.Join(err, e)
 		} else {
 			// A failed churn cycle (say, no free port) is counted, not fatal.
@@ -258,23 +241,23 @@ func runIdle(cfg runConfig, srv *serverProc, spec loadSpec, res *result) error {
 		return err
 	}
 	t0 := time.Now()
-	run.phase.Store(phaseMeasure)
+	run.Measure()
 	var latMu sync.Mutex
 	var lat []int64
-	conns, err := run.dialAll(spec.conns, func(c *net.TCPConn, id uint32) error {
-		start := run.now()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		err := run.roundTrip(c, id, 0, make([]byte, 0, spec.size))
+	conns, err := run.DialAll(spec.conns, func(c *net.TCPConn, id uint32) error {
+		start := time.Now()
+		c.SetDeadline(start.Add(10 * time.Second))
+		err := run.RoundTrip(c, id, 0, make([]byte, 0, spec.size))
 		c.SetDeadline(time.Time{})
 		latMu.Lock()
-		lat = append(lat, run.now()-start)
+		lat = append(lat, int64(time.Since(start)))
 		latMu.Unlock()
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	defer closeAll(conns)
+	defer loadgen.CloseAll(conns)
 	elapsed := time.Since(t0)
 	cpu1, err := takeCPU(srv.pid())
 	if err != nil {
@@ -284,13 +267,13 @@ func runIdle(cfg runConfig, srv *serverProc, spec loadSpec, res *result) error {
 	if res.RSSAfter, err = procRSS(srv.pid()); err != nil {
 		return err
 	}
-	run.lat.add(lat)
+	run.Record(lat)
 	n := int64(len(conns))
 	res.Ops, res.Seconds = n, elapsed.Seconds()
 	res.Rate = float64(n) / res.Seconds
 	res.cpu(cpu0, cpu1, res.Seconds)
 	res.RSSPerConn = float64(res.RSSAfter-res.RSSBefore) / float64(n)
-	run.quantiles(res)
+	quantiles(run, res)
 	return nil
 }
 
