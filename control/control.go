@@ -17,8 +17,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/seed487d475b/proactor"
@@ -141,6 +143,7 @@ var ErrInUse = errors.New("control: socket in use by a running server")
 // Endpoint serves the API on a unix socket.
 type Endpoint struct {
 	path string
+	file os.FileInfo // the socket file, so that Close removes only it
 	ln   net.Listener
 	hs   *http.Server
 	done chan struct{}
@@ -159,8 +162,12 @@ func (e *Endpoint) Close() error {
 		err = e.hs.Close()
 	}
 	<-e.done
-	if rerr := removeSocket(e.path); err == nil {
-		err = rerr
+	// Only the file Listen made: after a crash and a restart elsewhere the
+	// path may name another server's socket.
+	if fi, lerr := os.Lstat(e.path); lerr == nil && os.SameFile(fi, e.file) {
+		if rerr := os.Remove(e.path); err == nil && rerr != nil {
+			err = fmt.Errorf("control: %w", rerr)
+		}
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package control_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -230,5 +231,93 @@ func TestDefaultPath(t *testing.T) {
 	}
 	if _, err := control.DefaultPath("echo"); err == nil {
 		t.Fatal("a world-writable directory was accepted")
+	}
+}
+
+// TestListenRace: of endpoints started at once on one path, one gets it
+// and the others fail with ErrInUse; none takes over another's socket.
+func TestListenRace(t *testing.T) {
+	srv, _ := echoServer(t)
+	for i := range 20 {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("r%d.sock", i))
+		eps := make(chan *control.Endpoint, 3)
+		errs := make(chan error, 3)
+		for range 3 {
+			go func() {
+				ep, err := control.Listen(path, srv)
+				if err != nil {
+					errs <- err
+					return
+				}
+				eps <- ep
+			}()
+		}
+		var won []*control.Endpoint
+		for range 3 {
+			select {
+			case ep := <-eps:
+				won = append(won, ep)
+			case err := <-errs:
+				if !errors.Is(err, control.ErrInUse) {
+					t.Fatalf("a loser failed with %v; want ErrInUse", err)
+				}
+			}
+		}
+		if len(won) != 1 {
+			t.Fatalf("%d endpoints on one path", len(won))
+		}
+		cl := control.NewClient(path)
+		_, err := cl.Status(ctx(t))
+		cl.Close()
+		won[0].Close()
+		if err != nil {
+			t.Fatalf("the winner does not answer: %v", err)
+		}
+	}
+}
+
+// TestCloseKeepsAnotherSocket: Close removes its own socket file only, not
+// one another server has put at the path since.
+func TestCloseKeepsAnotherSocket(t *testing.T) {
+	srv, _ := echoServer(t)
+	ep, _ := endpoint(t, srv)
+	os.Remove(ep.Path())
+	other, err := net.Listen("unix", ep.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ep.Close()
+	if _, err := os.Lstat(ep.Path()); err != nil {
+		t.Fatalf("Close removed another server's socket: %v", err)
+	}
+}
+
+// TestDefaultPathForeignDir: a directory of another user is refused, also
+// when running as root (who may change any directory's mode).
+func TestDefaultPathForeignDir(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to give a directory away")
+	}
+	run := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", run)
+	dir := filepath.Join(run, "proactor")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := control.DefaultPath("echo"); err == nil {
+		t.Fatal("another user's directory was accepted")
+	}
+}
+
+// TestLongPath: a path too long for a socket is a clear error.
+func TestLongPath(t *testing.T) {
+	srv, _ := echoServer(t)
+	path := filepath.Join(t.TempDir(), strings.Repeat("x", 100)+".sock")
+	if _, err := control.Listen(path, srv); err == nil || !strings.Contains(err.Error(), "too long") {
+		t.Fatalf("Listen on a %d-byte path: %v", len(path), err)
 	}
 }
