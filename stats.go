@@ -4,31 +4,31 @@ import "sync/atomic"
 
 // Stats is a snapshot of a server's counters.
 type Stats struct {
-	Accepted         uint64 // connections opened (OnOpen called): accepted, or dialed by a Client
-	Rejected         uint64 // connections refused, for any of the reasons below
-	RejectedFilter   uint64 // refused by the handler's OnAccept
-	RejectedDenied   uint64 // refused by WithDeny or WithAllow
-	RejectedMaxConns uint64 // refused by WithMaxConns
-	RejectedPerIP    uint64 // refused by WithMaxConnsPerIP
-	AcceptErrors     uint64 // failed accept calls (EMFILE, ENFILE, ...)
+	Accepted         uint64 `json:"accepted"`           // connections opened (OnOpen called): accepted, or dialed by a Client
+	Rejected         uint64 `json:"rejected"`           // connections refused, for any of the reasons below
+	RejectedFilter   uint64 `json:"rejected_filter"`    // refused by the handler's OnAccept
+	RejectedDenied   uint64 `json:"rejected_denied"`    // refused by WithDeny or WithAllow
+	RejectedMaxConns uint64 `json:"rejected_max_conns"` // refused by WithMaxConns
+	RejectedPerIP    uint64 `json:"rejected_per_ip"`    // refused by WithMaxConnsPerIP
+	AcceptErrors     uint64 `json:"accept_errors"`      // failed accept calls (EMFILE, ENFILE, ...)
 
-	FirstDataTimeouts uint64 // connections closed by each timeout
-	IdleTimeouts      uint64
-	ReadTimeouts      uint64
-	WriteTimeouts     uint64
-	ConnectTimeouts   uint64 // dials that timed out (Client)
+	FirstDataTimeouts uint64 `json:"first_data_timeouts"` // connections closed by each timeout
+	IdleTimeouts      uint64 `json:"idle_timeouts"`
+	ReadTimeouts      uint64 `json:"read_timeouts"`
+	WriteTimeouts     uint64 `json:"write_timeouts"`
+	ConnectTimeouts   uint64 `json:"connect_timeouts"` // dials that timed out (Client)
 
-	Active       int    // connections open now
-	Closed       uint64 // connections closed (OnClose called)
-	ClosedByErr  uint64 // of Closed, those whose OnClose reason was not nil
-	Panics       uint64 // panics recovered in callbacks
-	FrameErrors  uint64 // connections closed for ErrFrameTooLarge or ErrBadFrame
-	ReadPauses   uint64 // times a connection stopped reading for backpressure
-	Reads        uint64 // reads completed with data
-	BytesRead    uint64
-	Writes       uint64 // write operations submitted (one writev or more each)
-	BytesWritten uint64
-	QueuedBytes  int64 // bytes queued for writing, not yet sent
+	Active       int    `json:"active"`        // connections open now
+	Closed       uint64 `json:"closed"`        // connections closed (OnClose called)
+	ClosedByErr  uint64 `json:"closed_by_err"` // of Closed, those whose OnClose reason was not nil
+	Panics       uint64 `json:"panics"`        // panics recovered in callbacks
+	FrameErrors  uint64 `json:"frame_errors"`  // connections closed for ErrFrameTooLarge or ErrBadFrame
+	ReadPauses   uint64 `json:"read_pauses"`   // times a connection stopped reading for backpressure
+	Reads        uint64 `json:"reads"`         // reads completed with data
+	BytesRead    uint64 `json:"bytes_read"`
+	Writes       uint64 `json:"writes"` // write operations submitted (one writev or more each)
+	BytesWritten uint64 `json:"bytes_written"`
+	QueuedBytes  int64  `json:"queued_bytes"` // bytes queued for writing, not yet sent
 }
 
 // statShard holds one loop's share of a server's counters; only that loop

@@ -78,19 +78,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 
-	err := fs.Parse(args)
+	addr, err := parseNamed(fs, args, "") // ADDR is optional
 	if errors.Is(err, flag.ErrHelp) {
 		benchUsage(stdout, fs)
 		return exitOK
 	}
-	if err == nil && fs.NArg() > 1 {
-		err = fmt.Errorf("unexpected argument %q", fs.Arg(1))
-	}
 	if err == nil && *config != "" {
 		err = readBenchConfig(*config, fs, &cfg)
 	}
-	if fs.NArg() == 1 {
-		cfg.Addr = fs.Arg(0)
+	if addr != "" {
+		cfg.Addr = addr
 	}
 	var sc *loadgen.Scenario
 	if err == nil {
@@ -104,6 +101,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal ends the run gracefully; a second one kills.
+	context.AfterFunc(ctx, stop)
 	rep, err := bench(ctx, cfg, sc, stderr)
 	if err != nil {
 		rep.Error = err.Error()
@@ -150,10 +149,13 @@ func checkBench(cfg *benchConfig) (*loadgen.Scenario, error) {
 		return nil, fmt.Errorf("invalid -conns %d: want at least 1", cfg.Conns)
 	case cfg.Depth < 1:
 		return nil, fmt.Errorf("invalid -depth %d: want at least 1", cfg.Depth)
+	case cfg.Depth*max(sc.Size(), sc.ReplySize()) > loadgen.MaxInFlight:
+		return nil, fmt.Errorf("-depth × -size over %d bytes in flight per connection: the requests would fill the socket buffers before a reply is read", loadgen.MaxInFlight)
 	case cfg.Churn && cfg.Depth != 1:
 		return nil, errors.New("-churn sends one message per connection: -depth must be 1")
-	case cfg.Duration <= 0:
-		return nil, fmt.Errorf("invalid -duration %v: must be positive", cfg.Duration)
+	case cfg.Duration < time.Millisecond:
+		// A bare number in the config file is nanoseconds.
+		return nil, fmt.Errorf("invalid -duration %v: give at least 1ms (\"30s\", not 30)", cfg.Duration)
 	case cfg.Warmup < 0 || cfg.Progress < 0:
 		return nil, errors.New("-warmup and -progress must not be negative")
 	}
@@ -172,7 +174,7 @@ func bench(ctx context.Context, cfg benchConfig, sc *loadgen.Scenario, stderr io
 	if cfg.Churn {
 		rep.Mode, rep.Depth, rep.Unit = "churn", 0, "conn"
 	}
-	run, err := loadgen.New(cfg.Addr, sc, cfg.Depth)
+	run, err := loadgen.New(ctx, cfg.Addr, sc, cfg.Depth)
 	if err != nil {
 		return rep, err
 	}

@@ -23,7 +23,7 @@ func TestBench(t *testing.T) {
 		name string
 		args []string
 	}{
-		{name: "EchoStream", args: []string{"--conns", "3", "--depth", "4", addrs["echo"]}},
+		{name: "EchoStream", args: []string{"--conns", "3", addrs["echo"], "--depth", "4"}}, // flags on either side of ADDR
 		{name: "EchoChurn", args: []string{"--churn", "--conns", "2", addrs["echo"]}},
 		{name: "Packet", args: []string{"--scenario", "packet", "--size", "255", "--conns", "2", "--depth", "8", addrs["packet"]}},
 		{name: "Line", args: []string{"--scenario", "line", "--size", "200", "--conns", "2", addrs["line"]}},
@@ -86,6 +86,8 @@ func TestBenchErrors(t *testing.T) {
 		{name: "UnknownKey", args: []string{"bench", "--config", bad}, wantStatus: exitUsage, wantStderr: `unknown key "nosuch"`},
 		{name: "MissingConfig", args: []string{"bench", "--config", bad + ".none"}, wantStatus: exitUsage, wantStderr: "no such file"},
 		{name: "TwoAddrs", args: []string{"bench", "a:1", "b:2"}, wantStatus: exitUsage, wantStderr: `unexpected argument "b:2"`},
+		{name: "NanosecondDuration", args: []string{"bench", "--duration", "30ns"}, wantStatus: exitUsage, wantStderr: "at least 1ms"},
+		{name: "TooMuchInFlight", args: []string{"bench", "--size", "65536", "--depth", "32"}, wantStatus: exitUsage, wantStderr: "would fill the socket buffers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,7 +61,7 @@ func TestCtl(t *testing.T) {
 	if _, err := io.WriteString(c, "hello"); err != nil {
 		t.Fatal(err)
 	}
-	if out := ctl("stats", "--json"); !strings.Contains(out, `"paused": true`) || !strings.Contains(out, `"Accepted": 0`) {
+	if out := ctl("stats", "--json"); !strings.Contains(out, `"paused": true`) || !strings.Contains(out, `"accepted": 0`) {
 		t.Fatalf("stats --json while paused:\n%s", out)
 	}
 	if out := ctl("resume"); out != "proactor: echo: accepting on\n" {

@@ -172,7 +172,7 @@ func overrideAddrs(specs []listenSpec, listen addrList) []listenSpec {
 }
 
 // parseNamed returns the one argument that is not a flag (the server's name
-// for serve, what, as the error calls it). It accepts flags on either side
+// for serve, what, as the error calls it; "" when it may be left out). It accepts flags on either side
 // of it, since both `serve echo --loops 1` and `serve --loops 1 echo` read
 // naturally and the flag package stops at the first non-flag argument.
 func parseNamed(fs *flag.FlagSet, args []string, what string) (string, error) {
@@ -180,6 +180,9 @@ func parseNamed(fs *flag.FlagSet, args []string, what string) (string, error) {
 		return "", err
 	}
 	if fs.NArg() == 0 {
+		if what == "" {
+			return "", nil // optional
+		}
 		return "", errors.New("missing " + what)
 	}
 	name := fs.Arg(0)

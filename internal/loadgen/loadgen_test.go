@@ -53,7 +53,7 @@ func TestScenarios(t *testing.T) {
 }
 
 func runStream(t *testing.T, addr string, sc *loadgen.Scenario) {
-	r, err := loadgen.New(addr, sc, 4)
+	r, err := loadgen.New(t.Context(), addr, sc, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func runStream(t *testing.T, addr string, sc *loadgen.Scenario) {
 }
 
 func runChurn(t *testing.T, addr string, sc *loadgen.Scenario) {
-	r, err := loadgen.New(addr, sc, 1)
+	r, err := loadgen.New(t.Context(), addr, sc, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +116,64 @@ func (corrupt) OnData(c *proactor.Conn, data []byte) {
 	c.Write(b)
 }
 
+// twice answers every read twice.
+type twice struct {
+	proactor.BaseHandler
+}
+
+func (twice) OnData(c *proactor.Conn, data []byte) {
+	c.Write(data)
+	c.Write(data)
+}
+
+// TestExtraReplies: a server that answers twice fails the check, in churn
+// and when a stream stops.
+func TestExtraReplies(t *testing.T) {
+	_, addr := servertest.Start(t, twice{})
+	sc, err := loadgen.NewScenario("echo", 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := loadgen.New(t.Context(), addr, sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start(nil, 1)() // churn: the run stops itself on the mismatch
+	if err := r.Err(); !errors.Is(err, loadgen.ErrMismatch) {
+		t.Fatalf("churn ended with %v; want ErrMismatch", err)
+	}
+	r, err = loadgen.New(t.Context(), addr, sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns, err := r.DialAll(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loadgen.CloseAll(conns)
+	wait := r.Start(conns, 0)
+	r.Stop() // the first reply ends the stream; its twin must be noticed
+	wait()
+	if err := r.Err(); !errors.Is(err, loadgen.ErrMismatch) {
+		t.Fatalf("stream ended with %v; want ErrMismatch", err)
+	}
+}
+
+// TestInFlightBound: more bytes in flight per connection than the buffers
+// between the two sides hold is refused up front.
+func TestInFlightBound(t *testing.T) {
+	sc, err := loadgen.NewScenario("echo", 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadgen.New(t.Context(), "127.0.0.1:1", sc, 16); err != nil {
+		t.Fatalf("1 MiB in flight refused: %v", err)
+	}
+	if _, err := loadgen.New(t.Context(), "127.0.0.1:1", sc, 17); err == nil {
+		t.Fatal("over 1 MiB in flight accepted")
+	}
+}
+
 // TestMismatch: a changed byte voids the run with ErrMismatch.
 func TestMismatch(t *testing.T) {
 	_, addr := servertest.Start(t, corrupt{})
@@ -123,7 +181,7 @@ func TestMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := loadgen.New(addr, sc, 2)
+	r, err := loadgen.New(t.Context(), addr, sc, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

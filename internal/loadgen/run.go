@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ const (
 // Run is one load against one address. Its methods are safe for concurrent
 // use by its workers and the goroutine that drives it.
 type Run struct {
+	ctx   context.Context // ends the dials
 	sc    *Scenario
 	addr  *net.TCPAddr
 	depth int
@@ -40,9 +42,15 @@ type Run struct {
 	err   error // the first error
 }
 
+// MaxInFlight bounds the bytes a stream connection keeps in flight: a
+// stream writes its requests before it reads, so more than the socket
+// buffers and the server's write queue hold between them would stall both
+// sides.
+const MaxInFlight = 1 << 20
+
 // New prepares a run of sc against addr with depth messages in flight per
-// stream connection.
-func New(addr string, sc *Scenario, depth int) (*Run, error) {
+// stream connection; ctx ends its dials.
+func New(ctx context.Context, addr string, sc *Scenario, depth int) (*Run, error) {
 	a, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -50,12 +58,25 @@ func New(addr string, sc *Scenario, depth int) (*Run, error) {
 	if depth < 1 {
 		return nil, fmt.Errorf("depth %d: want at least one message in flight", depth)
 	}
-	return &Run{sc: sc, addr: a, depth: depth, start: time.Now(),
+	if inflight := depth * max(sc.Size(), sc.ReplySize()); inflight > MaxInFlight {
+		return nil, fmt.Errorf("depth × size = %d bytes in flight per connection, over %d: the requests would fill the socket buffers before a reply is read", inflight, MaxInFlight)
+	}
+	return &Run{ctx: ctx, sc: sc, addr: a, depth: depth, start: time.Now(),
 		lat: hdrhistogram.New(1, int64(time.Minute), 3)}, nil
 }
 
-// Measure starts recording latencies.
-func (r *Run) Measure() { r.phase.Store(phaseMeasure) }
+func (r *Run) dial() (*net.TCPConn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(r.ctx, "tcp", r.addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.TCPConn), nil
+}
+
+// Measure starts recording latencies, unless the run has stopped already
+// (a stream failed during the warm-up).
+func (r *Run) Measure() { r.phase.CompareAndSwap(phaseWarm, phaseMeasure) }
 
 // Stop makes the workers send nothing new; streams return once every reply
 // in flight has come back, churn workers after their current cycle.
@@ -122,7 +143,7 @@ func (r *Run) DialAll(n int, prepare func(c *net.TCPConn, id uint32) error) ([]*
 				if i >= n || r.Err() != nil {
 					return
 				}
-				c, err := net.DialTCP("tcp", nil, r.addr)
+				c, err := r.dial()
 				if err != nil {
 					r.Fail(fmt.Errorf("dial %d of %d: %w", i+1, n, err))
 					return
@@ -154,19 +175,30 @@ func CloseAll(conns []*net.TCPConn) {
 	}
 }
 
-// RoundTrip sends request seq on c and checks the reply; buf is scratch.
+// RoundTrip sends request seq on c and checks the reply, and that nothing
+// more has arrived with it; buf is scratch of at least the request's and
+// the reply's size.
 func (r *Run) RoundTrip(c *net.TCPConn, id, seq uint32, buf []byte) error {
 	if _, err := c.Write(r.sc.AppendRequest(buf[:0], id, seq)); err != nil {
 		return err
 	}
 	m := buf[:r.sc.ReplySize()]
-	if cap(buf) < len(m) {
-		m = make([]byte, r.sc.ReplySize())
-	}
 	if _, err := io.ReadFull(c, m); err != nil {
 		return fmt.Errorf("conn %d message %d: read reply: %w", id, seq, err)
 	}
-	return r.sc.Check(m, id, seq)
+	if err := r.sc.Check(m, id, seq); err != nil {
+		return err
+	}
+	return noMore(c, id, seq+1)
+}
+
+// noMore fails if bytes beyond the last reply have already arrived (a
+// server that answers twice); it does not wait for any.
+func noMore(c *net.TCPConn, id, seq uint32) error {
+	if pending(c) {
+		return fmt.Errorf("conn %d: bytes after the last reply, as if message %d had been answered: %w", id, seq, ErrMismatch)
+	}
+	return nil
 }
 
 // Stream keeps depth messages in flight on c until Stop: it reads every
@@ -216,10 +248,13 @@ func (r *Run) Stream(c *net.TCPConn, id uint32) error {
 		}
 		r.done.Add(int64(n))
 		if r.phase.Load() == phaseStop {
-			if recv == sent {
-				return nil
+			if recv != sent {
+				continue
 			}
-			continue
+			if br.Buffered() > 0 {
+				return fmt.Errorf("conn %d: bytes after the last reply: %w", id, ErrMismatch)
+			}
+			return noMore(c, id, recv)
 		}
 		wbuf = wbuf[:0]
 		now = r.now()
@@ -243,16 +278,20 @@ func (r *Run) Churn(id uint32) {
 	defer func() { r.Record(lat) }()
 	for seq := uint32(0); r.phase.Load() != phaseStop; seq++ {
 		t0 := r.now()
-		c, err := net.DialTCP("tcp", nil, r.addr)
+		c, err := r.dial()
 		if err == nil {
 			c.SetDeadline(time.Now().Add(5 * time.Second))
 			err = r.RoundTrip(c, id, seq, buf)
 			c.Close()
 		}
+		if err != nil && r.ctx.Err() != nil {
+			return // interrupted: not a failure of the server's
+		}
 		if err != nil {
 			r.fails.Add(1)
 			r.Fail(err)
 			if errors.Is(err, ErrMismatch) {
+				r.Stop() // the run is void: end it, as a stream does
 				return
 			}
 			time.Sleep(time.Millisecond)

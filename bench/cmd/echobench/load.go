@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -82,5 +83,5 @@ func newLoadRun(spec loadSpec, addr string) (*loadgen.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadgen.New(addr, sc, spec.inflight)
+	return loadgen.New(context.Background(), addr, sc, spec.inflight)
 }
