@@ -3,6 +3,7 @@ package proactor
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,6 +112,26 @@ func (e *Engine) Loops() int { return len(e.loops) }
 // pick chooses the loop for a new connection or listener, round-robin.
 func (e *Engine) pick() *loop {
 	return e.loops[(e.next.Add(1)-1)%uint32(len(e.loops))]
+}
+
+// pickFor chooses the loop for an accepted connection: round-robin, or the
+// loop with the fewest connections (open, opening, or handed over and not
+// yet opened), ties going round-robin. The counts are read without a lock,
+// so a burst may overshoot by the connections in flight between loops.
+func (e *Engine) pickFor(b LoadBalance) *loop {
+	if b != LeastConnections || len(e.loops) == 1 {
+		return e.pick()
+	}
+	n := uint32(len(e.loops))
+	start := e.next.Add(1) - 1
+	best, least := e.loops[start%n], int32(math.MaxInt32)
+	for i := range n {
+		l := e.loops[(start+i)%n]
+		if load := l.held.Load() + l.coming.Load(); load < least {
+			best, least = l, load
+		}
+	}
+	return best
 }
 
 // Close stops the engine: every connection still open on it is aborted

@@ -110,12 +110,17 @@ func (ln *listener) dispatch(s driver.Sock) {
 		ln.loop.poller.Discard(s)
 		return
 	}
-	target := srv.eng.pick()
+	target := ln.loop // a WithReusePort listener keeps what it accepts
+	if !ln.cfg.reusePort {
+		target = srv.eng.pickFor(ln.cfg.balance)
+	}
 	if target == ln.loop {
 		ln.loop.open(ln, s)
 		return
 	}
+	target.coming.Add(1)
 	if !target.push(task{kind: taskOpen, ln: ln, sock: s}) {
+		target.coming.Add(-1)
 		srv.unadmit(s.Peer)
 		ln.loop.poller.Discard(s)
 	}

@@ -74,6 +74,8 @@ type loop struct {
 	spare    []task
 
 	conns  driver.Table[connRef] // by slot
+	held   atomic.Int32          // slots in use: connections open or opening on this loop
+	coming atomic.Int32          // accepted sockets handed to this loop and not yet opened
 	used   uint32                // slots handed out so far
 	free   uint32                // a free slot + 1, heading a list through connRef.next; 0: none
 	lns    []*listener           // by slot
@@ -258,6 +260,7 @@ func (l *loop) runTask(t *task) {
 	case taskService:
 		t.c.service()
 	case taskOpen:
+		l.coming.Add(-1)
 		l.open(t.ln, t.sock)
 	case taskAbort:
 		t.c.finish(t.err, true)
@@ -309,6 +312,7 @@ type connRef struct {
 }
 
 func (l *loop) allocSlot() driver.Token {
+	l.held.Add(1)
 	if l.free != 0 {
 		s := l.free - 1
 		r := l.conns.At(s)
@@ -324,6 +328,7 @@ func (l *loop) allocSlot() driver.Token {
 }
 
 func (l *loop) freeSlot(t driver.Token) {
+	l.held.Add(-1)
 	r := l.conns.At(t.Slot())
 	r.c, r.next = nil, l.free
 	l.free = t.Slot() + 1

@@ -32,6 +32,8 @@ type config struct {
 	writeMax    int
 	framer      codec.Framer
 	noReadPause bool
+	balance     LoadBalance
+	reusePort   bool
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,
@@ -93,6 +95,33 @@ func WithEngine(e *Engine) Option { return func(c *config) { c.engine = e } }
 // "auto", the default: epoll where it exists, std elsewhere. See
 // docs/ARCHITECTURE.md for what each guarantees.
 func WithEngineName(name string) Option { return func(c *config) { c.engineName = name } }
+
+// LoadBalance is how a server spreads the connections it accepts over the
+// engine's loops.
+type LoadBalance int
+
+const (
+	// RoundRobin gives each new connection to the next loop in turn.
+	RoundRobin LoadBalance = iota
+	// LeastConnections gives each new connection to the loop that holds
+	// the fewest, which keeps the loops even when connections live for
+	// very different times.
+	LeastConnections
+)
+
+// WithLoadBalance sets how accepted connections are spread over the loops.
+// Default: RoundRobin. A WithReusePort listener keeps its connections on
+// its own loop instead.
+func WithLoadBalance(b LoadBalance) Option { return func(c *config) { c.balance = b } }
+
+// WithReusePort makes Listen open one listening socket per loop on the same
+// address (SO_REUSEPORT), each accepting for its own loop: the kernel
+// spreads new connections over the sockets, and none is handed from one
+// loop to another. It needs an OS with SO_REUSEPORT (Linux, the BSDs,
+// macOS); elsewhere Listen fails with errors.ErrUnsupported. Serve, which is given
+// one listener, refuses it. Default: off (one socket, on one loop, which
+// hands connections to the others).
+func WithReusePort(on bool) Option { return func(c *config) { c.reusePort = on } }
 
 // WithLoops sets the number of event loops, each a goroutine owning its
 // connections. The default is runtime.GOMAXPROCS(0).

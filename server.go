@@ -2,8 +2,10 @@ package proactor
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,15 +74,65 @@ func (s *Server) Engine() *Engine { return s.eng }
 // given here override the server's for connections from this listener
 // (timeouts, allow and deny lists, deferred accept, write queue limits);
 // engine options and the server-wide limits are ignored.
+//
+// With WithReusePort it opens one socket per loop on the address, each
+// accepting for its own loop; the address returned (and in Addrs) is the
+// one they share.
 func (s *Server) Listen(addr string, opts ...Option) (net.Addr, error) {
+	if s.listenConfig(opts).reusePort {
+		return s.listenReusePort(addr, opts)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.start(ln, opts); err != nil {
+	if _, err := s.start(ln, opts, nil); err != nil {
 		return nil, err
 	}
 	return ln.Addr(), nil
+}
+
+// listenReusePort opens one SO_REUSEPORT socket per loop on addr and
+// starts each on its loop; on a failure it closes what it opened.
+func (s *Server) listenReusePort(addr string, opts []Option) (net.Addr, error) {
+	lc := net.ListenConfig{Control: sockopt.ReusePort}
+	loops := s.eng.loops
+	lns := make([]net.Listener, 0, len(loops))
+	for range loops {
+		ln, err := lc.Listen(context.Background(), "tcp", addr)
+		if err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+			return nil, err
+		}
+		lns = append(lns, ln)
+		addr = ln.Addr().String() // port 0: the others take the port the first got
+	}
+	started := make([]*listener, 0, len(lns))
+	for i, ln := range lns {
+		x, err := s.start(ln, opts, loops[i])
+		if err != nil { // start closed ln
+			for _, ln := range lns[i+1:] {
+				ln.Close()
+			}
+			for _, x := range started {
+				s.stopListener(x)
+			}
+			return nil, err
+		}
+		started = append(started, x)
+	}
+	return lns[0].Addr(), nil
+}
+
+// listenConfig is the server's configuration with a listener's options.
+func (s *Server) listenConfig(opts []Option) config {
+	cfg := s.cfg
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
 }
 
 // Serve accepts connections on ln, which must be a TCP listener, and blocks
@@ -88,7 +140,11 @@ func (s *Server) Listen(addr string, opts ...Option) (net.Addr, error) {
 // returns ErrServerClosed after Shutdown or Close. opts override the
 // server's options for this listener, as for Listen.
 func (s *Server) Serve(ln net.Listener, opts ...Option) error {
-	if err := s.start(ln, opts); err != nil {
+	if s.listenConfig(opts).reusePort {
+		ln.Close()
+		return errors.New("proactor: WithReusePort needs Listen, which opens the sockets itself")
+	}
+	if _, err := s.start(ln, opts, nil); err != nil {
 		return err
 	}
 	<-s.done
@@ -105,13 +161,10 @@ func (s *Server) ListenAndServe(addr string, opts ...Option) error {
 	return ErrServerClosed
 }
 
-// start registers ln on a loop. On failure ln is closed: the server owns it
-// either way.
-func (s *Server) start(ln net.Listener, opts []Option) error {
-	cfg := s.cfg
-	for _, o := range opts {
-		o(&cfg)
-	}
+// start registers ln on loop l (nil: the next loop). On failure ln is
+// closed: the server owns it either way.
+func (s *Server) start(ln net.Listener, opts []Option, l *loop) (*listener, error) {
+	cfg := s.listenConfig(opts)
 	if cfg.deferAccept {
 		wait := time.Duration(cfg.timeouts[FirstDataTimeout])
 		if wait <= 0 {
@@ -119,16 +172,18 @@ func (s *Server) start(ln net.Listener, opts []Option) error {
 		}
 		if _, err := sockopt.SetDeferAccept(ln, wait); err != nil {
 			ln.Close()
-			return err
+			return nil, err
 		}
 	}
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
 		ln.Close()
-		return ErrServerClosed
+		return nil, ErrServerClosed
 	}
-	l := s.eng.pick()
+	if l == nil {
+		l = s.eng.pick()
+	}
 	x := &listener{srv: s, ln: ln, loop: l, cfg: &cfg}
 	s.listeners = append(s.listeners, x)
 	s.mu.Unlock()
@@ -141,8 +196,17 @@ func (s *Server) start(ln net.Listener, opts []Option) error {
 		s.listeners = removeListener(s.listeners, x)
 		s.mu.Unlock()
 		ln.Close()
+		return nil, err
 	}
-	return err
+	return x, nil
+}
+
+// stopListener closes a started listener and forgets it.
+func (s *Server) stopListener(x *listener) {
+	_ = x.loop.call(x.unlisten)
+	s.mu.Lock()
+	s.listeners = removeListener(s.listeners, x)
+	s.mu.Unlock()
 }
 
 func removeListener(ls []*listener, x *listener) []*listener {
@@ -154,13 +218,17 @@ func removeListener(ls []*listener, x *listener) []*listener {
 	return ls
 }
 
-// Addrs returns the addresses the server listens on.
+// Addrs returns the addresses the server listens on, each once (the
+// sockets of a WithReusePort listener share theirs).
 func (s *Server) Addrs() []net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	addrs := make([]net.Addr, 0, len(s.listeners))
 	for _, x := range s.listeners {
-		addrs = append(addrs, x.ln.Addr())
+		a := x.ln.Addr()
+		if !slices.ContainsFunc(addrs, func(b net.Addr) bool { return b.String() == a.String() }) {
+			addrs = append(addrs, a)
+		}
 	}
 	return addrs
 }
@@ -174,7 +242,9 @@ func (s *Server) Pause() { s.setPaused(true) }
 // in the backlog.
 func (s *Server) Resume() { s.setPaused(false) }
 
-// Paused reports whether accepting is paused (by Pause, until Resume).
+// Paused reports whether accepting is paused: Pause has been called and
+// Resume not since. The listeners' loops apply a Pause as soon as they run,
+// so an accept already under way may still complete just after it.
 func (s *Server) Paused() bool { return s.paused.Load() }
 
 func (s *Server) setPaused(on bool) {

@@ -36,6 +36,10 @@ func TestCLI(t *testing.T) {
 			testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1", "--engine", engine)
 		})
 	}
+	t.Run("ReusePortLeastConns", func(t *testing.T) {
+		t.Parallel()
+		testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1", "--reuse-port", "--least-conns")
+	})
 	t.Run("Dual", func(t *testing.T) {
 		t.Parallel()
 		testServe(t, bin, 2, echoHello, "serve", "dual", "--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--loops", "1")

@@ -108,6 +108,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	loops := fs.Int("loops", 0, "number of event loops; 0 means GOMAXPROCS")
 	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections before aborting them")
 	root := fs.String("root", "", "files: serve the directory `DIR` (required for files, refused for the others)")
+	reusePort := fs.Bool("reuse-port", false, "one listening socket per loop (SO_REUSEPORT): the kernel spreads connections over the loops")
+	leastConns := fs.Bool("least-conns", false, "give each accepted connection to the loop with the fewest (default: round-robin)")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics over HTTP at http://`ADDR`/metrics (127.0.0.1:0 picks a free port; default: none)")
 	ctl := fs.String("control", "", "serve the control endpoint (`proactor ctl`) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
 	var protect protectFlags
@@ -151,7 +153,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		engine:          *engine,
 		loops:           *loops,
 		shutdownTimeout: *timeout,
-		opts:            protect.options(),
+		opts:            append(protect.options(), balanceOptions(*reusePort, *leastConns)...),
 		control:         *ctl,
 		metrics:         *metricsAddr,
 	}, stdout, stderr)
@@ -320,6 +322,18 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 		srv.Close()
 		return exitError
 	}
+}
+
+// balanceOptions turns --reuse-port and --least-conns into options.
+func balanceOptions(reusePort, leastConns bool) []proactor.Option {
+	var opts []proactor.Option
+	if reusePort {
+		opts = append(opts, proactor.WithReusePort(true))
+	}
+	if leastConns {
+		opts = append(opts, proactor.WithLoadBalance(proactor.LeastConnections))
+	}
+	return opts
 }
 
 // startControl serves the control endpoint for srv unless cfg turns it off;

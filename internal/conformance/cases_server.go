@@ -438,3 +438,66 @@ func testSendFile(t *testing.T, b Backend) {
 		}
 	}
 }
+
+// testReusePort: a WithReusePort listener is one socket per loop on one
+// address, which the port is then closed to other binds; it echoes, pauses
+// and resumes as one listener, and Shutdown closes every socket.
+func testReusePort(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, err := proactor.NewServer(r, append(append([]proactor.Option{}, b.Options...), proactor.WithLoops(2))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	a, err := srv.Listen("127.0.0.1:0", proactor.WithReusePort(true))
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skip("no SO_REUSEPORT on this OS")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := a.String()
+	if addrs := srv.Addrs(); len(addrs) != 1 || addrs[0].String() != addr {
+		t.Fatalf("Addrs = %v, want %s once", addrs, addr)
+	}
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		ln.Close()
+		t.Fatal("another socket could bind the address")
+	}
+	early := make([]net.Conn, 16)
+	for i := range early {
+		early[i] = dial(t, addr)
+		expectEcho(t, early[i], []byte("before"))
+	}
+	srv.Pause()
+	waiting := make([]net.Conn, 8)
+	for i := range waiting {
+		waiting[i] = dial(t, addr) // in one of the sockets' backlogs
+		waiting[i].Write([]byte("queued"))
+	}
+	for range 5 {
+		for _, c := range early {
+			expectEcho(t, c, []byte("during"))
+		}
+	}
+	if st := srv.Stats(); st.Accepted != 16 {
+		t.Fatalf("paused server accepted: %d, want 16", st.Accepted)
+	}
+	srv.Resume()
+	for _, c := range waiting {
+		got := make([]byte, 6)
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "queued" {
+			t.Fatalf("after Resume: %q, %v", got, err)
+		}
+	}
+	for _, c := range append(early, waiting...) {
+		c.(*net.TCPConn).CloseWrite()
+	}
+	if err := srv.Shutdown(ctxTimeout(t)); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatal("a socket still listens after Shutdown")
+	}
+}

@@ -201,6 +201,7 @@ var cases = []testCase{
 	{"Panic", testPanic},
 	{"WriteAfterClose", testWriteAfterClose},
 	{"PauseResume", testPauseResume},
+	{"ReusePort", testReusePort},
 	{"ShutdownInFlight", testShutdownInFlight},
 	{"ShutdownDeadline", testShutdownDeadline},
 	{"CloseAborts", testCloseAborts},

@@ -29,3 +29,8 @@ func SetDeferAccept(ln net.Listener, d time.Duration) (bool, error) {
 	}
 	return supported, serr
 }
+
+// ReusePort is a net.ListenConfig Control function that sets SO_REUSEPORT
+// before the socket is bound, so that several sockets may listen on one
+// address; where the OS lacks it, it fails with errors.ErrUnsupported.
+func ReusePort(_, _ string, c syscall.RawConn) error { return reusePort(c) }
