@@ -80,13 +80,13 @@ func NewPool(opts ...Option) *Pool {
 // always holds. Once every buffer has had its last release,
 // Puts + Drops == Gets.
 type Stats struct {
-	Gets   uint64 // calls to Get
-	Hits   uint64 // Gets served from a free list
-	Allocs uint64 // Gets that allocated a new buffer
-	Puts   uint64 // last releases that kept the buffer for reuse
-	Drops  uint64 // last releases that let the buffer go: class full, or larger than 16 MiB
+	Gets   uint64 `json:"gets"`   // calls to Get
+	Hits   uint64 `json:"hits"`   // Gets served from a free list
+	Allocs uint64 `json:"allocs"` // Gets that allocated a new buffer
+	Puts   uint64 `json:"puts"`   // last releases that kept the buffer for reuse
+	Drops  uint64 `json:"drops"`  // last releases that let the buffer go: class full, or larger than 16 MiB
 	// Retained is the number of bytes held in free buffers.
-	Retained int64
+	Retained int64 `json:"retained"`
 }
 
 // Stats returns the Pool's counters. It is safe to call at any time; each

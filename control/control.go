@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/buffer"
 )
 
 // Status is what the endpoint reports of its server.
@@ -34,6 +35,7 @@ type Status struct {
 	Paused    bool           `json:"paused"`
 	Listeners []string       `json:"listeners"`
 	Stats     proactor.Stats `json:"stats"`
+	Buffers   buffer.Stats   `json:"buffers"` // the engine's buffer pool
 }
 
 // Option configures an endpoint.
@@ -103,6 +105,7 @@ func statusOf(srv *proactor.Server, name string) Status {
 		Paused:    srv.Paused(),
 		Listeners: []string{},
 		Stats:     srv.Stats(),
+		Buffers:   srv.Engine().Buffers().Stats(),
 	}
 	for _, a := range srv.Addrs() {
 		st.Listeners = append(st.Listeners, a.String())

@@ -21,6 +21,9 @@
 //	write_queue_bytes                     queued for writing, not yet sent
 //	accepting_paused                      1 while Server.Pause is in effect
 //	loops{engine}                         the engine's event loops
+//	buffer_gets_total, buffer_hits_total  the engine's buffer pool: buffers asked for, and
+//	                                      those served from its free lists (no allocation)
+//	buffer_retained_bytes                 bytes the pool keeps in free buffers
 package metrics
 
 import (
@@ -59,6 +62,7 @@ type Collector struct {
 	metrics []metric
 	paused  *prometheus.Desc
 	loops   *prometheus.Desc
+	pool    [3]*prometheus.Desc // gets, hits, retained bytes
 }
 
 // NewCollector returns a Collector of srv's counters.
@@ -74,6 +78,11 @@ func NewCollector(srv *proactor.Server, opts ...Option) *Collector {
 		srv:    srv,
 		paused: desc("accepting_paused", "1 while accepting is paused (Server.Pause), else 0."),
 		loops:  desc("loops", "The engine's event loops.", "engine"),
+		pool: [3]*prometheus.Desc{
+			desc("buffer_gets_total", "Buffers asked of the engine's pool."),
+			desc("buffer_hits_total", "Buffers the engine's pool served from its free lists, without allocating."),
+			desc("buffer_retained_bytes", "Bytes the engine's pool keeps in free buffers."),
+		},
 	}
 	counter := func(d *prometheus.Desc, label string, v func(*proactor.Stats) uint64) {
 		c.metrics = append(c.metrics, metric{desc: d, typ: prometheus.CounterValue, label: label,
@@ -131,6 +140,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- c.paused
 	ch <- c.loops
+	for _, d := range c.pool {
+		ch <- d
+	}
 }
 
 // Collect takes one Stats snapshot and sends every metric from it.
@@ -150,6 +162,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- constMetric(c.paused, prometheus.GaugeValue, paused)
 	eng := c.srv.Engine()
 	ch <- constMetric(c.loops, prometheus.GaugeValue, float64(eng.Loops()), eng.Name())
+	ps := eng.Buffers().Stats()
+	ch <- constMetric(c.pool[0], prometheus.CounterValue, float64(ps.Gets))
+	ch <- constMetric(c.pool[1], prometheus.CounterValue, float64(ps.Hits))
+	ch <- constMetric(c.pool[2], prometheus.GaugeValue, float64(ps.Retained))
 }
 
 // constMetric makes a metric, or one that reports the error to the scrape

@@ -55,10 +55,27 @@ proactor_loops{engine=%q,server="echo"} 1
 		"proactor_accepting_paused", "proactor_loops"); err != nil {
 		t.Fatal(err)
 	}
-	// 24 series: 15 single ones, and 4 rejection reasons and 5 timeout
+	// 27 series: 18 single ones, and 4 rejection reasons and 5 timeout
 	// kinds under two names.
-	if n := testutil.CollectAndCount(col); n != 24 {
-		t.Fatalf("%d series, want 24", n)
+	if n := testutil.CollectAndCount(col); n != 27 {
+		t.Fatalf("%d series, want 27", n)
+	}
+	// The pool's figures are the engine's.
+	b := srv.Engine().Buffers().Get(100)
+	b.Release()
+	b = srv.Engine().Buffers().Get(100)
+	b.Release()
+	ps := srv.Engine().Buffers().Stats()
+	want = fmt.Sprintf(`
+# HELP proactor_buffer_hits_total Buffers the engine's pool served from its free lists, without allocating.
+# TYPE proactor_buffer_hits_total counter
+proactor_buffer_hits_total{server="echo"} %d
+`, ps.Hits)
+	if ps.Hits == 0 {
+		t.Fatal("a released buffer was not reused")
+	}
+	if err := testutil.CollectAndCompare(col, strings.NewReader(want), "proactor_buffer_hits_total"); err != nil {
+		t.Fatal(err)
 	}
 	problems, err := testutil.CollectAndLint(col)
 	if err != nil || len(problems) > 0 {
