@@ -3,6 +3,7 @@ package proactor
 import (
 	"errors"
 	"net"
+	"sync"
 	"testing"
 	"time"
 )
@@ -124,6 +125,99 @@ func TestReusePortLoops(t *testing.T) {
 			// Odds of all 32 hashing to one socket: 2^-31.
 			if counts[0] == 0 || counts[1] == 0 {
 				t.Fatalf("connections per loop %v: the kernel used one socket", counts)
+			}
+		})
+	}
+}
+
+// TestLeastConnectionsBurst: connections handed to a loop and not yet
+// opened count for it, so a burst does not all go to a loop that is slow
+// to open them.
+func TestLeastConnectionsBurst(t *testing.T) {
+	for _, engine := range Engines() {
+		t.Run(engine, func(t *testing.T) {
+			h := newOpens()
+			srv, err := NewServer(h, WithEngineName(engine), WithLoops(2), WithLoadBalance(LeastConnections))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			a, err := srv.Listen("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.mu.Lock()
+			accepting := srv.listeners[0].loop
+			srv.mu.Unlock()
+			other := srv.eng.loops[1-accepting.idx]
+			// Hold the other loop: what it is handed waits in its queue.
+			held, release := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			unhold := func() { once.Do(func() { close(release) }) }
+			defer unhold() // before srv.Close, which waits for the loop
+			go other.call(func() { close(held); <-release })
+			<-held
+			dialN(t, a.String(), 10)
+			// The accepting loop opens its share at once; the rest is
+			// queued for the held loop.
+			for range 5 {
+				if c := recv(t, h.opened); c.loop != accepting {
+					t.Fatal("the held loop opened a connection")
+				}
+			}
+			unhold()
+			counts := map[*loop]int{accepting: 5}
+			for range 5 {
+				counts[recv(t, h.opened).loop]++
+			}
+			if counts[accepting] != 5 || counts[other] != 5 {
+				t.Fatalf("10 connections spread %d/%d; want 5/5", counts[accepting], counts[other])
+			}
+		})
+	}
+}
+
+// TestReusePortKeeps: a reuse-port socket's loop opens what it accepts:
+// with one loop's socket not accepting, every connection opens on the
+// other loop.
+func TestReusePortKeeps(t *testing.T) {
+	for _, engine := range Engines() {
+		t.Run(engine, func(t *testing.T) {
+			h := newOpens()
+			srv, err := NewServer(h, WithEngineName(engine), WithLoops(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			a, err := srv.Listen("127.0.0.1:0", WithReusePort(true))
+			if errors.Is(err, errors.ErrUnsupported) {
+				t.Skip("no load-spreading SO_REUSEPORT on this OS")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.mu.Lock()
+			off, on := srv.listeners[1], srv.listeners[0]
+			srv.mu.Unlock()
+			// Out of the group: the kernel sends everything to the other.
+			if err := off.loop.call(off.unlisten); err != nil {
+				t.Fatal(err)
+			}
+			dialN(t, a.String(), 8)
+			for range 8 {
+				if c := recv(t, h.opened); c.loop != on.loop {
+					t.Fatalf("a connection accepted on loop %d opened on loop %d", on.loop.idx, c.loop.idx)
+				}
+			}
+			if _, err := srv.Listen(a.String(), WithReusePort(true)); !errors.Is(err, ErrReusePort) {
+				t.Fatalf("a second reuse-port Listen on %s: %v; want ErrReusePort", a, err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Serve(ln, WithReusePort(true)); !errors.Is(err, ErrReusePort) {
+				t.Fatalf("Serve with WithReusePort: %v; want ErrReusePort", err)
 			}
 		})
 	}

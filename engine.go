@@ -127,7 +127,7 @@ func (e *Engine) pickFor(b LoadBalance) *loop {
 	best, least := e.loops[start%n], int32(math.MaxInt32)
 	for i := range n {
 		l := e.loops[(start+i)%n]
-		if load := l.held.Load() + l.coming.Load(); load < least {
+		if load := l.inUse.Load() + l.coming.Load(); load < least {
 			best, least = l, load
 		}
 	}

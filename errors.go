@@ -30,6 +30,10 @@ var (
 	// ErrQueueFull is returned by a write that would take a connection's
 	// queued output over WithMaxWriteQueue.
 	ErrQueueFull = errors.New("proactor: write queue full")
+	// ErrReusePort is returned by Serve given WithReusePort, which only
+	// Listen can honour (it opens the sockets itself), and by Listen for a
+	// reuse-port address the server listens on already.
+	ErrReusePort = errors.New("proactor: WithReusePort needs Listen, once per address")
 	// ErrUnknownEngine is returned for an engine name proactor does not have.
 	ErrUnknownEngine = errors.New("proactor: unknown engine")
 	// ErrEngineUnsupported is returned for an engine this platform or kernel

@@ -74,7 +74,7 @@ type loop struct {
 	spare    []task
 
 	conns  driver.Table[connRef] // by slot
-	held   atomic.Int32          // slots in use: connections open or opening on this loop
+	inUse  atomic.Int32          // slots in use: connections open or opening on this loop
 	coming atomic.Int32          // accepted sockets handed to this loop and not yet opened
 	used   uint32                // slots handed out so far
 	free   uint32                // a free slot + 1, heading a list through connRef.next; 0: none
@@ -312,7 +312,7 @@ type connRef struct {
 }
 
 func (l *loop) allocSlot() driver.Token {
-	l.held.Add(1)
+	l.inUse.Add(1)
 	if l.free != 0 {
 		s := l.free - 1
 		r := l.conns.At(s)
@@ -328,7 +328,7 @@ func (l *loop) allocSlot() driver.Token {
 }
 
 func (l *loop) freeSlot(t driver.Token) {
-	l.held.Add(-1)
+	l.inUse.Add(-1)
 	r := l.conns.At(t.Slot())
 	r.c, r.next = nil, l.free
 	l.free = t.Slot() + 1

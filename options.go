@@ -117,10 +117,16 @@ func WithLoadBalance(b LoadBalance) Option { return func(c *config) { c.balance 
 // WithReusePort makes Listen open one listening socket per loop on the same
 // address (SO_REUSEPORT), each accepting for its own loop: the kernel
 // spreads new connections over the sockets, and none is handed from one
-// loop to another. It needs an OS with SO_REUSEPORT (Linux, the BSDs,
-// macOS); elsewhere Listen fails with errors.ErrUnsupported. Serve, which is given
-// one listener, refuses it. Default: off (one socket, on one loop, which
-// hands connections to the others).
+// loop to another, so WithLoadBalance does not apply. It needs a kernel
+// that spreads a reuse-port group's connections (Linux, DragonFly, FreeBSD
+// with SO_REUSEPORT_LB); elsewhere Listen fails with errors.ErrUnsupported.
+// Serve, which is given one listener, refuses it (ErrReusePort), as Listen
+// does a second time on one address.
+//
+// The port is then not exclusive: another process of the same user that
+// also sets SO_REUSEPORT can bind it and take a share of the connections
+// (a plain bind still fails with EADDRINUSE). Default: off (one socket, on
+// one loop, which hands connections to the others).
 func WithReusePort(on bool) Option { return func(c *config) { c.reusePort = on } }
 
 // WithLoops sets the number of event loops, each a goroutine owning its

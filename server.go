@@ -2,7 +2,7 @@ package proactor
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"slices"
@@ -93,13 +93,21 @@ func (s *Server) Listen(addr string, opts ...Option) (net.Addr, error) {
 }
 
 // listenReusePort opens one SO_REUSEPORT socket per loop on addr and
-// starts each on its loop; on a failure it closes what it opened.
+// starts each on its loop; on a failure it closes what it opened. (If a
+// later socket fails to start, which happens only as the server or engine
+// stops, connections the earlier ones accepted meanwhile stay open.)
 func (s *Server) listenReusePort(addr string, opts []Option) (net.Addr, error) {
 	lc := net.ListenConfig{Control: sockopt.ReusePort}
 	loops := s.eng.loops
 	lns := make([]net.Listener, 0, len(loops))
 	for range loops {
 		ln, err := lc.Listen(context.Background(), "tcp", addr)
+		if err == nil && len(lns) == 0 && slices.ContainsFunc(s.Addrs(), func(a net.Addr) bool { return a.String() == ln.Addr().String() }) {
+			// SO_REUSEPORT let the bind through; a second group on one
+			// address would only split the first's traffic.
+			ln.Close()
+			err = fmt.Errorf("%w: %s", ErrReusePort, addr)
+		}
 		if err != nil {
 			for _, ln := range lns {
 				ln.Close()
@@ -142,7 +150,7 @@ func (s *Server) listenConfig(opts []Option) config {
 func (s *Server) Serve(ln net.Listener, opts ...Option) error {
 	if s.listenConfig(opts).reusePort {
 		ln.Close()
-		return errors.New("proactor: WithReusePort needs Listen, which opens the sockets itself")
+		return ErrReusePort
 	}
 	if _, err := s.start(ln, opts, nil); err != nil {
 		return err

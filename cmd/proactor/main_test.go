@@ -23,7 +23,7 @@ import (
 // test instead of hanging it.
 const testTimeout = 30 * time.Second
 
-var listeningRE = regexp.MustCompile(`^proactor: \w+ listening on (\S+) \(engine \w+, 1 loop\)$`)
+var listeningRE = regexp.MustCompile(`^proactor: \w+ listening on (\S+) \(engine \w+, \d+ loops?\)$`)
 
 // TestCLI builds the binary once and runs every case against it: the
 // command's contract is its exit status and output, which only a real
@@ -36,9 +36,13 @@ func TestCLI(t *testing.T) {
 			testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1", "--engine", engine)
 		})
 	}
-	t.Run("ReusePortLeastConns", func(t *testing.T) {
+	t.Run("ReusePort", func(t *testing.T) {
 		t.Parallel()
-		testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1", "--reuse-port", "--least-conns")
+		testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "2", "--reuse-port")
+	})
+	t.Run("LeastConns", func(t *testing.T) {
+		t.Parallel()
+		testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "2", "--least-conns")
 	})
 	t.Run("Dual", func(t *testing.T) {
 		t.Parallel()
@@ -80,6 +84,7 @@ func TestCLI(t *testing.T) {
 		{name: "BadFlag", args: []string{"serve", "echo", "--nosuch"}, wantStatus: exitUsage, wantStderr: []string{"proactor: serve: flag provided but not defined"}},
 		{name: "BadSize", args: []string{"serve", "echo", "--write-high", "lots"}, wantStatus: exitUsage, wantStderr: []string{"not a size"}},
 		{name: "BadCIDR", args: []string{"serve", "echo", "--deny", "nope"}, wantStatus: exitUsage, wantStderr: []string{"not a CIDR"}},
+		{name: "ReusePortLeastConns", args: []string{"serve", "echo", "--reuse-port", "--least-conns"}, wantStatus: exitUsage, wantStderr: []string{"--least-conns"}},
 		{name: "LowAboveHigh", args: []string{"serve", "echo", "--write-high", "1KiB", "--write-low", "2KiB"}, wantStatus: exitUsage, wantStderr: []string{"-write-low"}},
 	}
 	for _, tt := range tests {

@@ -133,6 +133,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = checkRoot(name, *root)
 	}
+	if err == nil && *reusePort && *leastConns {
+		err = errors.New("--least-conns has no effect with --reuse-port, where each loop keeps what its socket accepts")
+	}
 	if err != nil {
 		errorf(stderr, "serve: %v", err)
 		serveUsage(stderr, fs)

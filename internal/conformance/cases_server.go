@@ -440,8 +440,9 @@ func testSendFile(t *testing.T, b Backend) {
 }
 
 // testReusePort: a WithReusePort listener is one socket per loop on one
-// address, which the port is then closed to other binds; it echoes, pauses
-// and resumes as one listener, and Shutdown closes every socket.
+// address, which a plain bind (without SO_REUSEPORT) then fails on; it
+// echoes, pauses and resumes as one listener, and Shutdown closes every
+// socket.
 func testReusePort(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, err := proactor.NewServer(r, append(append([]proactor.Option{}, b.Options...), proactor.WithLoops(2))...)

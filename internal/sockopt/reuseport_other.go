@@ -1,4 +1,4 @@
-//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+//go:build !(linux || dragonfly || freebsd)
 
 package sockopt
 
@@ -7,4 +7,7 @@ import (
 	"syscall"
 )
 
+// reusePort: elsewhere (macOS, OpenBSD, NetBSD, Windows, ...) the kernel
+// either lacks SO_REUSEPORT or gives one socket of the group every
+// connection, which would leave the other loops idle.
 func reusePort(syscall.RawConn) error { return errors.ErrUnsupported }

@@ -1,4 +1,4 @@
-//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+//go:build linux || dragonfly || freebsd
 
 package sockopt
 
@@ -12,7 +12,7 @@ import (
 func reusePort(c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, reusePortOpt, 1)
 	})
 	if err != nil {
 		return err
