@@ -89,6 +89,26 @@ func TestLeastConnections(t *testing.T) {
 	}
 }
 
+// reusePortServer serves h with two loops on a reuse-port listener, closed
+// when the test ends; it skips where the OS has no load-spreading
+// SO_REUSEPORT.
+func reusePortServer(t *testing.T, engine string, h Handler) (*Server, net.Addr) {
+	t.Helper()
+	srv, err := NewServer(h, WithEngineName(engine), WithLoops(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	a, err := srv.Listen("127.0.0.1:0", WithReusePort(true))
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skip("no load-spreading SO_REUSEPORT on this OS")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, a
+}
+
 // TestReusePortLoops: with WithReusePort each loop accepts on a socket of
 // its own (and keeps what it accepts: dispatch does not hand over), and the
 // kernel spreads connections over both.
@@ -96,18 +116,7 @@ func TestReusePortLoops(t *testing.T) {
 	for _, engine := range Engines() {
 		t.Run(engine, func(t *testing.T) {
 			h := newOpens()
-			srv, err := NewServer(h, WithEngineName(engine), WithLoops(2))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			a, err := srv.Listen("127.0.0.1:0", WithReusePort(true))
-			if errors.Is(err, errors.ErrUnsupported) {
-				t.Skip("no SO_REUSEPORT on this OS")
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv, a := reusePortServer(t, engine, h)
 			srv.mu.Lock()
 			lns := append([]*listener(nil), srv.listeners...)
 			srv.mu.Unlock()
@@ -184,18 +193,7 @@ func TestReusePortKeeps(t *testing.T) {
 	for _, engine := range Engines() {
 		t.Run(engine, func(t *testing.T) {
 			h := newOpens()
-			srv, err := NewServer(h, WithEngineName(engine), WithLoops(2))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			a, err := srv.Listen("127.0.0.1:0", WithReusePort(true))
-			if errors.Is(err, errors.ErrUnsupported) {
-				t.Skip("no load-spreading SO_REUSEPORT on this OS")
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv, a := reusePortServer(t, engine, h)
 			srv.mu.Lock()
 			off, on := srv.listeners[1], srv.listeners[0]
 			srv.mu.Unlock()
