@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,7 +29,7 @@ type benchConfig struct {
 	Addr     string        `toml:"addr"`
 	Scenario string        `toml:"scenario"`
 	Conns    int           `toml:"conns"`
-	Size     int           `toml:"size"`
+	Sizes    sizeList      `toml:"size"`
 	Depth    int           `toml:"depth"`
 	Churn    bool          `toml:"churn"`
 	Duration time.Duration `toml:"duration"`
@@ -62,12 +63,12 @@ type benchReport struct {
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
-	cfg := benchConfig{Scenario: "echo", Conns: 50, Size: 64, Depth: 1, Duration: 10 * time.Second,
+	cfg := benchConfig{Scenario: "echo", Conns: 50, Sizes: sizeList{64}, Depth: 1, Duration: 10 * time.Second,
 		Warmup: time.Second, Progress: time.Second}
 	fs := flag.NewFlagSet("proactor bench", flag.ContinueOnError)
 	fs.StringVar(&cfg.Scenario, "scenario", cfg.Scenario, "what to send: "+strings.Join(loadgen.Scenarios, ", ")+" (the servers of the same names)")
 	fs.IntVar(&cfg.Conns, "conns", cfg.Conns, "connections (with --churn: workers, each connecting in turn)")
-	fs.IntVar(&cfg.Size, "size", cfg.Size, "bytes per request")
+	fs.Var(&cfg.Sizes, "size", "bytes per request (`SIZES`: 64, 4KiB; a list such as 64,1KiB,16KiB runs each size in turn) (default 64)")
 	fs.IntVar(&cfg.Depth, "depth", cfg.Depth, "messages in flight per connection")
 	fs.BoolVar(&cfg.Churn, "churn", cfg.Churn, "connect, send one message, check the reply, close; over and over")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured time")
@@ -89,9 +90,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if addr != "" {
 		cfg.Addr = addr
 	}
-	var sc *loadgen.Scenario
+	var scs []*loadgen.Scenario
 	if err == nil {
-		sc, err = checkBench(&cfg)
+		scs, err = checkBench(&cfg)
 	}
 	if err != nil {
 		errorf(stderr, "bench: %v", err)
@@ -103,16 +104,30 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	// The first signal ends the run gracefully; a second one kills.
 	context.AfterFunc(ctx, stop)
-	rep, err := bench(ctx, cfg, sc, stderr)
-	if err != nil {
-		rep.Error = err.Error()
+	var reps []benchReport
+	for i, sc := range scs {
+		if ctx.Err() != nil {
+			break // interrupted: the sizes left are not run
+		}
+		rep, rerr := bench(ctx, cfg, sc, stderr)
+		if rerr != nil {
+			rep.Error, err = rerr.Error(), rerr
+		}
+		reps = append(reps, rep)
+		if !*asJSON {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			printBench(stdout, rep)
+		}
+		if err != nil {
+			break
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(rep)
-	} else {
-		printBench(stdout, rep)
+		enc.Encode(reps) // a list: one report per size
 	}
 	if err != nil {
 		errorf(stderr, "bench: %v", err)
@@ -139,18 +154,26 @@ func readBenchConfig(path string, fs *flag.FlagSet, cfg *benchConfig) error {
 	return nil
 }
 
-func checkBench(cfg *benchConfig) (*loadgen.Scenario, error) {
-	sc, err := loadgen.NewScenario(cfg.Scenario, cfg.Size)
-	if err != nil {
-		return nil, err
+func checkBench(cfg *benchConfig) ([]*loadgen.Scenario, error) {
+	if len(cfg.Sizes) == 0 {
+		return nil, errors.New("no -size")
+	}
+	var scs []*loadgen.Scenario
+	for _, size := range cfg.Sizes {
+		sc, err := loadgen.NewScenario(cfg.Scenario, size)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Depth*max(sc.Size(), sc.ReplySize()) > loadgen.MaxInFlight {
+			return nil, fmt.Errorf("-depth × -size over %d bytes in flight per connection: the requests would fill the socket buffers before a reply is read", loadgen.MaxInFlight)
+		}
+		scs = append(scs, sc)
 	}
 	switch {
 	case cfg.Conns < 1:
 		return nil, fmt.Errorf("invalid -conns %d: want at least 1", cfg.Conns)
 	case cfg.Depth < 1:
 		return nil, fmt.Errorf("invalid -depth %d: want at least 1", cfg.Depth)
-	case cfg.Depth*max(sc.Size(), sc.ReplySize()) > loadgen.MaxInFlight:
-		return nil, fmt.Errorf("-depth × -size over %d bytes in flight per connection: the requests would fill the socket buffers before a reply is read", loadgen.MaxInFlight)
 	case cfg.Churn && cfg.Depth != 1:
 		return nil, errors.New("-churn sends one message per connection: -depth must be 1")
 	case cfg.Duration < time.Millisecond:
@@ -162,14 +185,52 @@ func checkBench(cfg *benchConfig) (*loadgen.Scenario, error) {
 	if cfg.Addr == "" {
 		cfg.Addr = benchAddrs[cfg.Scenario]
 	}
-	return sc, nil
+	return scs, nil
+}
+
+// sizeList is --size: one size or several, each a byte count with an
+// optional unit (64, 4KiB); in a config file a number, a string or a list.
+type sizeList []int
+
+func (l *sizeList) String() string {
+	parts := make([]string, len(*l))
+	for i, n := range *l {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *sizeList) Set(s string) error {
+	var out sizeList
+	for part := range strings.SplitSeq(s, ",") {
+		n, err := humanize.ParseBytes(strings.TrimSpace(part))
+		if err != nil || n == 0 || n > 1<<30 {
+			return fmt.Errorf("%q is not a size", part)
+		}
+		out = append(out, int(n))
+	}
+	*l = out
+	return nil
+}
+
+// UnmarshalTOML takes size = 64, size = "4KiB" or size = [64, "4KiB"].
+func (l *sizeList) UnmarshalTOML(v any) error {
+	items, ok := v.([]any)
+	if !ok {
+		items = []any{v}
+	}
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = fmt.Sprint(it)
+	}
+	return l.Set(strings.Join(parts, ","))
 }
 
 // bench runs the load: connect, warm up, measure, then stop sending and
 // check every reply still in flight. An interrupt ends the measurement
 // early; what was measured is reported.
 func bench(ctx context.Context, cfg benchConfig, sc *loadgen.Scenario, stderr io.Writer) (benchReport, error) {
-	rep := benchReport{Scenario: cfg.Scenario, Addr: cfg.Addr, Mode: "stream", Conns: cfg.Conns, Size: cfg.Size,
+	rep := benchReport{Scenario: cfg.Scenario, Addr: cfg.Addr, Mode: "stream", Conns: cfg.Conns, Size: sc.Size(),
 		Depth: cfg.Depth, Unit: "msg"}
 	if cfg.Churn {
 		rep.Mode, rep.Depth, rep.Unit = "churn", 0, "conn"
@@ -186,7 +247,7 @@ func bench(ctx context.Context, cfg benchConfig, sc *loadgen.Scenario, stderr io
 		defer loadgen.CloseAll(conns)
 	}
 	wait := run.Start(conns, cfg.Conns)
-	p := benchProgress{w: stderr, every: cfg.Progress, run: run, unit: rep.Unit}
+	p := benchProgress{w: stderr, every: cfg.Progress, run: run, unit: rep.Unit, size: humanize.IBytes(uint64(sc.Size()))}
 	p.phase(ctx, "warm-up", cfg.Warmup)
 	run.Measure()
 	t0, ops0 := time.Now(), run.Done()
@@ -212,6 +273,7 @@ type benchProgress struct {
 	every time.Duration
 	run   *loadgen.Run
 	unit  string
+	size  string
 }
 
 // phase waits d, reporting every p.every; it returns false if ctx ended
@@ -235,7 +297,7 @@ func (p *benchProgress) phase(ctx context.Context, name string, d time.Duration)
 		case now := <-tick:
 			ops := p.run.Done()
 			rate := float64(ops-lastOps) / now.Sub(last).Seconds()
-			fmt.Fprintf(p.w, "proactor bench: %s %v  %s %s/s", name, now.Sub(start).Round(time.Second), si(rate), p.unit)
+			fmt.Fprintf(p.w, "proactor bench: %s, %s %v  %s %s/s", p.size, name, now.Sub(start).Round(time.Second), si(rate), p.unit)
 			if name == "measure" {
 				fmt.Fprintf(p.w, "  p50 %v  p99 %v", p.run.Quantile(50).Round(time.Microsecond), p.run.Quantile(99).Round(time.Microsecond))
 			}

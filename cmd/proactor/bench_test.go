@@ -20,36 +20,41 @@ func TestBench(t *testing.T) {
 	}
 	short := []string{"--duration", "200ms", "--warmup", "0s", "--progress", "0"}
 	tests := []struct {
-		name string
-		args []string
+		name  string
+		args  []string
+		sizes []int // of the reports, in order
 	}{
-		{name: "EchoStream", args: []string{"--conns", "3", addrs["echo"], "--depth", "4"}}, // flags on either side of ADDR
-		{name: "EchoChurn", args: []string{"--churn", "--conns", "2", addrs["echo"]}},
-		{name: "Packet", args: []string{"--scenario", "packet", "--size", "255", "--conns", "2", "--depth", "8", addrs["packet"]}},
-		{name: "Line", args: []string{"--scenario", "line", "--size", "200", "--conns", "2", addrs["line"]}},
+		{name: "EchoStream", args: []string{"--conns", "3", addrs["echo"], "--depth", "4"}, sizes: []int{64}}, // flags on either side of ADDR
+		{name: "EchoSizes", args: []string{"--conns", "2", "--size", "64,1KiB", addrs["echo"]}, sizes: []int{64, 1024}},
+		{name: "EchoChurn", args: []string{"--churn", "--conns", "2", addrs["echo"]}, sizes: []int{64}},
+		{name: "Packet", args: []string{"--scenario", "packet", "--size", "255", "--conns", "2", "--depth", "8", addrs["packet"]}, sizes: []int{255}},
+		{name: "Line", args: []string{"--scenario", "line", "--size", "200", "--conns", "2", addrs["line"]}, sizes: []int{200}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, _ := runProactor(t, bin, exitOK, append(append([]string{"bench", "--json"}, short...), tt.args...)...)
-			var rep benchReport
-			if err := json.Unmarshal([]byte(out), &rep); err != nil {
-				t.Fatalf("%v:\n%s", err, out)
+			var reps []benchReport
+			if err := json.Unmarshal([]byte(out), &reps); err != nil || len(reps) != len(tt.sizes) {
+				t.Fatalf("%v, %d reports for sizes %v:\n%s", err, len(reps), tt.sizes, out)
 			}
-			if rep.Ops == 0 || rep.Rate <= 0 || rep.P50us <= 0 || rep.P99us < rep.P50us || rep.Error != "" {
-				t.Fatalf("report %+v", rep)
+			for i, rep := range reps {
+				if rep.Size != tt.sizes[i] || rep.Ops == 0 || rep.Rate <= 0 || rep.P50us <= 0 || rep.P99us < rep.P50us || rep.Error != "" {
+					t.Fatalf("report %+v", rep)
+				}
 			}
 		})
 	}
 	t.Run("ConfigFile", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "load.toml")
-		conf := "scenario = \"line\"\naddr = \"" + addrs["line"] + "\"\nsize = 64\nconns = 2\ndepth = 2\nduration = \"10m\"\nwarmup = \"0s\"\nprogress = \"0s\"\n"
+		conf := "scenario = \"line\"\naddr = \"" + addrs["line"] + "\"\nsize = [64, \"100B\"]\nconns = 2\ndepth = 2\nduration = \"10m\"\nwarmup = \"0s\"\nprogress = \"0s\"\n"
 		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		// The command line wins over the file: 200ms, not ten minutes.
 		out, _ := runProactor(t, bin, exitOK, "bench", "--config", path, "--duration", "200ms")
 		if !strings.Contains(out, "line, 64 B, 2 connections × 2 in flight, against "+addrs["line"]) ||
-			!strings.Contains(out, "verified  every reply") {
+			!strings.Contains(out, "line, 100 B, 2 connections × 2 in flight") ||
+			strings.Count(out, "verified  every reply") != 2 {
 			t.Fatalf("report:\n%s", out)
 		}
 	})
@@ -86,6 +91,7 @@ func TestBenchErrors(t *testing.T) {
 		{name: "UnknownKey", args: []string{"bench", "--config", bad}, wantStatus: exitUsage, wantStderr: `unknown key "nosuch"`},
 		{name: "MissingConfig", args: []string{"bench", "--config", bad + ".none"}, wantStatus: exitUsage, wantStderr: "no such file"},
 		{name: "TwoAddrs", args: []string{"bench", "a:1", "b:2"}, wantStatus: exitUsage, wantStderr: `unexpected argument "b:2"`},
+		{name: "ZeroSize", args: []string{"bench", "--size", "64,0"}, wantStatus: exitUsage, wantStderr: `"0" is not a size`},
 		{name: "NanosecondDuration", args: []string{"bench", "--duration", "30ns"}, wantStatus: exitUsage, wantStderr: "at least 1ms"},
 		{name: "TooMuchInFlight", args: []string{"bench", "--size", "65536", "--depth", "32"}, wantStatus: exitUsage, wantStderr: "would fill the socket buffers"},
 	}
