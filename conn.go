@@ -289,6 +289,27 @@ func (c *Conn) request(r uint32) error {
 	return nil
 }
 
+// Do runs fn on the connection's loop: after what is already queued for it,
+// and never at the same time as the connection's callbacks, so fn may use
+// the state those callbacks keep without a lock (a worker's result applied
+// to the connection, say). Safe from any goroutine, callbacks included; it
+// does not wait for fn. fn does not run if the connection has closed by
+// its turn (OnClose has run then), and Do returns ErrClosed when the
+// engine is gone. A panic in fn closes the connection, as one in a
+// callback does.
+func (c *Conn) Do(fn func(c *Conn)) error {
+	if !c.loop.push(task{kind: taskFunc, fn: func() {
+		if c.closed {
+			return
+		}
+		defer c.recover("Do")
+		fn(c)
+	}}) {
+		return ErrClosed
+	}
+	return nil
+}
+
 // Buffered returns the number of bytes queued for sending and not yet
 // handed to the kernel.
 func (c *Conn) Buffered() int { return int(c.queued.Load()) }

@@ -31,7 +31,9 @@
 // The optional AcceptFilter.OnAccept runs before any of these, and
 // ShutdownHandler.OnShutdown between them when the server shuts down.
 // Callbacks must not block the loop: hand long work to another goroutine,
-// which may call Write, Close and the other goroutine-safe methods of Conn.
+// which may call Write, Close and the other goroutine-safe methods of Conn,
+// or Conn.Do to run a function on the connection's loop, in turn with its
+// callbacks (to apply a result to state the callbacks own, without a lock).
 // A panic in a callback is recovered, logged through log/slog and counted;
 // its connection is aborted with a *PanicError and the server goes on.
 //

@@ -502,3 +502,88 @@ func testReusePort(t *testing.T, b Backend) {
 		t.Fatal("a socket still listens after Shutdown")
 	}
 }
+
+// testDo: Conn.Do runs its functions on the connection's loop in order,
+// never during a callback of the connection (the recorder checks), not
+// after the connection has closed, and a panic in one closes the
+// connection as a callback's would.
+func testDo(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithLoops(1))
+	cl := dial(t, addr)
+	c := wait(t, r.opened, "OnOpen")
+
+	// From another goroutine while the client streams, so that OnData and
+	// the functions compete for the loop.
+	inDo := func(c *proactor.Conn, f func()) {
+		rec := r.enter(c, "Do")
+		f()
+		r.leave(rec)
+	}
+	const n = 200
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			if err := c.Do(func(c *proactor.Conn) {
+				inDo(c, func() { c.Write([]byte{byte('a' + i%26)}) })
+			}); err != nil {
+				t.Errorf("Do: %v", err)
+				return
+			}
+		}
+	}()
+	msg := bytes.Repeat([]byte("0123456789"), 400) // no letters: those are Do's
+	go cl.Write(msg)                               // echoed by OnData, interleaved with the Do writes
+	got := make([]byte, len(msg)+n)
+	if _, err := io.ReadFull(cl, got); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	<-done
+	// The Do writes come in their order, whatever the echo's interleaving.
+	var letters []byte
+	for _, ch := range got {
+		if ch >= 'a' && ch <= 'z' {
+			letters = append(letters, ch)
+		}
+	}
+	if len(letters) != n {
+		t.Fatalf("%d Do writes arrived, want %d", len(letters), n)
+	}
+	for i, ch := range letters {
+		if want := byte('a' + i%26); ch != want {
+			t.Fatalf("Do write %d is %q, want %q (out of order)", i, ch, want)
+		}
+	}
+
+	// After OnClose, a Do's function does not run; one queued behind it on
+	// the same loop (another connection) shows that its turn has come.
+	cl.CloseWrite()
+	wait(t, r.closed, "OnClose")
+	ran := make(chan struct{}, 1)
+	if err := c.Do(func(*proactor.Conn) { ran <- struct{}{} }); err != nil {
+		t.Fatalf("Do on a closed connection: %v", err)
+	}
+	cl2 := dial(t, addr)
+	c2 := wait(t, r.opened, "OnOpen")
+	turn := make(chan struct{})
+	c2.Do(func(*proactor.Conn) { close(turn) })
+	wait(t, turn, "the second connection's Do")
+	select {
+	case <-ran:
+		t.Fatal("a Do function ran after OnClose")
+	default:
+	}
+
+	// A panic closes the connection with a PanicError.
+	c2.Do(func(*proactor.Conn) { panic("in Do") })
+	if ev := r.waitClose(t); !errors.Is(ev.err, proactor.ErrPanic) {
+		t.Fatalf("after a panic in Do: OnClose(%v)", ev.err)
+	}
+	cl2.Close()
+
+	srv.Close()
+	if err := c2.Do(func(*proactor.Conn) {}); !errors.Is(err, proactor.ErrClosed) {
+		t.Fatalf("Do after the engine closed: %v; want ErrClosed", err)
+	}
+}

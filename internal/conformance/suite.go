@@ -202,6 +202,7 @@ var cases = []testCase{
 	{"WriteAfterClose", testWriteAfterClose},
 	{"PauseResume", testPauseResume},
 	{"ReusePort", testReusePort},
+	{"Do", testDo},
 	{"ShutdownInFlight", testShutdownInFlight},
 	{"ShutdownDeadline", testShutdownDeadline},
 	{"CloseAborts", testCloseAborts},
