@@ -209,6 +209,17 @@ type iovec struct {
 // allocates nothing.
 type Writer struct{ vecs [MaxIovecs]iovec }
 
+// WriteNow writes what the socket takes of iov at once: as Writev, but a
+// full socket is not an error (rest says what is left) and other errors
+// come wrapped.
+func (w *Writer) WriteNow(fd int, iov [][]byte) (int, [][]byte, error) {
+	n, rest, err := w.Writev(fd, iov)
+	if err != nil && err != unix.EAGAIN {
+		return n, nil, Wrap("writev", err)
+	}
+	return n, rest, nil
+}
+
 // Writev writes iov until it is done or the socket would block (then the
 // error is EAGAIN). It returns the bytes written and what is left; the first
 // element of rest may be a reslice of an element of iov, which is modified

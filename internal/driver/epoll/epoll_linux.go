@@ -323,11 +323,8 @@ func (p *poller) writeNow(t driver.Token, iov [][]byte) (*connSlot, int, [][]byt
 	if c == nil {
 		return nil, 0, nil, net.ErrClosed
 	}
-	n, rest, err := p.w.Writev(int(c.fd), iov)
-	if err != nil && err != unix.EAGAIN {
-		return c, n, nil, sock.Wrap("writev", err)
-	}
-	return c, n, rest, nil
+	n, rest, err := p.w.WriteNow(int(c.fd), iov)
+	return c, n, rest, err
 }
 
 func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
