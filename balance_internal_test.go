@@ -46,21 +46,29 @@ func dialN(t *testing.T, addr string, n int) []net.Conn {
 	return conns
 }
 
+// leastConnsServer serves h with two loops and LeastConnections, closed
+// when the test ends.
+func leastConnsServer(t *testing.T, engine string, h Handler) (*Server, net.Addr) {
+	t.Helper()
+	srv, err := NewServer(h, WithEngineName(engine), WithLoops(2), WithLoadBalance(LeastConnections))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	a, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, a
+}
+
 // TestLeastConnections: once the connections of one loop have closed, the
 // next ones go to that loop, where round-robin would alternate.
 func TestLeastConnections(t *testing.T) {
 	for _, engine := range Engines() {
 		t.Run(engine, func(t *testing.T) {
 			h := newOpens()
-			srv, err := NewServer(h, WithEngineName(engine), WithLoops(2), WithLoadBalance(LeastConnections))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			a, err := srv.Listen("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, a := leastConnsServer(t, engine, h)
 			// One at a time, so that each pick sees the last one counted.
 			perLoop := map[int][]net.Conn{} // the client's ends
 			for range 4 {
@@ -146,15 +154,7 @@ func TestLeastConnectionsBurst(t *testing.T) {
 	for _, engine := range Engines() {
 		t.Run(engine, func(t *testing.T) {
 			h := newOpens()
-			srv, err := NewServer(h, WithEngineName(engine), WithLoops(2), WithLoadBalance(LeastConnections))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			a, err := srv.Listen("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv, a := leastConnsServer(t, engine, h)
 			srv.mu.Lock()
 			accepting := srv.listeners[0].loop
 			srv.mu.Unlock()

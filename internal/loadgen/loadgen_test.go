@@ -52,17 +52,41 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
+// newRun prepares a run of sc against addr, depth in flight.
+func newRun(t *testing.T, addr string, sc *loadgen.Scenario, depth int) *loadgen.Run {
+	t.Helper()
+	r, err := loadgen.New(t.Context(), addr, sc, depth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// echo64 is the echo scenario with 64-byte messages.
+func echo64(t *testing.T) *loadgen.Scenario {
+	t.Helper()
+	sc, err := loadgen.NewScenario("echo", 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// streams dials n connections for r and starts a stream on each; they are
+// closed when the test ends.
+func streams(t *testing.T, r *loadgen.Run, n int) (wait func()) {
+	t.Helper()
+	conns, err := r.DialAll(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { loadgen.CloseAll(conns) })
+	return r.Start(conns, 0)
+}
+
 func runStream(t *testing.T, addr string, sc *loadgen.Scenario) {
-	r, err := loadgen.New(t.Context(), addr, sc, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns, err := r.DialAll(3, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loadgen.CloseAll(conns)
-	wait := r.Start(conns, 0)
+	r := newRun(t, addr, sc, 4)
+	wait := streams(t, r, 3)
 	r.Measure()
 	waitDone(t, r, 200)
 	r.Stop()
@@ -76,10 +100,7 @@ func runStream(t *testing.T, addr string, sc *loadgen.Scenario) {
 }
 
 func runChurn(t *testing.T, addr string, sc *loadgen.Scenario) {
-	r, err := loadgen.New(t.Context(), addr, sc, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRun(t, addr, sc, 1)
 	wait := r.Start(nil, 2)
 	r.Measure()
 	waitDone(t, r, 20)
@@ -130,28 +151,13 @@ func (twice) OnData(c *proactor.Conn, data []byte) {
 // and when a stream stops.
 func TestExtraReplies(t *testing.T) {
 	_, addr := servertest.Start(t, twice{})
-	sc, err := loadgen.NewScenario("echo", 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := loadgen.New(t.Context(), addr, sc, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRun(t, addr, echo64(t), 1)
 	r.Start(nil, 1)() // churn: the run stops itself on the mismatch
 	if err := r.Err(); !errors.Is(err, loadgen.ErrMismatch) {
 		t.Fatalf("churn ended with %v; want ErrMismatch", err)
 	}
-	r, err = loadgen.New(t.Context(), addr, sc, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns, err := r.DialAll(1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loadgen.CloseAll(conns)
-	wait := r.Start(conns, 0)
+	r = newRun(t, addr, echo64(t), 1)
+	wait := streams(t, r, 1)
 	r.Stop() // the first reply ends the stream; its twin must be noticed
 	wait()
 	if err := r.Err(); !errors.Is(err, loadgen.ErrMismatch) {
@@ -177,20 +183,8 @@ func TestInFlightBound(t *testing.T) {
 // TestMismatch: a changed byte voids the run with ErrMismatch.
 func TestMismatch(t *testing.T) {
 	_, addr := servertest.Start(t, corrupt{})
-	sc, err := loadgen.NewScenario("echo", 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := loadgen.New(t.Context(), addr, sc, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns, err := r.DialAll(1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loadgen.CloseAll(conns)
-	r.Start(conns, 0)()
+	r := newRun(t, addr, echo64(t), 2)
+	streams(t, r, 1)()
 	if err := r.Err(); !errors.Is(err, loadgen.ErrMismatch) {
 		t.Fatalf("run ended with %v; want ErrMismatch", err)
 	}
