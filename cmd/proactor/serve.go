@@ -348,20 +348,22 @@ func startControl(cfg serveConfig, srv *proactor.Server, stop chan struct{}, std
 	if cfg.control == "off" {
 		return nil, nil
 	}
+	without := func(err error) (*control.Endpoint, error) {
+		errorf(stderr, "%v; running without a control endpoint (give --control PATH, or --control off)", err)
+		return nil, nil
+	}
 	path := cfg.control
 	if path == "" {
 		var err error
 		if path, err = control.DefaultPath(cfg.name); err != nil {
-			errorf(stderr, "%v; running without a control endpoint (give --control PATH, or --control off)", err)
-			return nil, nil
+			return without(err)
 		}
 	}
 	var once sync.Once
 	ep, err := control.Listen(path, srv, control.WithName(cfg.name),
 		control.WithShutdown(func() { once.Do(func() { close(stop) }) }))
 	if err != nil && cfg.control == "" && errors.Is(err, control.ErrInUse) {
-		errorf(stderr, "%v; running without a control endpoint (give --control PATH, or --control off)", err)
-		return nil, nil
+		return without(err)
 	}
 	if err != nil {
 		return nil, err
