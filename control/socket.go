@@ -93,6 +93,8 @@ func clearStale(path string) error {
 	case err == nil:
 		c.Close()
 		return fmt.Errorf("%w: %s", ErrInUse, path)
+	case errors.Is(err, syscall.ENOENT):
+		return nil // its server removed it meanwhile: the path is free
 	case !errors.Is(err, syscall.ECONNREFUSED):
 		// A full backlog (EAGAIN), another user's socket (EACCES), ...:
 		// not proof that nobody answers, so not removed.
