@@ -17,6 +17,7 @@ const (
 	reqCloseWrite
 	reqClose
 	reqAbort
+	reqOverflow // a write passed WithMaxWriteQueue: aborted, OnClose gets ErrQueueFull
 )
 
 // Conn is a TCP connection owned by one event loop.
@@ -164,13 +165,15 @@ func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote.unpack() }
 // returns (see Handler.OnData), so they must not change until then.
 // Writes made in callbacks are gathered and sent with one writev per loop
 // iteration. After CloseWrite, Close or Abort, or once the
-// connection is closed, Write returns ErrClosed; over WithMaxWriteQueue it
-// returns ErrQueueFull and queues nothing.
+// connection is closed, Write returns ErrClosed. A write that would take
+// the queue past WithMaxWriteQueue returns ErrQueueFull, queues nothing and
+// aborts the connection (the peer sees a reset; OnClose gets an error
+// matching ErrQueueFull): bytes are never dropped from the middle of a
+// stream.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	if err := c.admitWrite(len(p)); err != nil {
-		c.mu.Unlock()
-		return 0, err
+		return 0, c.refuse(err)
 	}
 	if !c.loop.lend(c, p) {
 		c.out.write(p, &c.loop.chunks)
@@ -193,8 +196,7 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	}
 	c.mu.Lock()
 	if err := c.admitWrite(n); err != nil {
-		c.mu.Unlock()
-		return 0, err
+		return 0, c.refuse(err)
 	}
 	for _, b := range bufs {
 		c.out.write(b, &c.loop.chunks)
@@ -218,9 +220,8 @@ func (c *Conn) WriteBuffer(b *buffer.Buffer) error {
 	n := len(b.Bytes())
 	c.mu.Lock()
 	if err := c.admitWrite(n); err != nil {
-		c.mu.Unlock()
 		b.Release()
-		return err
+		return c.refuse(err)
 	}
 	c.out.writeBuffer(b)
 	c.queuedMore(n)
@@ -245,9 +246,8 @@ func (c *Conn) SendFile(f *os.File, off int64, n int) error {
 	}
 	c.mu.Lock()
 	if err := c.admitWrite(0); err != nil {
-		c.mu.Unlock()
 		f.Close()
-		return err
+		return c.refuse(err)
 	}
 	c.out.writeFile(f, off, n)
 	c.queued.Add(int64(n))
@@ -388,14 +388,31 @@ func (k *Key[T]) Delete(c *Conn) { c.SetValue(k, nil) }
 func (k *Key[T]) String() string { return k.name }
 
 // admitWrite says whether n more bytes may be queued. c.mu must be held.
+//
+// A write past WithMaxWriteQueue is not simply dropped: the stream would
+// have a hole where it should have been, and the peer could not tell.
+// The connection is aborted instead (the peer sees a reset, OnClose gets
+// ErrQueueFull), so what cannot be delivered breaks the connection visibly.
 func (c *Conn) admitWrite(n int) error {
 	if c.req.Load() != reqNone {
 		return ErrClosed
 	}
 	if m := c.cfg.writeMax; m > 0 && c.out.mem+n > m {
+		c.req.Store(reqOverflow)
 		return ErrQueueFull
 	}
 	return nil
+}
+
+// refuse unlocks c.mu after admitWrite refused a write and returns the
+// error; an overflow has aborted the connection, which the loop must act on.
+func (c *Conn) refuse(err error) error {
+	sched := err == ErrQueueFull && c.markScheduled()
+	c.mu.Unlock()
+	if sched {
+		c.schedule()
+	}
+	return err
 }
 
 // PauseRead stops reading from the connection until ResumeRead: no OnData

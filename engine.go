@@ -28,6 +28,7 @@ type Engine struct {
 	bufs   *buffer.Pool  // pooled buffers for WriteBuffer, Broadcast and framing
 	log    *slog.Logger
 	epoch  time.Time // the loops' clocks count from here
+	read   int       // the most one read brings (WithReadBufferSize, or the default)
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -78,7 +79,7 @@ func newEngine(cfg *config) (*Engine, error) {
 	}
 	// The epoch lies in the past so that no clock reading is 0, which
 	// connections use for "not set".
-	e := &Engine{name: drv.Name(), log: cfg.log(), epoch: time.Now().Add(-time.Second)}
+	e := &Engine{name: drv.Name(), log: cfg.log(), epoch: time.Now().Add(-time.Second), read: cfg.readSize()}
 	e.chunks.init()
 	e.bufs = buffer.NewPool()
 	n := cfg.loopCount()

@@ -30,6 +30,9 @@ var (
 	// ErrQueueFull is returned by a write that would take a connection's
 	// queued output over WithMaxWriteQueue.
 	ErrQueueFull = errors.New("proactor: write queue full")
+	// ErrBadOptions is returned by NewServer, NewClient, Listen and Serve
+	// for options that clash; the message says which values.
+	ErrBadOptions = errors.New("proactor: options clash")
 	// ErrReusePort is returned by Serve given WithReusePort, which only
 	// Listen can honour (it opens the sockets itself), and by Listen for a
 	// reuse-port address the server listens on already.

@@ -1,6 +1,7 @@
 package proactor
 
 import (
+	"fmt"
 	"log/slog"
 	"net/netip"
 
@@ -27,6 +28,9 @@ type config struct {
 	maxPerIP    int
 	allow, deny []netip.Prefix
 	deferAccept bool
+	deferHeld   time.Duration // how long the kernel holds a silent connection (setDeferAccept)
+	keepAlive   time.Duration // 0: defaultKeepAlive; negative: off
+	nagle       bool          // TCP_NODELAY off
 	writeHigh   int
 	writeLow    int
 	writeMax    int
@@ -50,6 +54,35 @@ func (c *config) watermarks() (high, low int) {
 		low = high / 4
 	}
 	return high, low
+}
+
+// defaultReadSize is the most one read brings unless WithReadBufferSize
+// says otherwise (the largest of the engines' defaults).
+const defaultReadSize = 64 << 10
+
+func (c *config) readSize() int {
+	if c.readBuf > 0 {
+		return c.readBuf
+	}
+	return defaultReadSize
+}
+
+// checkWriteCap refuses a write cap that ordinary flow would hit. Above the
+// high watermark a connection stops being read, but the read that crossed
+// it has been delivered already, and its reply may be as large: a cap
+// below high watermark plus one read (read bytes) would abort an echo that
+// merely has a slow peer.
+func (c *config) checkWriteCap(read int) error {
+	if c.writeMax <= 0 || c.noReadPause {
+		return nil // a relay (WithReadPause(false)) manages its input itself
+	}
+	high, _ := c.watermarks()
+	if c.writeMax < high+read {
+		return fmt.Errorf("%w: WithMaxWriteQueue(%d) is below the high watermark (%d) plus one read (%d): "+
+			"ordinary backpressure would hit the cap; raise the cap to at least %d or lower the watermarks",
+			ErrBadOptions, c.writeMax, high, read, high+read)
+	}
+	return nil
 }
 
 func newConfig(opts []Option) config {
@@ -151,7 +184,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 func WithLinger(d time.Duration) Option { return func(c *config) { c.linger = d } }
 
 // WithFirstDataTimeout closes a connection that sends nothing for d after
-// it was accepted (the AcceptEx denial-of-service case). Default: off.
+// it was accepted (the AcceptEx denial-of-service case); on a deferred
+// listener, for d after it connected (see WithDeferAccept). Default: off,
+// and 30s on a deferred listener.
 func WithFirstDataTimeout(d time.Duration) Option {
 	return func(c *config) { c.timeouts[FirstDataTimeout] = int64(d) }
 }
@@ -214,10 +249,38 @@ func WithDeny(prefixes ...netip.Prefix) Option {
 }
 
 // WithDeferAccept hands a connection over only once data has arrived
-// (TCP_DEFER_ACCEPT on Linux, like AcceptEx with a receive buffer). The
-// kernel gives up waiting after the first-data timeout (or 30s), so combine
-// it with WithFirstDataTimeout. A no-op where unsupported. Default: off.
+// (TCP_DEFER_ACCEPT on Linux, like AcceptEx with a receive buffer), and
+// the first-data timeout (WithFirstDataTimeout, 30s when not set) bounds
+// the whole life of a client that connects and sends nothing. Linux counts
+// its wait in SYN-ACK retransmissions, so it holds such a client 1, 3, 7,
+// 15, 31... seconds before handing it over anyway; the listener asks for
+// the longest of these waits that leaves at least 250ms of the timeout, and
+// after accept the connection's first-data timer runs for the rest. A
+// silent client is reset about the timeout after it connected: later only
+// by the kernel's timer slack (1-2% of its wait, measured), a round trip
+// and the 20ms tick of the timing wheel. A timeout under 1.25s leaves no
+// room for the kernel's shortest wait: the listener then does not defer
+// (and logs so) and the timeout runs from accept. A no-op where
+// unsupported. Default: off.
 func WithDeferAccept(on bool) Option { return func(c *config) { c.deferAccept = on } }
+
+// WithKeepAlive sets TCP keepalive on every connection a server accepts
+// or a client dials, on every engine: after d without traffic the kernel
+// sends a probe, then one every d, and after 9 unanswered it drops the
+// connection (the calls Go's net package makes; d is rounded up to whole
+// seconds). A negative d turns keepalive off; 0 means the default.
+// Default: 15s, as Go's net.Dialer and net.ListenConfig.
+func WithKeepAlive(d time.Duration) Option { return func(c *config) { c.keepAlive = d } }
+
+// defaultKeepAlive is Go's own default, so that moving a server from the
+// std engine to epoll or io_uring changes nothing.
+const defaultKeepAlive = 15 * time.Second
+
+// WithNoDelay sets TCP_NODELAY on every connection a server accepts or a
+// client dials: on, each write leaves at once; off, Nagle's algorithm holds
+// a small segment back while earlier data is unacknowledged, trading
+// latency for fewer packets. Default: on, as in Go's net package.
+func WithNoDelay(on bool) Option { return func(c *config) { c.nagle = !on } }
 
 // WithWriteWatermarks sets the backpressure thresholds on queued output:
 // above high the connection stops being read (TCP then pushes back on the
@@ -237,7 +300,13 @@ func WithWriteWatermarks(high, low int) Option {
 func WithReadPause(on bool) Option { return func(c *config) { c.noReadPause = !on } }
 
 // WithMaxWriteQueue is the hard cap on queued output: a Write that would
-// exceed it fails with ErrQueueFull and queues nothing, and the handler
-// decides (BaseHandler does nothing about it). Default: no cap; the
-// watermarks keep an echo-style connection bounded anyway.
+// exceed it fails with ErrQueueFull, queues nothing and aborts the
+// connection (a reset; OnClose gets an error matching ErrQueueFull), since
+// a stream with a hole in it is worse than a broken one. It is a guard
+// against a handler whose output outruns the watermarks' backpressure, not
+// a flow control: it must be at least the high watermark plus one read
+// (WithReadBufferSize, default 64 KiB), or NewServer, Listen, Serve and
+// NewClient fail with ErrBadOptions, unless WithReadPause(false) says the
+// handler paces its input itself. Default: no cap; the watermarks keep an
+// echo-style connection bounded anyway.
 func WithMaxWriteQueue(n int) Option { return func(c *config) { c.writeMax = n } }

@@ -45,6 +45,13 @@ type Server struct {
 // private engine configured by opts, which it closes when it stops.
 func NewServer(h Handler, opts ...Option) (*Server, error) {
 	cfg := newConfig(opts)
+	read := cfg.readSize()
+	if cfg.engine != nil {
+		read = cfg.engine.read
+	}
+	if err := cfg.checkWriteCap(read); err != nil {
+		return nil, err
+	}
 	s := &Server{handler: h, cfg: cfg, log: cfg.log(), done: make(chan struct{})}
 	s.filter, _ = h.(AcceptFilter)
 	s.eng = cfg.engine
@@ -79,7 +86,11 @@ func (s *Server) Engine() *Engine { return s.eng }
 // accepting for its own loop; the address returned (and in Addrs) is the
 // one they share.
 func (s *Server) Listen(addr string, opts ...Option) (net.Addr, error) {
-	if s.listenConfig(opts).reusePort {
+	cfg, err := s.listenConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.reusePort {
 		return s.listenReusePort(addr, opts)
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -134,13 +145,14 @@ func (s *Server) listenReusePort(addr string, opts []Option) (net.Addr, error) {
 	return lns[0].Addr(), nil
 }
 
-// listenConfig is the server's configuration with a listener's options.
-func (s *Server) listenConfig(opts []Option) config {
+// listenConfig is the server's configuration with a listener's options,
+// or why they clash.
+func (s *Server) listenConfig(opts []Option) (config, error) {
 	cfg := s.cfg
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return cfg
+	return cfg, cfg.checkWriteCap(s.eng.read)
 }
 
 // Serve accepts connections on ln, which must be a TCP listener, and blocks
@@ -148,9 +160,13 @@ func (s *Server) listenConfig(opts []Option) config {
 // returns ErrServerClosed after Shutdown or Close. opts override the
 // server's options for this listener, as for Listen.
 func (s *Server) Serve(ln net.Listener, opts ...Option) error {
-	if s.listenConfig(opts).reusePort {
+	cfg, err := s.listenConfig(opts)
+	if err == nil && cfg.reusePort {
+		err = ErrReusePort
+	}
+	if err != nil {
 		ln.Close()
-		return ErrReusePort
+		return err
 	}
 	if _, err := s.start(ln, opts, nil); err != nil {
 		return err
@@ -172,7 +188,11 @@ func (s *Server) ListenAndServe(addr string, opts ...Option) error {
 // start registers ln on loop l (nil: the next loop). On failure ln is
 // closed: the server owns it either way.
 func (s *Server) start(ln net.Listener, opts []Option, l *loop) (*listener, error) {
-	cfg := s.listenConfig(opts)
+	cfg, err := s.listenConfig(opts)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	if cfg.deferAccept {
 		wait := time.Duration(cfg.timeouts[FirstDataTimeout])
 		if wait <= 0 {
@@ -195,7 +215,6 @@ func (s *Server) start(ln net.Listener, opts []Option, l *loop) (*listener, erro
 	x := &listener{srv: s, ln: ln, loop: l, cfg: &cfg}
 	s.listeners = append(s.listeners, x)
 	s.mu.Unlock()
-	var err error
 	if cerr := l.call(func() { err = l.listen(x) }); cerr != nil {
 		err = cerr
 	}

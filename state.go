@@ -1,6 +1,7 @@
 package proactor
 
 import (
+	"fmt"
 	"io"
 	"runtime/debug"
 )
@@ -117,7 +118,7 @@ func (c *Conn) deliver(p []byte) {
 // settleLent writes what it can of a queue that starts with a lent stretch
 // and copies what is left of that stretch.
 func (c *Conn) settleLent() {
-	if !c.closed && !c.inflight && c.req.Load() != reqAbort { // Abort drops the queue
+	if !c.closed && !c.inflight && c.req.Load() < reqAbort { // Abort drops the queue
 		c.flushWith(true)
 	}
 	c.mu.Lock()
@@ -155,6 +156,10 @@ func (c *Conn) service() {
 	switch {
 	case req == reqAbort:
 		c.finish(ErrAborted, true)
+		return
+	case req == reqOverflow:
+		c.stats().overflows.Add(1)
+		c.finish(fmt.Errorf("%w: a write would pass WithMaxWriteQueue(%d); the connection is aborted rather than lose it", ErrQueueFull, c.cfg.writeMax), true)
 		return
 	case req == reqClose:
 		c.closing = true
@@ -394,7 +399,9 @@ func (c *Conn) finish(err error, abort bool) {
 	_ = l.poller.Close(c.tok, abort)
 	l.freeSlot(c.tok)
 	c.mu.Lock()
-	c.req.Store(reqAbort)
+	if c.req.Load() < reqAbort {
+		c.req.Store(reqAbort)
+	}
 	c.out.reset(&l.chunks)
 	c.mu.Unlock()
 	c.releaseTail()

@@ -24,6 +24,7 @@ type Stats struct {
 	Panics       uint64 `json:"panics"`        // panics recovered in callbacks
 	FrameErrors  uint64 `json:"frame_errors"`  // connections closed for ErrFrameTooLarge or ErrBadFrame
 	ReadPauses   uint64 `json:"read_pauses"`   // times a connection stopped reading for backpressure
+	Overflows    uint64 `json:"overflows"`     // connections aborted because a write would pass WithMaxWriteQueue
 	Reads        uint64 `json:"reads"`         // reads completed with data
 	BytesRead    uint64 `json:"bytes_read"`
 	Writes       uint64 `json:"writes"` // write operations submitted (one writev or more each)
@@ -39,6 +40,7 @@ type statShard struct {
 	timeouts                          [numTimeouts]atomic.Uint64
 	closed, closedByErr, panics       atomic.Uint64
 	frameErrors, readPauses           atomic.Uint64
+	overflows                         atomic.Uint64
 	reads, bytesRead, writes, bytesWr atomic.Uint64
 	_                                 [64]byte // keep shards on separate cache lines
 }
@@ -61,6 +63,7 @@ func (s *Stats) add(sh *statShard) {
 	s.Panics += sh.panics.Load()
 	s.FrameErrors += sh.frameErrors.Load()
 	s.ReadPauses += sh.readPauses.Load()
+	s.Overflows += sh.overflows.Load()
 	s.Reads += sh.reads.Load()
 	s.BytesRead += sh.bytesRead.Load()
 	s.Writes += sh.writes.Load()

@@ -16,7 +16,7 @@
 //	connections_active                    open now
 //	connections_closed_total              closed (OnClose called)
 //	connections_closed_error_total        of those, closed with a non-nil reason
-//	panics_total, frame_errors_total, read_pauses_total
+//	panics_total, frame_errors_total, read_pauses_total, write_overflows_total
 //	reads_total, read_bytes_total, writes_total, written_bytes_total
 //	write_queue_bytes                     queued for writing, not yet sent
 //	accepting_paused                      1 while Server.Pause is in effect
@@ -118,6 +118,8 @@ func NewCollector(srv *proactor.Server, opts ...Option) *Collector {
 		func(st *proactor.Stats) uint64 { return st.FrameErrors })
 	counter(desc("read_pauses_total", "Times a connection stopped reading for backpressure."), "",
 		func(st *proactor.Stats) uint64 { return st.ReadPauses })
+	counter(desc("write_overflows_total", "Connections aborted because a write would pass the write queue's cap."), "",
+		func(st *proactor.Stats) uint64 { return st.Overflows })
 	counter(desc("reads_total", "Reads completed with data."), "",
 		func(st *proactor.Stats) uint64 { return st.Reads })
 	counter(desc("read_bytes_total", "Bytes read."), "",

@@ -117,7 +117,7 @@ func printStatus(w io.Writer, st control.Status) {
 		s.FirstDataTimeouts, s.IdleTimeouts, s.ReadTimeouts, s.WriteTimeouts, s.ConnectTimeouts)
 	fmt.Fprintf(tw, "read\t%d bytes in %d reads\n", s.BytesRead, s.Reads)
 	fmt.Fprintf(tw, "written\t%d bytes in %d writes; %d queued\n", s.BytesWritten, s.Writes, s.QueuedBytes)
-	fmt.Fprintf(tw, "trouble\t%d frame errors, %d panics, %d read pauses\n", s.FrameErrors, s.Panics, s.ReadPauses)
+	fmt.Fprintf(tw, "trouble\t%d frame errors, %d panics, %d read pauses, %d write overflows\n", s.FrameErrors, s.Panics, s.ReadPauses, s.Overflows)
 	b := st.Buffers
 	fmt.Fprintf(tw, "buffers\t%d asked of the engine's pool, %d reused, %d allocated; %d bytes kept free\n", b.Gets, b.Hits, b.Allocs, b.Retained)
 	tw.Flush()

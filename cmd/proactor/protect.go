@@ -35,7 +35,7 @@ func (p *protectFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&p.deferAccept, "defer-accept", false, "hand connections over only when data arrives (TCP_DEFER_ACCEPT)")
 	fs.Var(&p.high, "write-high", "stop reading a connection above `SIZE` queued output (default 1MiB)")
 	fs.Var(&p.low, "write-low", "resume reading at `SIZE` queued output (default write-high/4)")
-	fs.Var(&p.max, "write-max", "fail writes beyond `SIZE` queued output (default: no cap)")
+	fs.Var(&p.max, "write-max", "abort a connection whose queued output would pass `SIZE` (at least --write-high + 64KiB; default: no cap)")
 }
 
 func (p *protectFlags) check() error {
@@ -49,6 +49,15 @@ func (p *protectFlags) check() error {
 	}
 	if p.low > 0 && p.high > 0 && p.low > p.high {
 		return fmt.Errorf("invalid -write-low %v: above -write-high %v", p.low, p.high)
+	}
+	// The library refuses this too; said here in the flags' own terms.
+	high := uint64(p.high)
+	if high == 0 {
+		high = 1 << 20
+	}
+	if p.max > 0 && uint64(p.max) < high+64<<10 {
+		return fmt.Errorf("invalid -write-max %s: below -write-high (%s) plus one read (64KiB), so ordinary backpressure would abort connections; use at least %s",
+			humanize.IBytes(uint64(p.max)), humanize.IBytes(high), humanize.IBytes(high+64<<10))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,43 +62,87 @@ func testBackpressure(t *testing.T, b Backend) {
 	}
 }
 
-// testQueueFull: past WithMaxWriteQueue a Write fails and queues nothing;
-// the connection lives on.
+// testQueueFull: a Write that would pass WithMaxWriteQueue fails with
+// ErrQueueFull, queues nothing and aborts the connection: the peer gets a
+// prefix of what was queued, then a reset (never a clean end), and OnClose
+// says why.
 func testQueueFull(t *testing.T, b Backend) {
-	const max = 1 << 20
+	const max, piece = 1 << 20, 256 << 10
 	result := make(chan error, 1)
 	r := newRecorder(t)
 	r.onOpen = func(c *proactor.Conn) {
-		chunk := make([]byte, 256<<10)
+		p := pattern(piece, 3)
 		var err error
 		for i := 0; i < 64 && err == nil; i++ {
-			_, err = c.Write(chunk)
+			_, err = c.Write(p)
 		}
 		if c.Buffered() > max {
 			t.Errorf("Buffered() = %d over the cap %d", c.Buffered(), max)
 		}
+		if _, err := c.Write([]byte("x")); !errors.Is(err, proactor.ErrClosed) {
+			t.Errorf("write after the overflow: %v; want ErrClosed", err)
+		}
 		result <- err
 	}
-	r.onData = func(c *proactor.Conn, p []byte) { c.Write(p) }
-	srv, addr := serve(t, b, r, proactor.WithMaxWriteQueue(max))
+	srv, addr := serve(t, b, r, proactor.WithWriteWatermarks(256<<10, 64<<10), proactor.WithMaxWriteQueue(max))
 	c := dial(t, addr)
 	if err := wait(t, result, "the writes"); !errors.Is(err, proactor.ErrQueueFull) {
 		t.Fatalf("write past the cap: %v; want ErrQueueFull", err)
 	}
-	if _, err := io.CopyN(io.Discard, c, max); err != nil {
-		t.Fatalf("draining: %v", err)
+	if ev := r.waitClose(t); !errors.Is(ev.err, proactor.ErrQueueFull) {
+		t.Fatalf("OnClose(%v); want ErrQueueFull", ev.err)
 	}
-	// The bytes are out, but an engine whose writes complete through the
-	// queue (std) may not have reported it yet: until then the echo would
-	// still find the queue full. There is no event for it; sample.
-	deadline := time.Now().Add(testTimeout)
-	for srv.Stats().QueuedBytes != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("queue never drained: %+v", srv.Stats())
+	got, err := readAll(c)
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("peer read %d bytes then %v; want ECONNRESET", len(got), err)
+	}
+	want := bytes.Repeat(pattern(piece, 3), max/piece)
+	if len(got) > len(want) || !bytes.Equal(got, want[:len(got)]) {
+		t.Fatalf("peer read %d bytes that are not a prefix of the %d queued", len(got), len(want))
+	}
+	if st := srv.Stats(); st.Overflows != 1 {
+		t.Fatalf("Stats().Overflows = %d; want 1", st.Overflows)
+	}
+}
+
+// testNoHole is the stream-integrity case: an echo that ignores its Write
+// errors, with a small cap and reading never paused (a relay's settings),
+// under a peer that sends 20 MiB without reading. The cap is hit; what the
+// peer then reads must be a prefix of what it sent, ended by a reset: no
+// byte skipped, and no clean end that would pass a hole off as a stream.
+func testNoHole(t *testing.T, b Backend) {
+	const total, max = 20 << 20, 512 << 10
+	r := newRecorder(t)
+	r.onData = func(c *proactor.Conn, p []byte) { c.Write(p) } // the error is ignored on purpose
+	srv, addr := serve(t, b, r, proactor.WithReadPause(false), proactor.WithMaxWriteQueue(max))
+	c := dial(t, addr)
+	payload := pattern(total, 11)
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.Write(payload)
+		sent <- err
+	}()
+	if ev := r.waitClose(t); !errors.Is(ev.err, proactor.ErrQueueFull) {
+		t.Fatalf("OnClose(%v); want ErrQueueFull", ev.err)
+	}
+	// The reset reaches whichever of the client's calls sees it first (the
+	// kernel reports a socket's error once): the blocked writer, or the
+	// reader, which then sees the end of the stream.
+	werr := wait(t, sent, "the writer")
+	got, rerr := readAll(c)
+	if !errors.Is(werr, syscall.ECONNRESET) && !errors.Is(rerr, syscall.ECONNRESET) {
+		t.Fatalf("writer: %v, reader: %v after %d bytes; want a reset for one of them", werr, rerr, len(got))
+	}
+	if !bytes.Equal(got, payload[:len(got)]) {
+		i := 0
+		for i < len(got) && got[i] == payload[i] {
+			i++
 		}
-		time.Sleep(time.Millisecond)
+		t.Fatalf("the echo differs from the stream at byte %d of %d read", i, len(got))
 	}
-	expectEchoAfter(t, c, []byte("alive"))
+	if st := srv.Stats(); st.Overflows != 1 {
+		t.Fatalf("Stats().Overflows = %d; want 1", st.Overflows)
+	}
 }
 
 // expectEchoAfter reads past whatever arrives before the echo of msg.

@@ -223,6 +223,7 @@ var cases = []testCase{
 	{"AcceptFilter", testAcceptFilter},
 	{"Backpressure", testBackpressure},
 	{"QueueFull", testQueueFull},
+	{"NoHole", testNoHole},
 	{"PauseRead", testPauseRead},
 	{"PausedHangup", testPausedHangup},
 	{"DeferAccept", testDeferAccept},
