@@ -12,5 +12,11 @@ const DefaultAddr = "127.0.0.1:5001"
 type Handler struct{ proactor.BaseHandler }
 
 // OnData writes the bytes back; Write copies them, so the read buffer may be
-// reused as soon as OnData returns.
-func (Handler) OnData(c *proactor.Conn, data []byte) { c.Write(data) }
+// reused as soon as OnData returns. A refused write (the connection is
+// closing, or its queue overflowed) means the echo cannot be delivered
+// whole: the connection is aborted, never left with a hole in its stream.
+func (Handler) OnData(c *proactor.Conn, data []byte) {
+	if _, err := c.Write(data); err != nil {
+		c.Abort()
+	}
+}

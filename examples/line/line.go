@@ -90,31 +90,45 @@ type Handler struct {
 // OnData answers one line, which Options' framer delivers without its
 // CRLF. The line is valid only until OnData returns; every reply is a copy.
 func (h Handler) OnData(c *proactor.Conn, line []byte) {
-	if len(line) > MaxLine {
-		c.Write([]byte("-ERR line too long\r\n"))
-		c.Close()
-		return
+	// A refused write (the connection is closing, or its queue overflowed)
+	// leaves a reply undelivered: the connection is aborted rather than let
+	// the client read the next reply as this one's.
+	if err := h.answer(c, line); err != nil {
+		c.Abort()
 	}
+}
+
+// answer writes the reply to one line.
+func (h Handler) answer(c *proactor.Conn, line []byte) error {
+	if len(line) > MaxLine {
+		if _, err := c.Write([]byte("-ERR line too long\r\n")); err != nil {
+			return err
+		}
+		return c.Close()
+	}
+	var err error
 	word, arg, hasArg := bytes.Cut(line, []byte(" "))
 	switch {
 	case is(word, "ECHO") && hasArg:
-		c.Writev([][]byte{[]byte("+OK "), arg, []byte("\r\n")})
+		_, err = c.Writev([][]byte{[]byte("+OK "), arg, []byte("\r\n")})
 	case is(word, "ECHO"):
-		c.Write([]byte("+OK\r\n"))
+		_, err = c.Write([]byte("+OK\r\n"))
 	case is(word, "TIME"):
-		c.Write(fmt.Appendf(nil, "+OK %s\r\n", h.now().Format(time.RFC3339)))
+		_, err = c.Write(fmt.Appendf(nil, "+OK %s\r\n", h.now().Format(time.RFC3339)))
 	case is(word, "STATS"):
 		st := c.Server().Stats()
-		c.Write(fmt.Appendf(nil, "+OK accepted=%d active=%d closed=%d bytes_in=%d bytes_out=%d\r\n",
+		_, err = c.Write(fmt.Appendf(nil, "+OK accepted=%d active=%d closed=%d bytes_in=%d bytes_out=%d\r\n",
 			st.Accepted, st.Active, st.Closed, st.BytesRead, st.BytesWritten))
 	case is(word, "QUIT"):
 		// Close sends what is queued before the FIN, so the reply arrives
 		// first.
-		c.Write([]byte("+OK bye\r\n"))
-		c.Close()
+		if _, err = c.Write([]byte("+OK bye\r\n")); err == nil {
+			err = c.Close()
+		}
 	default:
-		c.Write([]byte("-ERR unknown command\r\n"))
+		_, err = c.Write([]byte("-ERR unknown command\r\n"))
 	}
+	return err
 }
 
 func (h Handler) now() time.Time {

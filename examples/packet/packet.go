@@ -8,8 +8,10 @@
 // packet is MaxPacket, 255 bytes, and the shortest that carries data is 2
 // bytes (a header of 2, Ctrl-B in a terminal). A header of 0 or 1 describes
 // no data at all and is a protocol error: the framer rejects it with
-// proactor.ErrBadFrame, so the connection is reset and counted in
-// Stats.FrameErrors, while every other connection goes on.
+// proactor.ErrBadFrame, so the connection closes gracefully (the echoes of
+// the good packets before it are sent, then a FIN; OnClose gets the error)
+// and is counted in Stats.FrameErrors, while every other connection goes
+// on.
 package packet
 
 import (
@@ -78,5 +80,12 @@ func Options() []proactor.Option {
 // connection.
 type Handler struct{ proactor.BaseHandler }
 
-// OnData writes the packet back whole, header included.
-func (Handler) OnData(c *proactor.Conn, packet []byte) { c.Write(packet) }
+// OnData writes the packet back whole, header included. A refused write
+// (the connection is closing, or its queue overflowed) means the echo
+// cannot be delivered: the connection is aborted rather than left with a
+// hole in its stream.
+func (Handler) OnData(c *proactor.Conn, packet []byte) {
+	if _, err := c.Write(packet); err != nil {
+		c.Abort()
+	}
+}

@@ -27,7 +27,13 @@ func (relay) OnData(c *proactor.Conn, p []byte) {
 	if !ok {
 		return
 	}
-	other.Write(p)
+	if _, err := other.Write(p); err != nil {
+		// The other side is closing or overflowed: what it cannot take
+		// would be a hole in the relayed stream, so both sides end.
+		c.Abort()
+		other.Abort()
+		return
+	}
 	if !other.Writable() {
 		c.PauseRead()
 	}
