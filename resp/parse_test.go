@@ -3,6 +3,7 @@ package resp_test
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -132,7 +133,7 @@ func TestParseDefaults(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return string(resp.AppendInt(nil, int64(n))[1 : len(resp.AppendInt(nil, int64(n)))-2]) }
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // TestParseSplit feeds commands in every split of two reads: each prefix
 // must wait (or fail, for the bad ones) and the whole must parse the same.
