@@ -25,6 +25,7 @@ import (
 	"github.com/seed487d475b/proactor/control"
 	"github.com/seed487d475b/proactor/examples/echo"
 	"github.com/seed487d475b/proactor/examples/files"
+	"github.com/seed487d475b/proactor/examples/kv"
 	"github.com/seed487d475b/proactor/examples/line"
 	"github.com/seed487d475b/proactor/examples/packet"
 	"github.com/seed487d475b/proactor/metrics"
@@ -51,6 +52,12 @@ var servers = map[string]func() (proactor.Handler, []listenSpec){
 	},
 	"line": func() (proactor.Handler, []listenSpec) {
 		return line.Handler{}, []listenSpec{{addr: line.DefaultAddr, opts: line.Options()}}
+	},
+	// resp is a key-value store for redis-cli and redis-benchmark. Its
+	// expiry sweep starts with the first connection, so making one here is
+	// free of side effects; serve closes it after the server stops.
+	"resp": func() (proactor.Handler, []listenSpec) {
+		return kv.NewHandler(), []listenSpec{{addr: kv.DefaultAddr, opts: kv.Options()}}
 	},
 	// files serves the directory given by --root. The handler opens it, a
 	// side effect, so runServe makes it (newFilesHandler) and this entry
