@@ -54,7 +54,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	extra := fs.String("server-flags", "", "more flags for every `proactor serve`, space-separated (e.g. \"--write-max 512KiB\")")
 	fs.DurationVar(&c.duration, "duration", 10*time.Minute, "load and faults per engine")
 	fs.DurationVar(&c.settle, "settle", 30*time.Second, "after the load, wait at most this long for the servers to close every connection")
-	fs.StringVar(&c.proactor, "proactor", "", "the proactor binary (default: build ./cmd/proactor of the tree into a temporary directory)")
+	fs.StringVar(&c.proactor, "proactor", "", "the proactor binary (default: build ./cmd/proactor of --tree into a temporary directory)")
+	fs.StringVar(&c.tree, "tree", defaultTree(), "the proactor checkout to build the binary from")
 	fs.DurationVar(&c.timeouts.firstData, "first-data-timeout", 2*time.Second, "the servers' --first-data-timeout (0: off)")
 	fs.DurationVar(&c.timeouts.read, "read-timeout", 3*time.Second, "the servers' --read-timeout (0: off)")
 	fs.DurationVar(&c.timeouts.write, "write-timeout", 3*time.Second, "the servers' --write-timeout (0: off)")
@@ -136,8 +137,12 @@ func soakMain(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		fmt.Fprintf(stderr, "soak: building cmd/proactor\n")
-		if exe, commit, err = buildProactor(dir); err != nil {
+		if cfg.tree == "" {
+			fmt.Fprintf(stderr, "soak: give --tree (the proactor checkout) or --proactor (a binary)\n")
+			return 2
+		}
+		fmt.Fprintf(stderr, "soak: building cmd/proactor in %s\n", cfg.tree)
+		if exe, commit, err = buildProactor(cfg.tree, dir); err != nil {
 			fmt.Fprintf(stderr, "soak: %v\n", err)
 			return 1
 		}

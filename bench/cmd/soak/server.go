@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,15 +22,10 @@ import (
 	"github.com/seed487d475b/proactor/control"
 )
 
-// buildProactor builds cmd/proactor from the main module (the directory the
-// bench module's replace points at) into dir, and returns the binary's path
-// and the tree's commit, marked "+dirty" when it has uncommitted changes.
-func buildProactor(dir string) (exe, commit string, err error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/seed487d475b/proactor").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("locate the main module: %w", err)
-	}
-	root := strings.TrimSpace(string(out))
+// buildProactor builds cmd/proactor of the checkout root into dir, and
+// returns the binary's path and the tree's commit, marked "+dirty" when it
+// has uncommitted changes.
+func buildProactor(root, dir string) (exe, commit string, err error) {
 	exe = filepath.Join(dir, "proactor")
 	build := exec.Command("go", "build", "-o", exe, "./cmd/proactor")
 	build.Dir = root
@@ -39,8 +35,23 @@ func buildProactor(dir string) (exe, commit string, err error) {
 	return exe, treeCommit(root), nil
 }
 
-// treeCommit is the checkout's HEAD, "+dirty" when files differ from it;
-// "unknown" outside git.
+// defaultTree is the checkout this program was built from: three levels
+// above this file (bench/cmd/soak), if that holds the proactor module.
+func defaultTree() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return ""
+	}
+	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil || !bytes.Contains(mod, []byte("module github.com/seed487d475b/proactor\n")) {
+		return ""
+	}
+	return root
+}
+
+// treeCommit is the checkout's HEAD, "+dirty" with the files that differ
+// from it; "unknown" outside git.
 func treeCommit(root string) string {
 	head, err := exec.Command("git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
 	if err != nil {
@@ -48,8 +59,21 @@ func treeCommit(root string) string {
 	}
 	commit := strings.TrimSpace(string(head))
 	status, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output()
-	if err == nil && len(bytes.TrimSpace(status)) > 0 {
-		commit += "+dirty"
+	if err != nil {
+		return commit
+	}
+	var changed []string
+	for line := range strings.SplitSeq(strings.TrimSpace(string(status)), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 {
+			changed = append(changed, f[len(f)-1])
+		}
+	}
+	const shown = 8
+	switch {
+	case len(changed) > shown:
+		commit += fmt.Sprintf("+dirty (%d files uncommitted: %s and %d more)", len(changed), strings.Join(changed[:shown], ", "), len(changed)-shown)
+	case len(changed) > 0:
+		commit += "+dirty (uncommitted: " + strings.Join(changed, ", ") + ")"
 	}
 	return commit
 }

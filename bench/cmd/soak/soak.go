@@ -16,7 +16,8 @@ import (
 type config struct {
 	engines, servers []string
 	duration, settle time.Duration
-	proactor         string   // the binary; "" builds it from the tree
+	proactor         string   // the binary; "" builds it from tree
+	tree             string   // the checkout to build it from
 	extra            []string // more flags for every server
 	timeouts         faultConfig
 	maxConns         int // the line server's, which the floods pass
