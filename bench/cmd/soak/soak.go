@@ -35,10 +35,12 @@ type config struct {
 // protection that makes each fault meaningful, then the user's own.
 func (c *config) serverFlags(name string) []string {
 	f := []string{"--shutdown-timeout", "10s"}
-	for flag, d := range map[string]time.Duration{"--first-data-timeout": c.timeouts.firstData,
-		"--read-timeout": c.timeouts.read, "--write-timeout": c.timeouts.write} {
-		if d > 0 {
-			f = append(f, flag, d.String())
+	for _, t := range []struct {
+		flag string
+		d    time.Duration
+	}{{"--first-data-timeout", c.timeouts.firstData}, {"--read-timeout", c.timeouts.read}, {"--write-timeout", c.timeouts.write}} {
+		if t.d > 0 {
+			f = append(f, t.flag, t.d.String())
 		}
 	}
 	if name == "line" && c.maxConns > 0 {
