@@ -58,3 +58,20 @@ func (e *PanicError) Error() string {
 
 // Is reports whether target is ErrPanic.
 func (e *PanicError) Is(target error) bool { return target == ErrPanic }
+
+// ShutdownError is what Shutdown returns when its context ended before
+// every connection had closed: the ones left were aborted.
+type ShutdownError struct {
+	Err     error // the context's error
+	Aborted int   // connections aborted at the deadline
+	Owing   int   // of those, connections with bytes queued, input unanswered or a frame begun
+}
+
+func (e *ShutdownError) Error() string {
+	return fmt.Sprintf("proactor: shutdown deadline passed: %d connections aborted, %d of them owing their peer a reply or queued bytes: %v",
+		e.Aborted, e.Owing, e.Err)
+}
+
+// Unwrap returns the context's error, so errors.Is finds
+// context.DeadlineExceeded or context.Canceled.
+func (e *ShutdownError) Unwrap() error { return e.Err }

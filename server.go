@@ -292,9 +292,13 @@ func (s *Server) setPaused(on bool) {
 // Shutdown stops the server gracefully, in net/http's order: it stops
 // accepting and closes the listeners, tells every connection (OnShutdown if
 // the handler has it, else a graceful Close), and waits until every
-// connection's OnClose has run. If ctx ends first, the connections left are
-// aborted (OnClose receives ErrShutdownTimeout) and Shutdown returns
-// ctx.Err() once they are gone.
+// connection's OnClose has run. A connection with nothing owed (nothing
+// queued, no input unanswered, no frame begun) gets its FIN at once and
+// lingers only briefly for the peer's; a busy one drains its queue first.
+// If ctx ends first, the connections left are aborted (OnClose receives
+// ErrShutdownTimeout) and Shutdown returns a *ShutdownError, which wraps
+// ctx.Err() and says how many were aborted and how many of them owed
+// their peer something.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.beginStop()
 	s.Range(func(c *Conn) bool {
@@ -308,9 +312,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		select {
 		case <-s.idle:
 		case <-ctx.Done():
-			err = ctx.Err()
-			s.abortAll(ErrShutdownTimeout)
-			<-s.idle
+			var aborted, owing atomic.Int64
+			s.Range(func(c *Conn) bool {
+				c.loop.push(task{kind: taskFunc, fn: func() {
+					if c.closed {
+						return
+					}
+					aborted.Add(1)
+					if c.owes() {
+						owing.Add(1)
+					}
+					c.finish(ErrShutdownTimeout, true)
+				}})
+				return true
+			})
+			<-s.idle // after every finish, so after the counts
+			err = &ShutdownError{Err: ctx.Err(), Aborted: int(aborted.Load()), Owing: int(owing.Load())}
+			s.log.Warn("proactor: shutdown deadline passed", "aborted", aborted.Load(), "owing", owing.Load())
 		}
 	}
 	s.endStop()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"time"
 )
 
 // The connection state machine. Everything here runs on the connection's
@@ -347,6 +348,9 @@ func (c *Conn) drained() {
 		c.finish(nil, false)
 	case c.closing && c.lingerUntil == 0:
 		d := c.cfg.lingerTime()
+		if c.quick {
+			d = min(d, shutdownLinger)
+		}
 		if d == 0 {
 			c.finish(nil, false)
 			return
@@ -370,11 +374,24 @@ func (c *Conn) closeWith(err error) {
 	c.flush()
 }
 
-// shutdown tells the connection that its server is shutting down.
+// shutdownLinger bounds the lingering close of a connection that Shutdown
+// finds with nothing owed: no reply can be lost there, so it waits for the
+// peer's FIN only briefly (a client like nc may never send one).
+const shutdownLinger = 200 * time.Millisecond
+
+// owes reports whether the connection has something the peer has not got:
+// bytes queued or in flight, input read and not answered, or a frame begun.
+func (c *Conn) owes() bool { return !c.idle() || c.unanswered != 0 || c.hasTail() }
+
+// shutdown tells the connection that its server is shutting down. Like
+// net/http's Shutdown, a connection with nothing owed closes at once (a
+// FIN and a short linger); a busy one is closed gracefully, its queue
+// drained first.
 func (c *Conn) shutdown() {
 	if c.closed {
 		return
 	}
+	c.quick = !c.owes()
 	if sh, ok := c.handler().(ShutdownHandler); ok {
 		defer c.recover("OnShutdown")
 		sh.OnShutdown(c)

@@ -319,7 +319,13 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 	go func() { done <- srv.Shutdown(ctx) }()
 	select {
 	case err := <-done:
-		if err != nil {
+		var se *proactor.ShutdownError
+		switch {
+		case errors.As(err, &se) && se.Owing == 0:
+			// Only connections with nothing owed were left (a peer that
+			// never sends its FIN): aborting them lost nothing.
+			fmt.Fprintf(stdout, "proactor: shutdown: %d idle connections aborted at the deadline; nothing lost\n", se.Aborted)
+		case err != nil:
 			errorf(stderr, "shutdown: %v", err)
 			return exitError
 		}

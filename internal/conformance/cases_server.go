@@ -143,14 +143,45 @@ func testShutdownInFlight(t *testing.T, b Backend) {
 	}
 }
 
+// testShutdownIdle: like net/http's, Shutdown closes a connection with
+// nothing owed at once, with a FIN and a short linger, even if the peer
+// never closes its side (nc holding a connection open): it does not wait
+// out the lingering close (5 s by default) or its context.
+func testShutdownIdle(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r)
+	c := dial(t, addr)
+	expectEcho(t, c, []byte("hi"))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with one idle connection: %v; want nil well before the 5 s linger", err)
+	}
+	if ev := r.waitClose(t); ev.err != nil {
+		t.Fatalf("%v; want a clean close", ev)
+	}
+	if got, err := readAll(c); err != nil || len(got) != 0 {
+		t.Fatalf("client read %q, %v; want a clean end", got, err)
+	}
+}
+
 type stubbornHandler struct{ *recorder }
 
 func (stubbornHandler) OnShutdown(*proactor.Conn) {} // ignores the request to stop
 
 // testShutdownDeadline: when connections ignore the shutdown, the context
-// ends it: they are aborted and Shutdown returns ctx.Err().
+// ends it: they are aborted and Shutdown returns a *ShutdownError wrapping
+// ctx.Err() that counts them, and those that owed their peer a reply.
 func testShutdownDeadline(t *testing.T, b Backend) {
 	r := newRecorder(t)
+	held := make(chan struct{})
+	r.onData = func(c *proactor.Conn, p []byte) {
+		if string(p) == "hold" {
+			close(held) // read and never answered
+			return
+		}
+		c.Write(p)
+	}
 	srv, addr := serve(t, b, stubbornHandler{r})
 	var clients []*net.TCPConn
 	for range 3 {
@@ -158,12 +189,18 @@ func testShutdownDeadline(t *testing.T, b Backend) {
 		expectEcho(t, c, []byte("hi"))
 		clients = append(clients, c)
 	}
+	owing := dial(t, addr)
+	owing.Write([]byte("hold"))
+	wait(t, held, "the unanswered request")
+	clients = append(clients, owing)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(mustListen(t)) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Shutdown: %v; want DeadlineExceeded", err)
+	err := srv.Shutdown(ctx)
+	var se *proactor.ShutdownError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &se) || se.Aborted != 4 || se.Owing != 1 {
+		t.Fatalf("Shutdown: %v; want a ShutdownError of DeadlineExceeded, 4 aborted, 1 owing", err)
 	}
 	for range clients {
 		if ev := r.waitClose(t); !errors.Is(ev.err, proactor.ErrShutdownTimeout) {

@@ -205,6 +205,7 @@ var cases = []testCase{
 	{"Do", testDo},
 	{"ShutdownInFlight", testShutdownInFlight},
 	{"ShutdownDeadline", testShutdownDeadline},
+	{"ShutdownIdle", testShutdownIdle},
 	{"CloseAborts", testCloseAborts},
 	{"Registry", testRegistry},
 	{"RegistryChurn", testRegistryChurn},
