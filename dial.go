@@ -139,7 +139,7 @@ func resolve(ctx context.Context, network, addr string) (netip.AddrPort, error) 
 func (l *loop) startDial(c *Conn) {
 	c.openedAt = l.now
 	c.tok = l.allocSlot()
-	if err := l.poller.Connect(c.tok, c.remote.unpack()); err != nil {
+	if err := l.poller.Connect(c.tok, c.remote.unpack(), c.cfg.sockOptions()); err != nil {
 		l.freeSlot(c.tok)
 		c.connecting = false
 		c.closed = true

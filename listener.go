@@ -1,10 +1,12 @@
 package proactor
 
 import (
+	"log/slog"
 	"net"
 	"time"
 
 	"github.com/seed487d475b/proactor/internal/driver"
+	"github.com/seed487d475b/proactor/internal/sockopt"
 )
 
 // listener is one listening socket of a server, owned by one loop. Fields
@@ -24,6 +26,51 @@ type listener struct {
 // maxAcceptBackoff caps the pause after repeated accept failures.
 const maxAcceptBackoff = time.Second
 
+// sockOptions are the TCP options of the connections cfg makes.
+func (c *config) sockOptions() driver.SockOptions {
+	o := driver.SockOptions{NoDelay: !c.nagle, KeepAlive: c.keepAlive}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = defaultKeepAlive
+	}
+	return o
+}
+
+// A deferred listener's first-data timeout bounds the whole life of a
+// silent client: the kernel holds it first (cfg.deferHeld), the
+// connection's timer the rest after accept (see Conn.deadline).
+const (
+	// defaultDeferBound is the first-data timeout of a deferred listener
+	// given none: otherwise the kernel would hand a silent client over
+	// after its wait and the connection would be kept for ever.
+	defaultDeferBound = 30 * time.Second
+	// minAfterDefer is the least of the timeout left after the kernel's
+	// wait, so that a connection handed over with its first bytes is read
+	// well before its timer fires.
+	minAfterDefer = 250 * time.Millisecond
+)
+
+// setDeferAccept applies WithDeferAccept to ln and records in cfg how long
+// the kernel holds a silent client.
+func setDeferAccept(ln net.Listener, cfg *config, log *slog.Logger) error {
+	if !cfg.deferAccept {
+		return nil
+	}
+	if cfg.timeouts[FirstDataTimeout] <= 0 {
+		cfg.timeouts[FirstDataTimeout] = int64(defaultDeferBound)
+	}
+	bound := time.Duration(cfg.timeouts[FirstDataTimeout])
+	held, supported, err := sockopt.SetDeferAccept(ln, bound-minAfterDefer)
+	if err != nil {
+		return err
+	}
+	if supported && held == 0 {
+		log.Warn("proactor: first-data timeout too short to defer accepting; the kernel's shortest wait is 1s",
+			"addr", ln.Addr(), "first_data_timeout", bound)
+	}
+	cfg.deferHeld = held
+	return nil
+}
+
 func (l *loop) listen(ln *listener) error {
 	if ln.closed {
 		return ErrServerClosed // the server began to stop before this ran
@@ -40,7 +87,7 @@ func (l *loop) listen(ln *listener) error {
 	}
 	l.lnGen++
 	ln.tok = driver.MakeToken(uint32(slot), l.lnGen)
-	if err := l.poller.Listen(ln.tok, ln.ln); err != nil {
+	if err := l.poller.Listen(ln.tok, ln.ln, ln.cfg.sockOptions()); err != nil {
 		return err
 	}
 	l.lns[slot] = ln

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/seed487d475b/proactor/buffer"
 	"github.com/seed487d475b/proactor/internal/sockopt"
@@ -193,15 +192,9 @@ func (s *Server) start(ln net.Listener, opts []Option, l *loop) (*listener, erro
 		ln.Close()
 		return nil, err
 	}
-	if cfg.deferAccept {
-		wait := time.Duration(cfg.timeouts[FirstDataTimeout])
-		if wait <= 0 {
-			wait = 30 * time.Second
-		}
-		if _, err := sockopt.SetDeferAccept(ln, wait); err != nil {
-			ln.Close()
-			return nil, err
-		}
+	if err := setDeferAccept(ln, &cfg, s.log); err != nil {
+		ln.Close()
+		return nil, err
 	}
 	s.mu.Lock()
 	if s.stopping {

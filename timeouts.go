@@ -73,7 +73,8 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 		set(c.lingerUntil, numTimeouts)
 	} else {
 		if d := to[FirstDataTimeout]; d > 0 && !c.gotData {
-			set(c.openedAt+d, FirstDataTimeout)
+			// On a deferred listener the kernel held the client first.
+			set(c.openedAt+d-int64(c.cfg.deferHeld), FirstDataTimeout)
 		}
 		if d := to[IdleTimeout]; d > 0 {
 			set(max(c.openedAt, c.lastActive)+d, IdleTimeout)

@@ -65,7 +65,8 @@ func TestCLI(t *testing.T) {
 		testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1",
 			"--first-data-timeout", "2s", "--idle-timeout", "5s", "--read-timeout", "2s", "--write-timeout", "2s",
 			"--max-conns", "10", "--max-conns-per-ip", "5", "--allow", "127.0.0.0/8", "--deny", "10.0.0.0/8",
-			"--deny", "192.0.2.1", "--defer-accept", "--write-high", "64KiB", "--write-low", "16KiB", "--write-max", "4MiB")
+			"--deny", "192.0.2.1", "--defer-accept", "--write-high", "64KiB", "--write-low", "16KiB", "--write-max", "4MiB",
+			"--keepalive", "30s", "--nodelay=false")
 	})
 	tests := []struct {
 		name       string
@@ -83,6 +84,7 @@ func TestCLI(t *testing.T) {
 		{name: "NegativeLoops", args: []string{"serve", "echo", "--loops", "-1"}, wantStatus: exitUsage, wantStderr: []string{"-loops"}},
 		{name: "BadFlag", args: []string{"serve", "echo", "--nosuch"}, wantStatus: exitUsage, wantStderr: []string{"proactor: serve: flag provided but not defined"}},
 		{name: "BadSize", args: []string{"serve", "echo", "--write-high", "lots"}, wantStatus: exitUsage, wantStderr: []string{"not a size"}},
+		{name: "BadKeepAlive", args: []string{"serve", "echo", "--keepalive", "0"}, wantStatus: exitUsage, wantStderr: []string{"not a keepalive"}},
 		{name: "BadCIDR", args: []string{"serve", "echo", "--deny", "nope"}, wantStatus: exitUsage, wantStderr: []string{"not a CIDR"}},
 		{name: "ReusePortLeastConns", args: []string{"serve", "echo", "--reuse-port", "--least-conns"}, wantStatus: exitUsage, wantStderr: []string{"--least-conns"}},
 		{name: "LowAboveHigh", args: []string{"serve", "echo", "--write-high", "1KiB", "--write-low", "2KiB"}, wantStatus: exitUsage, wantStderr: []string{"-write-low"}},

@@ -13,14 +13,16 @@ import (
 )
 
 // protectFlags are the protection options of `proactor serve`: timeouts,
-// limits, lists, deferred accept and write-queue bounds. Zero means the
-// library's default for each.
+// limits, lists, deferred accept, write-queue bounds and the TCP options of
+// each connection. Zero means the library's default for each.
 type protectFlags struct {
 	firstData, idle, read, write time.Duration
 	maxConns, maxPerIP           int
 	allow, deny                  prefixList
 	deferAccept                  bool
 	high, low, max               sizeFlag
+	keepAlive                    keepAliveFlag
+	noDelay                      bool
 }
 
 func (p *protectFlags) register(fs *flag.FlagSet) {
@@ -33,6 +35,8 @@ func (p *protectFlags) register(fs *flag.FlagSet) {
 	fs.Var(&p.allow, "allow", "admit only clients in `CIDR`; repeatable")
 	fs.Var(&p.deny, "deny", "refuse clients in `CIDR` (wins over --allow); repeatable")
 	fs.BoolVar(&p.deferAccept, "defer-accept", false, "hand connections over only when data arrives (TCP_DEFER_ACCEPT)")
+	fs.Var(&p.keepAlive, "keepalive", "TCP keepalive: probe connections silent for `D|off` (default 15s)")
+	fs.BoolVar(&p.noDelay, "nodelay", true, "TCP_NODELAY: send small writes at once (--nodelay=false lets Nagle's algorithm hold them)")
 	fs.Var(&p.high, "write-high", "stop reading a connection above `SIZE` queued output (default 1MiB)")
 	fs.Var(&p.low, "write-low", "resume reading at `SIZE` queued output (default write-high/4)")
 	fs.Var(&p.max, "write-max", "abort a connection whose queued output would pass `SIZE` (at least --write-high + 64KiB; default: no cap)")
@@ -82,7 +86,36 @@ func (p *protectFlags) options() []proactor.Option {
 	add(p.deferAccept, proactor.WithDeferAccept(true))
 	add(p.high > 0 || p.low > 0, proactor.WithWriteWatermarks(int(p.high), int(p.low)))
 	add(p.max > 0, proactor.WithMaxWriteQueue(int(p.max)))
+	add(p.keepAlive != 0, proactor.WithKeepAlive(time.Duration(p.keepAlive)))
+	add(!p.noDelay, proactor.WithNoDelay(false))
 	return opts
+}
+
+// keepAliveFlag is --keepalive: a positive duration, or off (negative);
+// zero when not given.
+type keepAliveFlag time.Duration
+
+func (k *keepAliveFlag) String() string {
+	switch {
+	case *k < 0:
+		return "off"
+	case *k == 0:
+		return ""
+	}
+	return time.Duration(*k).String()
+}
+
+func (k *keepAliveFlag) Set(v string) error {
+	if v == "off" {
+		*k = -1
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("not a keepalive: %q (use a positive duration such as 30s, or off)", v)
+	}
+	*k = keepAliveFlag(d)
+	return nil
 }
 
 // prefixList is a repeatable CIDR flag; a bare address means just it.

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -312,3 +314,70 @@ func testWriteTimeoutProgress(t *testing.T, b Backend) {
 		t.Fatalf("%v, %d write timeouts", ev, srv.Stats().WriteTimeouts)
 	}
 }
+
+// testDeferAcceptBound: on a deferred listener the first-data timeout
+// bounds the whole life of a client that connects and sends nothing, the
+// kernel's wait included (a 2s timeout let one live 5s, and without a
+// timeout one lived for ever). With 2s the kernel holds the client 1s and
+// the connection's timer runs the rest; 1s leaves no room for the kernel's
+// shortest wait, so that listener does not defer and the timer runs from
+// accept. The limits are the contract, not a speed: the timeout, less
+// nothing, plus the kernel's timer slack and the wheel's tick.
+func testDeferAcceptBound(t *testing.T, b Backend) {
+	if runtime.GOOS != "linux" {
+		t.Skip("TCP_DEFER_ACCEPT is Linux-only; elsewhere the option is a documented no-op")
+	}
+	const slack = 750 * time.Millisecond // generous: measured at ~30 ms
+	r := newRecorder(t)
+	var opened sync.Map // the client's address → when its OnOpen ran
+	r.onOpen = func(c *proactor.Conn) { opened.Store(c.RemoteAddrPort(), time.Now()) }
+	var logs logBuffer
+	srv, _ := serve(t, b, r, proactor.WithLogger(logs.logger()))
+	type silent struct {
+		timeout, held time.Duration
+		start         time.Time
+		c             *net.TCPConn
+		err           error
+		end           chan time.Time
+	}
+	clients := []*silent{{timeout: 2 * time.Second, held: time.Second}, {timeout: time.Second}}
+	for _, s := range clients {
+		addr, err := srv.Listen("127.0.0.1:0", proactor.WithDeferAccept(true), proactor.WithFirstDataTimeout(s.timeout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.start, s.end = time.Now(), make(chan time.Time, 1)
+		s.c = dial(t, addr.String())
+		go func() {
+			_, s.err = readAll(s.c)
+			s.end <- time.Now()
+		}()
+	}
+	for _, s := range clients {
+		life := wait(t, s.end, "the silent client's end").Sub(s.start)
+		t.Logf("first-data timeout %v: the silent client lived %v", s.timeout, life)
+		if !errors.Is(s.err, syscall.ECONNRESET) {
+			t.Errorf("timeout %v: the silent client got %v; want a reset", s.timeout, s.err)
+		}
+		if life < s.timeout-2*wheelTick || life > s.timeout+slack {
+			t.Errorf("timeout %v: the silent client lived %v; want the timeout, at most %v more", s.timeout, life, slack)
+		}
+		at, ok := opened.Load(addrPort(s.c.LocalAddr()))
+		if !ok {
+			t.Fatalf("timeout %v: closed without OnOpen", s.timeout)
+		}
+		if held := at.(time.Time).Sub(s.start); held < s.held {
+			t.Errorf("timeout %v: handed over after %v; the kernel should hold it %v", s.timeout, held, s.held)
+		}
+	}
+	for range clients {
+		expectTimeout(t, r.waitClose(t), proactor.FirstDataTimeout)
+	}
+	if !strings.Contains(logs.String(), "too short to defer") {
+		t.Errorf("no warning that the 1s listener does not defer; log:\n%s", logs.String())
+	}
+}
+
+// wheelTick is the timing wheel's granularity: a timer may fire up to a
+// tick early or late.
+const wheelTick = 20 * time.Millisecond

@@ -228,6 +228,8 @@ var cases = []testCase{
 	{"PauseRead", testPauseRead},
 	{"PausedHangup", testPausedHangup},
 	{"DeferAccept", testDeferAccept},
+	{"DeferAcceptBound", testDeferAcceptBound},
+	{"SocketOptions", testSocketOptions},
 	{"FramedSplits", testFramedSplits},
 	{"FrameErrors", testFrameErrors},
 	{"LargeFrame", testLargeFrame},

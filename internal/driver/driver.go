@@ -19,10 +19,10 @@
 //
 // Operations and their completions:
 //
-//   - Listen(t, ln): accepted sockets are reported as Accepted(t, sock), accept
-//     failures (EMFILE, ENFILE, ...) as AcceptFailed(t, err). SetAccepting
-//     pauses and resumes accepting; the socket stays bound and the kernel's
-//     backlog keeps queueing.
+//   - Listen(t, ln, o): accepted sockets, with the options o set, are
+//     reported as Accepted(t, sock), accept failures (EMFILE, ENFILE, ...)
+//     as AcceptFailed(t, err). SetAccepting pauses and resumes accepting;
+//     the socket stays bound and the kernel's backlog keeps queueing.
 //   - Attach(t, sock): the engine takes the socket and starts reading. Each
 //     read is reported as Read(t, p, nil) where p is valid only until Read
 //     returns (it lies in a buffer the engine reuses). End of stream is
@@ -34,8 +34,9 @@
 //     returns pending == true and reports Wrote(t, n, err) later. The memory
 //     behind iov must stay untouched and referenced until the op completes.
 //     One write is in flight per connection at a time.
-//   - Connect(t, addr): a non-blocking connect. It fails inline when the
-//     connect fails at once; otherwise Connected(t, sock, err) follows:
+//   - Connect(t, addr, o): a non-blocking connect of a socket with the
+//     options o. It fails inline when the connect fails at once; otherwise
+//     Connected(t, sock, err) follows:
 //     on success the socket is attached and reading (as after Attach), on
 //     failure the engine has already released it. Close(t, true) while
 //     connecting cancels it, and no Connected follows.
@@ -108,15 +109,32 @@ type Config struct {
 	ReadBufferSize int
 }
 
+// SockOptions are the TCP options an engine sets on every socket it
+// accepts for a listener or connects. The state machine chooses them; the
+// engine sets them where it makes the socket.
+type SockOptions struct {
+	// NoDelay turns Nagle's algorithm off (TCP_NODELAY).
+	NoDelay bool
+	// KeepAlive, when positive, turns TCP keepalive on: the first probe
+	// after KeepAlive without traffic, then one every KeepAlive, and the
+	// connection dropped after KeepAliveProbes unanswered (Go's net.Dialer
+	// and net.ListenConfig make the same calls). Zero or less: off.
+	KeepAlive time.Duration
+}
+
+// KeepAliveProbes is the count of unanswered keepalive probes that drop a
+// connection: Linux's default, and the one Go's net package sets.
+const KeepAliveProbes = 9
+
 // Poller is one loop's view of an engine. See the package doc for the
 // threading rules and the meaning of each operation.
 type Poller interface {
-	Listen(t Token, ln net.Listener) error
+	Listen(t Token, ln net.Listener, o SockOptions) error
 	SetAccepting(t Token, on bool) error
 	Unlisten(t Token) error
 
 	Attach(t Token, s Sock) error
-	Connect(t Token, addr netip.AddrPort) error
+	Connect(t Token, addr netip.AddrPort, o SockOptions) error
 	// Discard closes a socket that was never attached, with a reset.
 	Discard(s Sock)
 	SetReading(t Token, on bool) error

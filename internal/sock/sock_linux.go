@@ -10,9 +10,12 @@ import (
 	"os"
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/seed487d475b/proactor/internal/driver"
 )
 
 // MaxIovecs bounds one writev or sendmsg; the kernel's IOV_MAX is 1024.
@@ -59,13 +62,27 @@ func DupListener(ln net.Listener) (int, netip.AddrPort, error) {
 	return fd, local, nil
 }
 
-// SetNoDelay turns Nagle's algorithm off: echo-style traffic is
-// latency-bound, and Go's net package makes the same choice.
-func SetNoDelay(fd int) { _ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) }
+// SetOptions sets o on a new socket. Errors are ignored, as Go's net
+// package ignores them on accept: the calls fail only on a socket the peer
+// has already reset, which the first read or write reports.
+func SetOptions(fd int, o driver.SockOptions) {
+	if o.NoDelay {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
+	if o.KeepAlive <= 0 {
+		return // a new socket has keepalive off
+	}
+	// Whole seconds, rounded up, as Go's net package does.
+	secs := int((o.KeepAlive + time.Second - 1) / time.Second)
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, driver.KeepAliveProbes)
+}
 
 // Connect starts a non-blocking connect to addr on a new close-on-exec
-// socket.
-func Connect(addr netip.AddrPort) (int, error) {
+// socket with the options o.
+func Connect(addr netip.AddrPort, o driver.SockOptions) (int, error) {
 	family := unix.AF_INET6
 	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: addr.Addr().As16()}
 	if a := addr.Addr(); a.Is4() || a.Is4In6() {
@@ -76,7 +93,7 @@ func Connect(addr netip.AddrPort) (int, error) {
 	if err != nil {
 		return -1, Wrap("socket", err)
 	}
-	SetNoDelay(fd)
+	SetOptions(fd, o)
 	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
 		unix.Close(fd)
 		return -1, Wrap("connect", err)

@@ -11,23 +11,28 @@ import (
 )
 
 // SetDeferAccept asks the kernel to complete accepts only once data has
-// arrived, waiting at most about d (TCP_DEFER_ACCEPT on Linux). It reports
-// whether the platform supports it; elsewhere it does nothing.
-func SetDeferAccept(ln net.Listener, d time.Duration) (bool, error) {
+// arrived (TCP_DEFER_ACCEPT on Linux), holding a client that sends nothing
+// for the longest wait it can that is no longer than max. It returns that
+// wait, 0 when max is shorter than the kernel's shortest (deferring is then
+// off), and whether the platform defers at all; elsewhere it does nothing.
+// The kernel's timers fire a little late, so a silent client is handed
+// over slightly after the wait; earlier only if it sends or ends, or if the
+// kernel admitted it with a SYN cookie (under a SYN flood), which skips
+// the wait.
+func SetDeferAccept(ln net.Listener, max time.Duration) (wait time.Duration, supported bool, err error) {
 	sc, ok := ln.(syscall.Conn)
 	if !ok {
-		return false, nil
+		return 0, false, nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
-	supported := false
 	var serr error
-	if err := rc.Control(func(fd uintptr) { supported, serr = deferAccept(fd, d) }); err != nil {
-		return false, err
+	if err := rc.Control(func(fd uintptr) { wait, supported, serr = deferAccept(fd, max) }); err != nil {
+		return 0, false, err
 	}
-	return supported, serr
+	return wait, supported, serr
 }
 
 // ReusePort is a net.ListenConfig Control function that sets SO_REUSEPORT

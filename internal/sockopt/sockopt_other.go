@@ -4,4 +4,4 @@ package sockopt
 
 import "time"
 
-func deferAccept(uintptr, time.Duration) (bool, error) { return false, nil }
+func deferAccept(uintptr, time.Duration) (time.Duration, bool, error) { return 0, false, nil }

@@ -90,6 +90,7 @@ type lnSlot struct {
 	gen   uint32
 	local netip.AddrPort // the bound address, or zero when bound to a wildcard
 	on    bool
+	opts  driver.SockOptions // set on each accepted socket
 }
 
 type poller struct {
@@ -186,7 +187,7 @@ func (p *poller) ctl(op, fd int, interest uint32, slot uint32, pad int32) error 
 	return sock.Wrap("epoll_ctl", unix.EpollCtl(p.epfd, op, fd, &ev))
 }
 
-func (p *poller) Listen(t driver.Token, ln net.Listener) error {
+func (p *poller) Listen(t driver.Token, ln net.Listener, o driver.SockOptions) error {
 	fd, local, err := sock.DupListener(ln)
 	if err != nil {
 		return err
@@ -198,7 +199,7 @@ func (p *poller) Listen(t driver.Token, ln net.Listener) error {
 		unix.Close(fd)
 		return err
 	}
-	p.lns[t.Slot()] = lnSlot{fd: fd, gen: t.Gen(), local: local, on: true}
+	p.lns[t.Slot()] = lnSlot{fd: fd, gen: t.Gen(), local: local, on: true, opts: o}
 	return nil
 }
 
@@ -247,8 +248,8 @@ func (p *poller) Attach(t driver.Token, s driver.Sock) error {
 
 // Discard resets a socket that never became a connection, so that a
 // refused client fails fast.
-func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
-	fd, err := sock.Connect(addr)
+func (p *poller) Connect(t driver.Token, addr netip.AddrPort, o driver.SockOptions) error {
+	fd, err := sock.Connect(addr, o)
 	if err != nil {
 		return err
 	}
@@ -490,7 +491,7 @@ func (p *poller) accept(t driver.Token, s driver.Sink) {
 		if l == nil || !l.on {
 			return
 		}
-		so, err := accept(l.fd, l.local)
+		so, err := accept(l.fd, l.local, l.opts)
 		switch err {
 		case nil:
 			s.Accepted(t, so)

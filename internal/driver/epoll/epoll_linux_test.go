@@ -28,7 +28,7 @@ func setup(t *testing.T) (*poller, *drivertest.Sink, driver.Token, net.Conn, dri
 	}
 	t.Cleanup(func() { ln.Close() })
 	lt := driver.MakeToken(0, 1)
-	if err := p.Listen(lt, ln); err != nil {
+	if err := p.Listen(lt, ln, driver.SockOptions{NoDelay: true}); err != nil {
 		t.Fatal(err)
 	}
 	peer, err := net.Dial("tcp", ln.Addr().String())

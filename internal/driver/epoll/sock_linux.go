@@ -7,7 +7,7 @@ import (
 	"github.com/seed487d475b/proactor/internal/sock"
 )
 
-func accept(lfd int, local netip.AddrPort) (driver.Sock, error) {
+func accept(lfd int, local netip.AddrPort, o driver.SockOptions) (driver.Sock, error) {
 	fd, peer, err := sock.Accept(lfd)
 	if err != nil {
 		return driver.Sock{FD: -1}, err
@@ -16,6 +16,6 @@ func accept(lfd int, local netip.AddrPort) (driver.Sock, error) {
 	if !local.IsValid() {
 		s.Local = sock.LocalName(fd)
 	}
-	sock.SetNoDelay(fd)
+	sock.SetOptions(fd, o)
 	return s, nil
 }

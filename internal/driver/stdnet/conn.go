@@ -52,7 +52,7 @@ func (p *poller) Attach(t driver.Token, s driver.Sock) error {
 // Discard resets a socket that never became a connection, so that a
 // refused client fails fast.
 // Connect dials in a goroutine; Close while it runs cancels the dial.
-func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
+func (p *poller) Connect(t driver.Token, addr netip.AddrPort, o driver.SockOptions) error {
 	for int(t.Slot()) >= len(p.conns) {
 		p.conns = append(p.conns, nil)
 	}
@@ -66,13 +66,14 @@ func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
 	}
 	p.conns[t.Slot()] = c
 	go func() {
-		var d net.Dialer
+		d := net.Dialer{KeepAlive: -1} // setOptions decides
 		nc, err := d.DialContext(ctx, "tcp", addr.String())
 		cancel()
 		if err != nil {
 			p.post(completion{kind: kConnected, tok: t, conn: c, err: unwrapOp(err)})
 			return
 		}
+		setOptions(nc, o)
 		p.post(completion{kind: kConnected, tok: t, conn: c, sock: sockOf(nc)})
 	}()
 	return nil

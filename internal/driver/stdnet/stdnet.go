@@ -180,6 +180,7 @@ func (p *poller) deliver(c *completion, s driver.Sink) {
 type lnState struct {
 	gen    uint32
 	ln     net.Listener
+	opts   driver.SockOptions
 	gate   gate
 	closed atomic.Bool
 }
@@ -196,14 +197,14 @@ func (p *poller) listener(t driver.Token) *lnState {
 // deadliner is what *net.TCPListener and *net.UnixListener offer.
 type deadliner interface{ SetDeadline(time.Time) error }
 
-func (p *poller) Listen(t driver.Token, ln net.Listener) error {
+func (p *poller) Listen(t driver.Token, ln net.Listener, o driver.SockOptions) error {
 	if _, ok := ln.(deadliner); !ok {
 		return errors.New("proactor: std engine needs a listener with SetDeadline")
 	}
 	for int(t.Slot()) >= len(p.lns) {
 		p.lns = append(p.lns, nil)
 	}
-	l := &lnState{gen: t.Gen(), ln: ln, gate: newGate()}
+	l := &lnState{gen: t.Gen(), ln: ln, opts: o, gate: newGate()}
 	p.lns[t.Slot()] = l
 	go p.acceptLoop(t, l)
 	return nil
@@ -229,8 +230,28 @@ func (p *poller) acceptLoop(t driver.Token, l *lnState) {
 			time.Sleep(time.Millisecond)
 			continue
 		}
+		setOptions(c, l.opts)
 		p.post(completion{kind: kAccepted, tok: t, sock: sockOf(c)})
 	}
+}
+
+// setOptions sets o on a TCP connection, over whatever keepalive the
+// listener or dialer that made it chose (Go's turns it on for 15 s).
+// Errors are ignored, as Go's net package ignores them on accept: they
+// mean the peer has already reset the connection.
+func setOptions(c net.Conn, o driver.SockOptions) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	_ = tc.SetNoDelay(o.NoDelay)
+	if o.KeepAlive <= 0 {
+		_ = tc.SetKeepAlive(false)
+		return
+	}
+	_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{
+		Enable: true, Idle: o.KeepAlive, Interval: o.KeepAlive, Count: driver.KeepAliveProbes,
+	})
 }
 
 func sockOf(c net.Conn) driver.Sock {

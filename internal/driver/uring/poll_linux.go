@@ -107,7 +107,7 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 	}
 	switch {
 	case cqe.Res >= 0:
-		s.Accepted(t, accepted(int(cqe.Res), l.local))
+		s.Accepted(t, accepted(int(cqe.Res), l.local, l.opts))
 	case errno(cqe.Res) == unix.ECANCELED, errno(cqe.Res) == unix.EINTR,
 		errno(cqe.Res) == unix.ECONNABORTED, errno(cqe.Res) == unix.EAGAIN:
 	default:

@@ -214,10 +214,11 @@ func (c *connSlot) release() {
 type lnSlot struct {
 	fd     int // -1 when the slot is free
 	gen    uint32
-	local  netip.AddrPort // the bound address, or zero when bound to a wildcard
-	on     bool           // accepting is wanted
-	armed  bool           // a multishot accept is in flight
-	cancel bool           // and a cancel for it has been queued
+	local  netip.AddrPort     // the bound address, or zero when bound to a wildcard
+	on     bool               // accepting is wanted
+	opts   driver.SockOptions // set on each accepted socket
+	armed  bool               // a multishot accept is in flight
+	cancel bool               // and a cancel for it has been queued
 }
 
 // options are knobs for the tests; the zero value means the defaults.
@@ -512,7 +513,7 @@ func (p *poller) flushSubmissions() {
 	}
 }
 
-func (p *poller) Listen(t driver.Token, ln net.Listener) error {
+func (p *poller) Listen(t driver.Token, ln net.Listener, o driver.SockOptions) error {
 	if err := p.own(); err != nil {
 		return err
 	}
@@ -524,7 +525,7 @@ func (p *poller) Listen(t driver.Token, ln net.Listener) error {
 		p.lns = append(p.lns, lnSlot{fd: -1})
 	}
 	l := &p.lns[t.Slot()]
-	*l = lnSlot{fd: fd, gen: t.Gen(), local: local, on: true}
+	*l = lnSlot{fd: fd, gen: t.Gen(), local: local, on: true, opts: o}
 	if err := p.armAccept(t, l); err != nil {
 		unix.Close(fd)
 		l.fd = -1
@@ -594,11 +595,11 @@ func (p *poller) Attach(t driver.Token, s driver.Sock) error {
 	return nil
 }
 
-func (p *poller) Connect(t driver.Token, addr netip.AddrPort) error {
+func (p *poller) Connect(t driver.Token, addr netip.AddrPort, o driver.SockOptions) error {
 	if err := p.own(); err != nil {
 		return err
 	}
-	fd, err := sock.Connect(addr)
+	fd, err := sock.Connect(addr, o)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func listen(t *testing.T, p *poller) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	if err := p.Listen(driver.MakeToken(0, 1), ln); err != nil {
+	if err := p.Listen(driver.MakeToken(0, 1), ln, driver.SockOptions{NoDelay: true}); err != nil {
 		t.Fatal(err)
 	}
 	return ln.Addr().String()
@@ -431,7 +431,7 @@ func TestTeardown(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		if err := p.Listen(driver.MakeToken(0, 1), ln); err != nil {
+		if err := p.Listen(driver.MakeToken(0, 1), ln, driver.SockOptions{NoDelay: true}); err != nil {
 			t.Fatal(err)
 		}
 		peers, toks, socks := connectPeers(t, p, s, ln.Addr().String(), 4)
