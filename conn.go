@@ -251,7 +251,7 @@ func (c *Conn) SendFile(f *os.File, off int64, n int) error {
 		return c.refuse(err)
 	}
 	c.out.writeFile(f, off, n)
-	c.queued.Add(int64(n))
+	c.addQueued(int64(n))
 	sched := c.markScheduled()
 	c.mu.Unlock()
 	if sched {
@@ -438,10 +438,17 @@ func (c *Conn) Writable() bool {
 // watermark, so that whoever then sees Writable() false is owed an
 // OnWritable. c.mu must be held.
 func (c *Conn) queuedMore(n int) {
-	c.queued.Add(int64(n))
+	c.addQueued(int64(n))
 	if high, _ := c.cfg.watermarks(); c.out.mem > high {
 		c.overHigh = true
 	}
+}
+
+// addQueued counts n more (or, negative, fewer) bytes queued, on the
+// connection and in its loop's share of the server's total.
+func (c *Conn) addQueued(n int64) {
+	c.queued.Add(n)
+	c.stats().queued.Add(n)
 }
 
 // drainedToLow reports, once per crossing, that the queue fell back to the

@@ -451,9 +451,5 @@ func (s *Server) Stats() Stats {
 		st.add(&s.stats[i])
 	}
 	st.Active = s.ConnCount()
-	s.Range(func(c *Conn) bool {
-		st.QueuedBytes += c.queued.Load()
-		return true
-	})
 	return st
 }

@@ -294,7 +294,7 @@ func (c *Conn) wrote(n int, err error) bool {
 		c.out.consume(n, &c.loop.chunks)
 		more = c.out.n > 0
 		c.mu.Unlock()
-		c.queued.Add(int64(-n))
+		c.addQueued(int64(-n))
 		c.stats().bytesWr.Add(uint64(n))
 		c.lastActive, c.stalled = c.loop.now, 0
 		if c.cfg.framer == nil {
@@ -422,7 +422,7 @@ func (c *Conn) finish(err error, abort bool) {
 	c.out.reset(&l.chunks)
 	c.mu.Unlock()
 	c.releaseTail()
-	c.queued.Store(0)
+	c.stats().queued.Add(-c.queued.Swap(0))
 	c.stats().closed.Add(1)
 	if err != nil {
 		c.stats().closedByErr.Add(1)

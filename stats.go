@@ -35,12 +35,17 @@ type Stats struct {
 // statShard holds one loop's share of a server's counters; only that loop
 // adds to it, so the atomics never contend.
 type statShard struct {
-	accepted, acceptErrors            atomic.Uint64
-	rejected                          [numRejects]atomic.Uint64
-	timeouts                          [numTimeouts]atomic.Uint64
-	closed, closedByErr, panics       atomic.Uint64
-	frameErrors, readPauses           atomic.Uint64
-	overflows                         atomic.Uint64
+	accepted, acceptErrors      atomic.Uint64
+	rejected                    [numRejects]atomic.Uint64
+	timeouts                    [numTimeouts]atomic.Uint64
+	closed, closedByErr, panics atomic.Uint64
+	frameErrors, readPauses     atomic.Uint64
+	overflows                   atomic.Uint64
+	// queued is the bytes queued on the loop's connections of this server,
+	// kept beside each connection's own count so that a snapshot does not
+	// walk every connection. Unlike the rest it is written by any goroutine
+	// that writes (under the connection's lock) as well as by the loop.
+	queued                            atomic.Int64
 	reads, bytesRead, writes, bytesWr atomic.Uint64
 	_                                 [64]byte // keep shards on separate cache lines
 }
@@ -68,4 +73,5 @@ func (s *Stats) add(sh *statShard) {
 	s.BytesRead += sh.bytesRead.Load()
 	s.Writes += sh.writes.Load()
 	s.BytesWritten += sh.bytesWr.Load()
+	s.QueuedBytes += sh.queued.Load()
 }

@@ -100,8 +100,8 @@ func testQueueFull(t *testing.T, b Backend) {
 	if len(got) > len(want) || !bytes.Equal(got, want[:len(got)]) {
 		t.Fatalf("peer read %d bytes that are not a prefix of the %d queued", len(got), len(want))
 	}
-	if st := srv.Stats(); st.Overflows != 1 {
-		t.Fatalf("Stats().Overflows = %d; want 1", st.Overflows)
+	if st := srv.Stats(); st.Overflows != 1 || st.QueuedBytes != 0 {
+		t.Fatalf("Stats(): %d overflows, %d bytes queued; want 1 and none, the queue dropped with the connection", st.Overflows, st.QueuedBytes)
 	}
 }
 
