@@ -1,8 +1,10 @@
 package proactor
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime/debug"
 	"time"
 )
@@ -426,6 +428,9 @@ func (c *Conn) finish(err error, abort bool) {
 	c.stats().closed.Add(1)
 	if err != nil {
 		c.stats().closedByErr.Add(1)
+		if log := c.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
+			log.Debug("proactor: connection closed", "conn", c.id, "remote", c.remote.unpack(), "reason", err, "reset", abort)
+		}
 	}
 	// Out of the registry before OnClose, so that OnClose sees the final
 	// ConnCount; counted as gone only after it, so that Shutdown returns

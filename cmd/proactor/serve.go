@@ -105,6 +105,7 @@ type serveConfig struct {
 	opts            []proactor.Option // from the protection flags
 	control         string            // the control socket's path, "" for the default, "off" for none
 	metrics         string            // where to serve /metrics over HTTP; "" for nowhere
+	logLevel        slog.Level
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -117,6 +118,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	root := fs.String("root", "", "files: serve the directory `DIR` (required for files, refused for the others)")
 	reusePort := fs.Bool("reuse-port", false, "one listening socket per loop (SO_REUSEPORT): the kernel spreads connections over the loops")
 	leastConns := fs.Bool("least-conns", false, "give each accepted connection to the loop with the fewest (default: round-robin)")
+	var logLevel slog.Level
+	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log at `LEVEL` and above: debug (every connection closed with an error, and why), info, warn, error")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics over HTTP at http://`ADDR`/metrics (127.0.0.1:0 picks a free port; default: none)")
 	ctl := fs.String("control", "", "serve the control endpoint (`proactor ctl`) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
 	var protect protectFlags
@@ -166,6 +169,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		opts:            append(protect.options(), balanceOptions(*reusePort, *leastConns)...),
 		control:         *ctl,
 		metrics:         *metricsAddr,
+		logLevel:        logLevel,
 	}, stdout, stderr)
 }
 
@@ -257,7 +261,7 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 		defer c.Close()
 	}
 
-	logger := slog.New(slog.NewTextHandler(stderr, nil)).With("server", cfg.name)
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})).With("server", cfg.name)
 	opts := append([]proactor.Option{
 		proactor.WithEngineName(cfg.engine),
 		proactor.WithLoops(cfg.loops),

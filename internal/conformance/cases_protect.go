@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -86,7 +87,9 @@ func testReadTimeout(t *testing.T, b Backend) {
 	const limit = 300 * time.Millisecond
 	r := newRecorder(t)
 	lineHandler(r)
-	srv, addr := serve(t, b, r, proactor.WithReadTimeout(limit), proactor.WithIdleTimeout(10*limit))
+	var logs logBuffer // at debug level, every close with an error is logged, and why
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, addr := serve(t, b, r, proactor.WithReadTimeout(limit), proactor.WithIdleTimeout(10*limit), proactor.WithLogger(logger))
 	honest := dial(t, addr)
 	honest.Write([]byte("request\n"))
 	readLine(t, honest)
@@ -102,6 +105,9 @@ func testReadTimeout(t *testing.T, b Backend) {
 		select {
 		case ev := <-r.closed:
 			expectTimeout(t, ev, proactor.ReadTimeout)
+			if !strings.Contains(logs.String(), "read timeout") {
+				t.Fatalf("no debug log line for the read timeout; log:\n%s", logs.String())
+			}
 			honest.Write([]byte("again\n"))
 			readLine(t, honest)
 			if st := srv.Stats(); st.ReadTimeouts != 1 {
