@@ -129,17 +129,17 @@ func (s *store) remove(sh *shard, key []byte) bool {
 // never wait for each other in a cycle.
 type shardSet [numShards / 64]uint64
 
-func (s *store) lockKeys(keys [][]byte, stride int) *shardSet {
+func (s *store) lockKeys(keys [][]byte, stride int) shardSet {
 	var set shardSet
 	for i := 0; i < len(keys); i += stride {
 		n := s.shardOf(keys[i])
 		set[n/64] |= 1 << (n % 64)
 	}
 	set.each(func(n int) { s.shards[n].mu.Lock() })
-	return &set
+	return set
 }
 
-func (s *store) unlock(set *shardSet) {
+func (s *store) unlock(set shardSet) {
 	set.each(func(n int) { s.shards[n].mu.Unlock() })
 }
 
