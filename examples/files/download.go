@@ -24,7 +24,7 @@ func (s *session) get(name string) {
 	// for a regular file, the only kind served.
 	f, err := s.h.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		s.c.Write(fmt.Appendf(nil, "-ERR %q: %s\r\n", name, describe(err)))
+		s.reply("-ERR %q: %s\r\n", name, describe(err))
 		return
 	}
 	info, err := f.Stat()
@@ -37,12 +37,17 @@ func (s *session) get(name string) {
 	}
 	if err != nil {
 		f.Close()
-		s.c.Write(fmt.Appendf(nil, "-ERR %q: %s\r\n", name, describe(err)))
+		s.reply("-ERR %q: %s\r\n", name, describe(err))
 		return
 	}
-	s.c.Write(fmt.Appendf(nil, "+OK %d %x\r\n", info.Size(), sum))
-	if s.c.SendFile(f, 0, int(info.Size())) != nil {
-		return // closed: SendFile closed f
+	if !s.write(fmt.Appendf(nil, "+OK %d %x\r\n", info.Size(), sum)) {
+		f.Close()
+		return
+	}
+	if err := s.c.SendFile(f, 0, int(info.Size())); err != nil {
+		// Closing or aborted, as for a refused write; SendFile closed f.
+		s.stop()
+		return
 	}
 	s.mu.Lock()
 	s.sending++
@@ -87,7 +92,7 @@ func hashFile(f *os.File, size int64) ([]byte, error) {
 func (s *session) list() {
 	entries, err := fs.ReadDir(s.h.root.FS(), ".")
 	if err != nil {
-		s.c.Write(fmt.Appendf(nil, "-ERR listing the root: %s\r\n", describe(err)))
+		s.reply("-ERR listing the root: %s\r\n", describe(err))
 		return
 	}
 	var body []byte
@@ -112,5 +117,7 @@ func (s *session) list() {
 		body = fmt.Appendf(body, "%s %d\r\n", name, info.Size())
 		count++
 	}
-	s.c.Writev([][]byte{fmt.Appendf(nil, "+OK %d\r\n", count), body, []byte(".\r\n")})
+	if _, err := s.c.Writev([][]byte{fmt.Appendf(nil, "+OK %d\r\n", count), body, []byte(".\r\n")}); err != nil {
+		s.stop()
+	}
 }

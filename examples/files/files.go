@@ -27,10 +27,37 @@
 // bytes, 64 hex digits. Commands may be pipelined and are answered in
 // order, with one exception: after PUT the client waits for the reply, as
 // its bytes follow only a "+OK" (after "-ERR" it sends nothing). Bytes
-// that arrive before the reply to a PUT, or a line over MaxLine, break the
-// protocol: the server answers "-ERR" (after the PUT's "+OK" if that was
-// already on its way) and closes the connection. A size over the server's
-// limit (WithMaxSize) is refused.
+// that arrive before the reply to a PUT, accepted or refused, or a line
+// over MaxLine, break the protocol: the server answers "-ERR" (after the
+// PUT's "+OK" if that was already on its way) and closes the connection,
+// as the bytes may be a file's, which must not be run as commands. Only a
+// PUT of size 0, which no bytes follow, may be pipelined.
+//
+// # Limits
+//
+// A PUT is refused with "-ERR why", before any byte of the file is sent,
+// when the server is read-only (WithReadOnly), when the size is over its
+// limit (WithMaxSize; DefaultMaxSize is 1 GiB), or when the file would not
+// fit in the free space of the root's file system less a margin
+// (WithMinFree; DefaultMinFree is 256 MiB). The free space is taken less
+// the bytes still to come of the uploads in progress, so that uploads
+// started together cannot each count on the same space. After such a
+// refusal the connection goes on.
+//
+// The check is made when the upload starts; the disk may still fill
+// (another program, a quota that the free space does not show). A disk
+// error in the middle of an upload removes the temporary file at once; the
+// rest of the announced bytes are read and dropped, and after the last one
+// the reply is "-ERR storing ...". The connection goes on, in step:
+// closing it instead, with the client's bytes still arriving, would reset
+// it, and the reset could destroy the reply before the client read it.
+// Reading what is left costs at most the size limit in bandwidth, and no
+// disk.
+//
+// A reply that cannot be queued, because the connection is closing, or was
+// aborted as the client left its replies unread past
+// proactor.WithMaxWriteQueue, ends the connection's work: the rest of its
+// input is dropped, as nobody would see the result.
 //
 // # Names
 //
@@ -53,7 +80,7 @@
 // an interrupted or corrupt upload leaves nothing behind; so does a server
 // shutdown, which closes the connections. New and Close also remove the
 // temporary files of a server that crashed, so a root must be served by
-// one server at a time.
+// one server at a time (read-only servers aside: they write nothing).
 //
 // # Work off the loops, in order, in bounded memory
 //
@@ -103,41 +130,69 @@ const DefaultAddr = "127.0.0.1:5006"
 const MaxLine = 4096
 
 // DefaultMaxSize is the largest upload accepted unless WithMaxSize says
-// otherwise: 1 TiB.
-const DefaultMaxSize = 1 << 40
+// otherwise: 1 GiB, room for a disk image or a video, while a client that
+// announces more is refused before it sends a byte.
+const DefaultMaxSize = 1 << 30
+
+// DefaultMinFree is the free space an upload must leave on the root's file
+// system unless WithMinFree says otherwise: 256 MiB, so that uploads do not
+// take the last of a disk that the system's logs and other programs share.
+const DefaultMinFree = 256 << 20
 
 // Option configures a Handler.
 type Option func(*config)
 
 type config struct {
-	workers int
-	maxSize int64
+	workers    int
+	maxSize    int64
+	minFree    int64
+	minFreeSet bool // minFree was given, 0 included
+	readOnly   bool
 }
 
 // WithWorkers sets the number of goroutines that do the work of all
 // connections. The default, used when n <= 0, is GOMAXPROCS.
 func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
-// WithMaxSize sets the largest upload, in bytes; a larger PUT is refused.
-// The default, used when n <= 0, is DefaultMaxSize.
+// WithMaxSize sets the largest upload, in bytes; a PUT announcing more is
+// refused. The default, used when n <= 0, is DefaultMaxSize.
 func WithMaxSize(n int64) Option { return func(c *config) { c.maxSize = n } }
+
+// WithMinFree sets the bytes an upload must leave free on the root's file
+// system; a PUT that would leave less, counting the bytes still to come
+// of the uploads in progress, is refused. 0 only asks that the upload
+// fits; a negative n turns the check off. The default is DefaultMinFree.
+// The check needs statfs (Linux, macOS, FreeBSD, DragonFly) or
+// GetDiskFreeSpaceEx (Windows); elsewhere it is off.
+func WithMinFree(n int64) Option {
+	return func(c *config) { c.minFree, c.minFreeSet = n, true }
+}
+
+// WithReadOnly, when on is true, refuses every PUT and leaves the root
+// untouched: not even the temporary files of a crashed server are removed,
+// so a read-only directory or file system may be served. The default is
+// off.
+func WithReadOnly(on bool) Option { return func(c *config) { c.readOnly = on } }
 
 // Handler serves the files of one directory. Its callbacks are called by
 // proactor; one Handler may serve the connections of several servers, as
 // long as they all stop before Close.
 type Handler struct {
-	root    *os.Root
-	pool    *workers.Pool
-	maxSize int64
-	chunks  sync.Pool      // *[]byte of chunkSize capacity, for the input queues
-	waiting sync.WaitGroup // jobs waiting for room in the pool
+	root     *os.Root
+	pool     *workers.Pool
+	maxSize  int64
+	readOnly bool
+	room     room           // the free space uploads may take
+	chunks   sync.Pool      // *[]byte of chunkSize capacity, for the input queues
+	waiting  sync.WaitGroup // jobs waiting for room in the pool
 }
 
 // Handler is a WritableHandler: OnWritable resumes a connection's job.
 var _ proactor.WritableHandler = (*Handler)(nil)
 
-// New returns a Handler serving dir, which must exist. It removes the
-// temporary files of uploads that a previous server left behind.
+// New returns a Handler serving dir, which must exist. Unless read-only, it
+// removes the temporary files of uploads that a previous server left
+// behind.
 func New(dir string, opts ...Option) (*Handler, error) {
 	var cfg config
 	for _, o := range opts {
@@ -146,11 +201,16 @@ func New(dir string, opts ...Option) (*Handler, error) {
 	if cfg.maxSize <= 0 {
 		cfg.maxSize = DefaultMaxSize
 	}
+	if !cfg.minFreeSet {
+		cfg.minFree = DefaultMinFree
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{root: root, maxSize: cfg.maxSize}
+	h := &Handler{root: root, maxSize: cfg.maxSize, readOnly: cfg.readOnly}
+	h.room.minFree = cfg.minFree
+	h.room.avail = func() (int64, error) { return freeSpace(root, dir) }
 	if err := h.sweep(); err != nil {
 		root.Close()
 		return nil, err
@@ -162,7 +222,7 @@ func New(dir string, opts ...Option) (*Handler, error) {
 }
 
 // Close waits for the work still queued, removes what interrupted uploads
-// left, and closes the root. Call it after the servers using h have
+// left (unless read-only), and closes the root. Call it after the servers using h have
 // stopped (Shutdown or Close), never from a callback.
 func (h *Handler) Close() error {
 	h.pool.Close(context.Background())

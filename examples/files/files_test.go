@@ -279,7 +279,8 @@ func TestInterrupted(t *testing.T) {
 }
 
 // TestProtocolErrors checks the errors that end a connection: bytes sent
-// with the PUT line, before its reply, and over-long lines.
+// with the PUT line, before its reply, accepted or not, and over-long
+// lines.
 func TestProtocolErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -290,6 +291,11 @@ func TestProtocolErrors(t *testing.T) {
 			want: []string{"-ERR bytes sent before the reply to PUT"}},
 		{name: "CommandBeforeReply", send: fmt.Sprintf("PUT a 5 %x\r\nLIST\r\n", sha256.Sum256([]byte("hello"))),
 			want: []string{"-ERR bytes sent before the reply to PUT"}},
+		// A refused PUT followed by bytes closes too: they may be the
+		// file's, which would otherwise be run as commands.
+		{name: "RefusedPutWithBytes", send: fmt.Sprintf("PUT a %d %x\r\nLIST\r\n", files.DefaultMaxSize+1, sha256.Sum256(nil)),
+			want: []string{fmt.Sprintf("-ERR %d bytes is over the limit of %d", files.DefaultMaxSize+1, files.DefaultMaxSize)}},
+		{name: "BadPutWithBytes", send: "PUT ../a 5\r\nhello\r\n", want: []string{"-ERR usage: PUT name size sha256hex"}},
 		{name: "LineTooLong", send: strings.Repeat("x", files.MaxLine+1) + "\r\nLIST\r\n",
 			want: []string{"-ERR line too long"}},
 		{name: "UnendedLineTooLong", send: "LIST\r\n" + strings.Repeat("x", files.MaxLine+2),

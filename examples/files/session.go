@@ -3,6 +3,7 @@ package files
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -277,62 +278,80 @@ func (s *session) command(line string, trailing bool) {
 // put starts an upload: it creates the temporary file and answers "+OK",
 // after which the input is the file's bytes.
 func (s *session) put(args []string, trailing bool) {
-	if len(args) != 3 {
-		s.reply("-ERR usage: PUT name size sha256hex\r\n")
+	name, size, want, why := s.h.checkPut(args)
+	if trailing && size != 0 {
+		// What follows came with the PUT line, before its reply. It may
+		// be file bytes, which answering and going on would take for
+		// commands; only an empty upload may be pipelined.
+		if why == "" {
+			why = "bytes sent before the reply to PUT"
+		}
+		s.abandon(fmt.Sprintf("-ERR %s\r\n", why))
 		return
 	}
-	name := args[0]
-	if err := CheckName(name); err != nil {
+	if why != "" {
+		s.reply("-ERR %s\r\n", why)
+		return
+	}
+	reserved, err := s.h.room.reserve(size)
+	if err != nil {
 		s.reply("-ERR %s\r\n", err)
 		return
 	}
-	size, err := strconv.ParseInt(args[1], 10, 64)
-	if err != nil || size < 0 {
-		s.reply("-ERR bad size %q: want a byte count\r\n", args[1])
-		return
-	}
-	if size > s.h.maxSize {
-		s.reply("-ERR %d bytes is over the limit of %d\r\n", size, s.h.maxSize)
-		return
-	}
-	want, err := hex.DecodeString(args[2])
-	if err != nil || len(want) != 32 {
-		s.reply("-ERR bad sha256: want 64 hex digits\r\n")
-		return
-	}
-	if trailing && size > 0 {
-		// What follows came with the PUT line, before its reply: had the
-		// PUT been refused, file bytes would be taken for commands.
-		s.abandon("-ERR bytes sent before the reply to PUT\r\n")
-		return
-	}
-	up, err := s.h.create(name, size, want)
+	up, err := s.h.create(name, size, reserved, want)
 	if err != nil {
 		s.reply("-ERR storing %q: %s\r\n", name, describe(err))
 		return
 	}
-	s.reply("+OK\r\n")
+	if !s.write([]byte("+OK\r\n")) {
+		up.remove()
+		return
+	}
 	if size == 0 {
-		s.c.Write(up.finish())
+		s.write(up.finish())
 		return
 	}
 	s.up = up
 }
 
+// checkPut reads PUT's arguments and says why the upload is refused, ""
+// if it is not. size is -1 when the arguments hold no valid size.
+func (h *Handler) checkPut(args []string) (name string, size int64, want []byte, why string) {
+	size = -1
+	if len(args) == 3 {
+		name = args[0]
+		if n, err := strconv.ParseInt(args[1], 10, 64); err == nil && n >= 0 {
+			size = n
+		}
+		if b, err := hex.DecodeString(args[2]); err == nil && len(b) == sha256.Size {
+			want = b
+		}
+	}
+	nameErr := CheckName(name)
+	switch {
+	case h.readOnly:
+		why = "read-only server: uploads are refused"
+	case len(args) != 3:
+		why = "usage: PUT name size sha256hex"
+	case nameErr != nil:
+		why = nameErr.Error()
+	case size < 0:
+		why = fmt.Sprintf("bad size %q: want a byte count", args[1])
+	case size > h.maxSize:
+		why = fmt.Sprintf("%d bytes is over the limit of %d", size, h.maxSize)
+	case want == nil:
+		why = "bad sha256: want 64 hex digits"
+	}
+	return name, size, want, why
+}
+
 // receive stores upload bytes; after the last one it answers.
 func (s *session) receive(b []byte) {
 	up := s.up
-	if err := up.write(b); err != nil {
-		// The bytes still to come would be taken for commands: the
-		// connection has to go.
-		up.remove()
-		s.up = nil
-		s.abandon(fmt.Sprintf("-ERR storing %q: %s\r\n", up.name, describe(err)))
-		return
-	}
+	up.write(b)
 	if up.left == 0 {
 		s.up = nil
-		s.c.Write(up.finish())
+		s.write(up.finish())
 	}
 }
 
@@ -348,8 +367,7 @@ func (s *session) endInput() {
 		s.up = nil
 	}
 	if !s.stopped {
-		s.stopped = true
-		s.c.Close()
+		s.stop()
 	}
 }
 
@@ -371,17 +389,36 @@ func (s *session) drop() (n int) {
 // format is written as it is.
 func (s *session) reply(format string, args ...any) {
 	if len(args) == 0 {
-		s.c.Write([]byte(format))
+		s.write([]byte(format))
 		return
 	}
-	s.c.Write(fmt.Appendf(nil, format, args...))
+	s.write(fmt.Appendf(nil, format, args...))
+}
+
+// write queues b and reports whether it could. A refused write means that
+// the connection is closing, or was aborted because the client leaves its
+// replies unread past proactor.WithMaxWriteQueue: the connection's work
+// stops there, as the client would never see its result.
+func (s *session) write(b []byte) bool {
+	if _, err := s.c.Write(b); err != nil {
+		s.stop()
+		return false
+	}
+	return true
 }
 
 // abandon writes msg and closes; the input that follows is dropped.
 func (s *session) abandon(msg string) {
-	s.c.Write([]byte(msg))
-	s.c.Close()
+	s.write([]byte(msg))
+	s.stop()
+}
+
+// stop closes the connection once its queued replies are sent, and drops
+// the input that follows.
+func (s *session) stop() {
 	s.stopped = true
+	// Close fails only on a connection already closing, the state wanted.
+	_ = s.c.Close()
 }
 
 // chunk returns an empty buffer of chunkSize bytes' capacity.
