@@ -58,6 +58,7 @@ type Pool struct {
 type class struct {
 	mu     sync.Mutex
 	free   []*Buffer
+	low    int // the fewest free buffers since the last Trim
 	hits   uint64
 	allocs uint64
 	puts   uint64
@@ -132,6 +133,7 @@ func (p *Pool) Get(n int) *Buffer {
 		b = c.free[k]
 		c.free[k] = nil
 		c.free = c.free[:k]
+		c.low = min(c.low, k)
 		c.hits++
 	} else {
 		c.allocs++
@@ -161,6 +163,27 @@ func (p *Pool) put(b *Buffer) {
 		c.drops++
 	}
 	c.mu.Unlock()
+}
+
+// Trim lets go of the free buffers that no Get has needed since the
+// previous Trim (on the first call, since the Pool was made) and returns
+// their bytes. The caps of WithMaxRetained bound what a pool keeps; Trim,
+// called periodically, gives back what a burst left behind within two
+// periods while a steady load keeps its working set. An Engine trims its
+// pool every few seconds. Safe for concurrent use.
+func (p *Pool) Trim() int64 {
+	var n int64
+	for i := range p.classes {
+		c := &p.classes[i]
+		c.mu.Lock()
+		k := len(c.free) - c.low
+		clear(c.free[k:])
+		n += int64(c.low) << (minShift + i)
+		c.free = c.free[:k]
+		c.low = k
+		c.mu.Unlock()
+	}
+	return n
 }
 
 // limit is the cap on free buffers in class ci; WithMaxRetained documents
