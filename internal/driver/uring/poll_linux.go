@@ -183,6 +183,9 @@ func (p *poller) input(t driver.Token, c *connSlot, b []byte, err error, s drive
 	if err != nil {
 		x.heldErr = err
 	} else {
+		if x.held == nil {
+			x.held = p.holdBuf()
+		}
 		x.held = append(x.held, b...)
 	}
 	if c.reading {
@@ -207,8 +210,8 @@ func (p *poller) flushHeld(t driver.Token, c *connSlot, s driver.Sink) {
 		}
 		// The bytes were valid until Read returned; now they move up.
 		x.held = x.held[:copy(x.held, x.held[n:])]
-		if len(x.held) == 0 && cap(x.held) > readBudget {
-			x.held = nil
+		if len(x.held) == 0 {
+			p.dropHeld(x)
 		}
 	}
 	if !c.reading {

@@ -286,7 +286,10 @@ type poller struct {
 	starved []driver.Token        // receives ended by ENOBUFS, re-armed after the batch
 	deliver []driver.Token        // connections with held input to deliver
 	spare   []driver.Token
-	seq     uint32 // counts Polls, for the read budget
+	// Buffers for held input that drained connections gave back (holdBuf).
+	spareHeld [][]byte
+	spareLow  int    // the fewest spare buffers since the last Trim
+	seq       uint32 // counts Polls, for the read budget
 }
 
 func (uringDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
@@ -470,6 +473,59 @@ const (
 	readBudget = 64 << 10
 	holdMax    = 256 << 10
 )
+
+// Held input goes to a buffer of holdCap made at once, not grown by append
+// from nothing whenever a connection starts holding: under a fast peer a
+// connection holds and drains over and over, and the buffers grown and
+// dropped each time came to eight times the bytes received in garbage,
+// which doubled a burst's heap against epoll's. A drained connection's
+// buffer (grown past holdCap, as it may be by what a batch brings before
+// the receive's cancel takes effect) is kept for the next one that holds,
+// up to spareHeldMax buffers a loop, each of keepHeldMax at most; Trim lets
+// go of those unused since its last call.
+const (
+	holdCap      = holdMax + readBudget
+	keepHeldMax  = 2 << 20
+	spareHeldMax = 8
+)
+
+// holdBuf returns an empty buffer for held input.
+func (p *poller) holdBuf() []byte {
+	if i := len(p.spareHeld) - 1; i >= 0 {
+		b := p.spareHeld[i]
+		p.spareHeld[i] = nil
+		p.spareHeld = p.spareHeld[:i]
+		p.spareLow = min(p.spareLow, i)
+		return b
+	}
+	return make([]byte, 0, holdCap)
+}
+
+// dropHeld takes x's held buffer away, keeping it for reuse; what it held
+// is forgotten.
+func (p *poller) dropHeld(x *slotExtra) {
+	b := x.held
+	x.held = nil
+	if cap(b) < holdCap || cap(b) > keepHeldMax || len(p.spareHeld) == spareHeldMax {
+		return
+	}
+	p.spareHeld = append(p.spareHeld, b[:0])
+}
+
+// Trim lets go of the spare held-input buffers that no connection needed
+// since the last Trim and returns their bytes. The engine calls it
+// periodically on the loop goroutine.
+func (p *poller) Trim() int {
+	k := len(p.spareHeld) - p.spareLow
+	n := 0
+	for _, b := range p.spareHeld[k:] {
+		n += cap(b)
+	}
+	clear(p.spareHeld[k:])
+	p.spareHeld = p.spareHeld[:k]
+	p.spareLow = k
+	return n
+}
 
 // wantRecv reports whether c should have a receive armed.
 func (c *connSlot) wantRecv() bool {
@@ -798,9 +854,13 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 			p.orphans = make(map[uint64]*slotExtra)
 		}
 		x := c.x
-		x.held, x.heldErr = nil, nil
+		p.dropHeld(x)
+		x.heldErr = nil
 		p.orphans[ud] = x
 		c.x = nil
+	}
+	if c.x != nil {
+		p.dropHeld(c.x)
 	}
 	var err error
 	if abort {
