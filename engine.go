@@ -30,6 +30,9 @@ type Engine struct {
 	epoch  time.Time // the loops' clocks count from here
 	read   int       // the most one read brings (WithReadBufferSize, or the default)
 
+	// The goroutine that gives back what a burst left (trim.go).
+	trimStop, trimDone chan struct{}
+
 	closeOnce sync.Once
 	closed    atomic.Bool
 }
@@ -93,6 +96,7 @@ func newEngine(cfg *config) (*Engine, error) {
 		e.loops = append(e.loops, l)
 		go l.run()
 	}
+	e.startTrim()
 	return e, nil
 }
 
@@ -141,6 +145,7 @@ func (e *Engine) pickFor(b LoadBalance) *loop {
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.closed.Store(true)
+		e.stopTrim()
 		for _, l := range e.loops {
 			l.stop()
 		}

@@ -1,0 +1,70 @@
+package proactor
+
+import (
+	"runtime/debug"
+	"time"
+)
+
+// An engine gives back memory that a burst left behind. The write queue's
+// chunks, the buffer pool and the engines' own spare buffers are free
+// lists that keep what they are given; every trimEvery the engine drops
+// what sat unused in them for a whole period, so a steady load keeps its
+// working set and a burst's memory is let go within two periods. The
+// runtime would return it to the OS only after a collection, and when a
+// burst ends nothing allocates, so none comes for minutes (the forced one
+// every two), and then its scavenger returns pages slowly: 20 peers that
+// never read left over a gigabyte resident for more than four minutes. So
+// a trim that let go of much asks the runtime to collect and return freed
+// memory at once (debug.FreeOSMemory), at most once a period.
+const (
+	trimEvery = 10 * time.Second
+	freeOSAt  = 16 << 20
+)
+
+// trimmer is a Poller that keeps spare memory of its own; Trim lets go of
+// what it has not needed since the last call and returns how many bytes.
+// It is called on the loop goroutine.
+type trimmer interface{ Trim() int }
+
+// startTrim starts the goroutine that trims every trimEvery until
+// stopTrim.
+func (e *Engine) startTrim() {
+	e.trimStop, e.trimDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(e.trimDone)
+		t := time.NewTicker(trimEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-e.trimStop:
+				return
+			case <-t.C:
+				if e.trim() >= freeOSAt {
+					debug.FreeOSMemory()
+				}
+			}
+		}
+	}()
+}
+
+// stopTrim stops the trimming and waits for a trim under way.
+func (e *Engine) stopTrim() {
+	if e.trimStop != nil {
+		close(e.trimStop)
+		<-e.trimDone
+	}
+}
+
+// trim drops the engine's free memory unused since the last trim and
+// returns its bytes. It waits for each loop to trim what it holds.
+func (e *Engine) trim() int {
+	n := e.chunks.trim() + int(e.bufs.Trim())
+	for _, l := range e.loops {
+		t, ok := l.poller.(trimmer)
+		if !ok {
+			continue
+		}
+		_ = l.call(func() { n += t.Trim() })
+	}
+	return n
+}
