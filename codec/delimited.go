@@ -18,6 +18,14 @@ type Delimited struct {
 	Delimiter     []byte // nil or empty means "\r\n"
 	MaxFrame      int    // max frame length excluding the delimiter; 0 means DefaultMaxDelimited
 	KeepDelimiter bool   // the frame given to the handler includes the delimiter
+
+	// AcceptLF makes a bare "\n" end a frame as well as "\r\n": the line
+	// mode of text protocols read by people typing at nc, which sends LF.
+	// The delimiter is then whichever of the two ended the frame (a CR
+	// before the LF is never part of the frame), and Append writes "\r\n".
+	// It needs the default delimiter: with another, Next and Append
+	// return ErrBadFrame.
+	AcceptLF bool
 }
 
 // config returns the effective delimiter and MaxFrame.
@@ -25,6 +33,8 @@ func (d Delimited) config() (delim []byte, maxFrame int, err error) {
 	delim = d.Delimiter
 	if len(delim) == 0 {
 		delim = crlf
+	} else if d.AcceptLF && !bytes.Equal(delim, crlf) {
+		return nil, 0, fmt.Errorf("%w: AcceptLF with the delimiter %q; it needs \"\\r\\n\"", ErrBadFrame, delim)
 	}
 	maxFrame = d.MaxFrame
 	if maxFrame == 0 {
@@ -61,6 +71,9 @@ func (d Delimited) NextFrom(buf []byte, scanned int) (frame []byte, n int, need 
 	if err != nil {
 		return nil, 0, 0, err
 	}
+	if d.AcceptLF {
+		return d.nextLine(buf, scanned, maxFrame)
+	}
 	// A delimiter found beyond the window would end a frame over MaxFrame.
 	window := buf
 	if limit := maxFrame + len(delim); limit > 0 && len(window) > limit {
@@ -90,6 +103,39 @@ func (d Delimited) NextFrom(buf []byte, scanned int) (frame []byte, n int, need 
 		ErrFrameTooLarge, maxFrame+1, maxFrame)
 }
 
+// nextLine is NextFrom in AcceptLF mode: a frame ends at the first LF,
+// and a CR just before it belongs to the delimiter. The longest frame is
+// therefore followed by a CR and an LF at buf[maxFrame:maxFrame+2].
+func (d Delimited) nextLine(buf []byte, scanned, maxFrame int) (frame []byte, n int, need int, err error) {
+	window := buf
+	if len(buf)-2 > maxFrame { // not maxFrame+2, which may overflow
+		window = buf[:maxFrame+2]
+	}
+	// The previous search found no LF before scanned.
+	if i := bytes.IndexByte(window[min(scanned, len(window)):], '\n'); i >= 0 {
+		i += min(scanned, len(window))
+		end := i
+		if end > 0 && buf[end-1] == '\r' {
+			end--
+		}
+		if end > maxFrame {
+			// An LF right after maxFrame+1 bytes with no CR before it.
+			return nil, 0, 0, fmt.Errorf("%w: a %d-byte line, MaxFrame %d", ErrFrameTooLarge, end, maxFrame)
+		}
+		if d.KeepDelimiter {
+			return buf[: i+1 : i+1], i + 1, 0, nil
+		}
+		return buf[:end:end], i + 1, 0, nil
+	}
+	// With no LF yet, only a CR right after a full frame may still turn
+	// into a delimiter.
+	if len(buf) <= maxFrame || len(buf) == maxFrame+1 && buf[maxFrame] == '\r' {
+		return nil, 0, 0, nil
+	}
+	return nil, 0, 0, fmt.Errorf("%w: no line end in the first %d bytes, MaxFrame %d",
+		ErrFrameTooLarge, len(window), maxFrame)
+}
+
 // Append appends payload and the delimiter to dst. It returns
 // ErrFrameTooLarge if payload exceeds MaxFrame, and ErrBadFrame if Next would
 // not decode the result back to payload: payload contains the delimiter, or
@@ -102,6 +148,13 @@ func (d Delimited) Append(dst, payload []byte) ([]byte, error) {
 	}
 	if len(payload) > maxFrame {
 		return dst, fmt.Errorf("%w: %d-byte payload exceeds MaxFrame %d", ErrFrameTooLarge, len(payload), maxFrame)
+	}
+	if d.AcceptLF {
+		// The first LF ends a frame; a CR anywhere is data (a trailing one
+		// comes back whole, as the CR of the appended CRLF is the one taken).
+		if i := bytes.IndexByte(payload, '\n'); i >= 0 {
+			return dst, fmt.Errorf("%w: payload holds a line feed at offset %d", ErrBadFrame, i)
+		}
 	}
 	start := len(dst)
 	dst = append(append(dst, payload...), delim...)

@@ -10,6 +10,8 @@ import (
 func TestDelimitedNext(t *testing.T) {
 	end := Delimited{Delimiter: []byte("<END>")}
 	small := Delimited{MaxFrame: 4}
+	lf := Delimited{AcceptLF: true}
+	lf4 := Delimited{AcceptLF: true, MaxFrame: 4}
 	tests := []struct {
 		name     string
 		framer   Delimited
@@ -59,6 +61,25 @@ func TestDelimitedNext(t *testing.T) {
 		{name: "over 64 KiB", stream: strings.Repeat("x", DefaultMaxDelimited+1) + "\r\n", chunks: []int{4096},
 			wantErr: ErrFrameTooLarge, wantTail: DefaultMaxDelimited + 3},
 		{name: "negative MaxFrame", framer: Delimited{MaxFrame: -1}, stream: "a\r\n", wantErr: ErrBadFrame, wantTail: 3},
+
+		// AcceptLF: a line ends in LF or CRLF.
+		{name: "lf: both endings", framer: lf, stream: "a\nb\r\n\n\r\nc\n", want: []string{"a", "b", "", "", "c"}},
+		{name: "lf: one byte at a time", framer: lf, stream: "ab\r\ncd\n\r\n", chunks: []int{1}, want: []string{"ab", "cd", ""}},
+		{name: "lf: bare CR is data", framer: lf, stream: "a\rb\r\r\n\rc\n", want: []string{"a\rb\r", "\rc"}},
+		{name: "lf: partial line stays", framer: lf, stream: "a\nbc\r", want: []string{"a"}, wantTail: 3},
+		{name: "lf: keep delimiter", framer: Delimited{AcceptLF: true, KeepDelimiter: true}, stream: "a\nb\r\n",
+			want: []string{"a\n", "b\r\n"}},
+		{name: "lf: CRLF line at MaxFrame", framer: lf4, stream: "abcd\r\nef\n", want: []string{"abcd", "ef"}},
+		{name: "lf: LF line at MaxFrame", framer: lf4, stream: "abcd\nabcd\r\n", chunks: []int{1}, want: []string{"abcd", "abcd"}},
+		{name: "lf: CR may still end a full frame", framer: lf4, stream: "abcd\r", chunks: []int{1}, wantTail: 5},
+		{name: "lf: LF after MaxFrame+1 bytes", framer: lf4, stream: "abcde\n", wantErr: ErrFrameTooLarge, wantTail: 6},
+		{name: "lf: CR LF after MaxFrame+1 bytes", framer: lf4, stream: "abcde\r\n", wantErr: ErrFrameTooLarge, wantTail: 7},
+		{name: "lf: too large without line end", framer: lf4, stream: "abcde", chunks: []int{1}, wantErr: ErrFrameTooLarge, wantTail: 5},
+		{name: "lf: CR too late", framer: lf4, stream: "abcd\rx", chunks: []int{5, 1}, wantErr: ErrFrameTooLarge, wantTail: 6},
+		{name: "lf: another delimiter refused", framer: Delimited{AcceptLF: true, Delimiter: []byte("|")}, stream: "a|",
+			wantErr: ErrBadFrame, wantTail: 2},
+		{name: "lf: explicit CRLF delimiter", framer: Delimited{AcceptLF: true, Delimiter: []byte("\r\n")}, stream: "a\n",
+			want: []string{"a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +150,11 @@ func TestDelimitedAppend(t *testing.T) {
 		{name: "at MaxFrame", framer: Delimited{MaxFrame: 3}, payload: "abc", want: "abc\r\n"},
 		{name: "over MaxFrame", framer: Delimited{MaxFrame: 3}, payload: "abcd", wantErr: ErrFrameTooLarge},
 		{name: "negative MaxFrame", framer: Delimited{MaxFrame: -3}, payload: "a", wantErr: ErrBadFrame},
+		{name: "lf: writes CRLF", framer: Delimited{AcceptLF: true}, payload: "a", want: "a\r\n"},
+		{name: "lf: trailing CR", framer: Delimited{AcceptLF: true}, payload: "a\r", want: "a\r\r\n"},
+		{name: "lf: bare LF inside", framer: Delimited{AcceptLF: true}, payload: "a\nb", wantErr: ErrBadFrame},
+		{name: "lf: at MaxFrame", framer: Delimited{AcceptLF: true, MaxFrame: 3}, payload: "ab\r", want: "ab\r\r\n"},
+		{name: "lf: another delimiter", framer: Delimited{AcceptLF: true, Delimiter: []byte("|")}, payload: "a", wantErr: ErrBadFrame},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package codec finds frames in a TCP byte stream and encodes them: a
 // length-prefixed format with a 1, 2, 4 or 8-byte header, a delimited format
-// (lines ending in "\r\n" or any other delimiter) and fixed-size records.
+// (lines ending in "\r\n" or any other delimiter; with AcceptLF, lines ending
+// in "\r\n" or a bare "\n") and fixed-size records.
 //
 // # The Framer contract
 //

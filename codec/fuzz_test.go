@@ -16,6 +16,9 @@ type format struct {
 	}
 	payload func(frame []byte) []byte // what Append took, given a frame from Next
 	bound   int                       // a tail kept waiting for bytes is shorter than this
+	// canonical, if set, is how Append writes the bytes a frame consumed
+	// (a format that reads several line ends and writes one).
+	canonical func(raw []byte) []byte
 }
 
 // checkRoundTrip encodes payloads with Append, skipping those it refuses,
@@ -56,9 +59,13 @@ func checkRaw(t *testing.T, fm format, data []byte, chunks []int) feedResult {
 		t.Fatalf("kept a %d-byte tail, bound %d", res.maxTail, fm.bound)
 	}
 	for i, frame := range res.frames {
+		want := res.raw[i]
+		if fm.canonical != nil {
+			want = fm.canonical(want)
+		}
 		enc, err := fm.codec.Append(nil, fm.payload(frame))
-		if err != nil || !bytes.Equal(enc, res.raw[i]) {
-			t.Fatalf("frame %d: Append = %q, %v, want %q", i, enc, err, res.raw[i])
+		if err != nil || !bytes.Equal(enc, want) {
+			t.Fatalf("frame %d: Append = %q, %v, want %q", i, enc, err, want)
 		}
 	}
 	return res
@@ -143,6 +150,42 @@ func FuzzDelimited(f *testing.F) {
 				return frame[:len(frame)-len(effDelim)]
 			}
 			return frame
+		}
+		chunks := chunkSizes(cuts)
+		checkRoundTrip(t, fm, splitPayloads(data), chunks)
+		checkRaw(t, fm, data, chunks)
+	})
+}
+
+// FuzzDelimitedLines checks Delimited's AcceptLF mode over fuzzed limits,
+// payloads, streams and read sizes. A frame that ended in a bare LF comes
+// back from Append with CRLF, so that is what the raw check compares.
+func FuzzDelimitedLines(f *testing.F) {
+	f.Add(false, uint16(0), []byte{0}, []byte("hello\nworld\r\n\n"))
+	f.Add(true, uint16(4), []byte{1}, []byte("abcd\r\nabcd\nabcde\n"))
+	f.Add(false, uint16(3), []byte{2, 1}, []byte("ab\r\r\n\rx\nabc\r"))
+	f.Add(true, uint16(1), []byte{0}, []byte("\r\r\n\n\r"))
+	f.Fuzz(func(t *testing.T, keep bool, maxFrame uint16, cuts, data []byte) {
+		d := Delimited{AcceptLF: true, MaxFrame: int(maxFrame), KeepDelimiter: keep}
+		effMax := d.MaxFrame
+		if effMax == 0 {
+			effMax = DefaultMaxDelimited
+		}
+		fm := format{codec: d, bound: effMax + 2}
+		fm.payload = func(frame []byte) []byte {
+			if keep {
+				frame = frame[:len(frame)-1] // the LF
+				if len(frame) > 0 && frame[len(frame)-1] == '\r' {
+					frame = frame[:len(frame)-1]
+				}
+			}
+			return frame
+		}
+		fm.canonical = func(raw []byte) []byte {
+			if len(raw) < 2 || raw[len(raw)-2] != '\r' {
+				return append(raw[:len(raw)-1:len(raw)-1], '\r', '\n')
+			}
+			return raw
 		}
 		chunks := chunkSizes(cuts)
 		checkRoundTrip(t, fm, splitPayloads(data), chunks)
