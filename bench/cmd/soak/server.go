@@ -128,10 +128,17 @@ func startServer(exe, name, engine, dir string, extra []string) (*serverProc, er
 	}()
 	select {
 	case err = <-ready:
-	case <-p.done:
-		err = errors.New("exited before listening")
 	case <-time.After(10 * time.Second):
 		err = errors.New("not listening within 10s")
+	}
+	if err != nil {
+		// A server that refused its flags exits, and its banner ends with
+		// the pipe: say that, rather than how the read failed.
+		select {
+		case <-p.done:
+			err = fmt.Errorf("exited before listening (%v)", p.cmd.ProcessState)
+		case <-time.After(time.Second):
+		}
 	}
 	if err != nil {
 		p.kill()
