@@ -10,10 +10,10 @@ import (
 // got is a parsed request, copied out of the input.
 type got struct {
 	method, target, body string
-	minor               int
-	headers, trailers   string // "name=value;" each
-	length              int64
-	keepAlive, expect   bool
+	minor                int
+	headers, trailers    string // "name=value;" each
+	length               int64
+	keepAlive, expect    bool
 }
 
 func copyOut(r *Request) got {

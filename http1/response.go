@@ -93,6 +93,12 @@ func (w *ResponseWriter) WriteString(s string) (int, error) {
 	return len(s), nil
 }
 
+// AvailableBuffer returns an empty slice with the body's spare capacity,
+// as bufio.Writer's does: append to it (strconv.AppendInt, an encoder) and
+// pass the result to Write, which then copies nothing. It is valid until
+// the next call on w.
+func (w *ResponseWriter) AvailableBuffer() []byte { return w.body[len(w.body):] }
+
 // SendFile makes n bytes of f from offset off the body, in place of
 // anything written: the kernel sends them from the file (Conn.SendFile)
 // after the head. The writer takes f over and closes it once sent, when
