@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/examples/line"
 )
 
 // TestListenKeepsFramer checks that the servers whose protocol needs a
@@ -27,7 +28,7 @@ func TestListenKeepsFramer(t *testing.T) {
 		// frame that resets the connection.
 		{name: "PacketBadHeader", server: "packet", send: "\x00", want: ""},
 		// Unframed, the handler would take the three lines as one.
-		{name: "LineCommands", server: "line", send: "ECHO a\r\nECHO b\r\nQUIT\r\n", want: "+OK a\r\n+OK b\r\n+OK bye\r\n"},
+		{name: "LineCommands", server: "line", send: "ECHO a\r\nECHO b\nQUIT\r\n", want: line.Greeting + "+OK a\r\n+OK b\r\n+OK bye\r\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

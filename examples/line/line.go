@@ -1,7 +1,8 @@
 // Package line is the seed articles' text protocol server, in the style of
-// POP3 (RFC 1939): CRLF-terminated command lines of at most MaxLine bytes,
-// each answered by one line starting with "+OK" or "-ERR".
+// POP3 (RFC 1939): a greeting on connect, then command lines of at most
+// MaxLine bytes, each answered by one line starting with "+OK" or "-ERR".
 //
+//	(connect)   +OK proactor line server ready
 //	ECHO text   +OK text
 //	TIME        +OK 2002-06-18T12:00:00Z   (the server's clock, RFC 3339)
 //	STATS       +OK accepted=N active=N closed=N bytes_in=N bytes_out=N
@@ -11,8 +12,9 @@
 // The command word is case-insensitive and ends at the first space; ECHO
 // alone answers "+OK", and TIME, STATS and QUIT ignore what follows them.
 // Several commands may arrive in one read and one command in several: the
-// framer delivers whole lines. Lines end in CRLF only, so use a client that
-// sends it, such as `nc -C`.
+// framer delivers whole lines. A line ends in CRLF or in a bare LF (what
+// plain nc and `proactor dial` send; codec.Delimited's AcceptLF); replies
+// always end in CRLF.
 //
 // # Over-long lines
 //
@@ -39,16 +41,20 @@ import (
 // DefaultAddr is where `proactor serve line` listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:5003"
 
-// MaxLine is the longest command line, CRLF excluded.
+// MaxLine is the longest command line, its line end excluded.
 const MaxLine = 1024
 
-// lines is the wire format: CRLF-terminated lines of at most MaxLine bytes.
-func lines() codec.Delimited { return codec.Delimited{MaxFrame: MaxLine} }
+// Greeting is the line a client reads first, as from a POP3 server.
+const Greeting = "+OK proactor line server ready\r\n"
+
+// lines is the wire format: lines of at most MaxLine bytes ended by CRLF or
+// LF.
+func lines() codec.Delimited { return codec.Delimited{MaxFrame: MaxLine, AcceptLF: true} }
 
 // Framer is a ResumableFramer.
 var _ codec.ResumableFramer = Framer{}
 
-// Framer splits CRLF lines for proactor.WithFramer, without the CRLF. A line
+// Framer splits lines for proactor.WithFramer, without their CRLF or LF. A line
 // over MaxLine bytes is not an error: its first MaxLine+1 bytes come back as
 // one frame, so that a handler can recognise it by its length, answer, and
 // close. A handler that went on reading would see the rest of the line as
@@ -60,7 +66,7 @@ func (f Framer) Next(buf []byte) (frame []byte, n int, need int, err error) {
 	return f.NextFrom(buf, 0)
 }
 
-// NextFrom is Next resuming the search for a CRLF where the previous call
+// NextFrom is Next resuming the search for a line end where the previous call
 // left off; see codec.ResumableFramer.
 func (Framer) NextFrom(buf []byte, scanned int) (frame []byte, n int, need int, err error) {
 	frame, n, need, err = lines().NextFrom(buf, scanned)
@@ -87,8 +93,16 @@ type Handler struct {
 	Now func() time.Time
 }
 
+// OnOpen greets the client. A greeting that cannot be queued (the
+// connection is already closing) leaves nothing to talk to.
+func (h Handler) OnOpen(c *proactor.Conn) {
+	if _, err := c.Write([]byte(Greeting)); err != nil {
+		c.Abort()
+	}
+}
+
 // OnData answers one line, which Options' framer delivers without its
-// CRLF. The line is valid only until OnData returns; every reply is a copy.
+// line end. The line is valid only until OnData returns; every reply is a copy.
 func (h Handler) OnData(c *proactor.Conn, line []byte) {
 	// A refused write (the connection is closing, or its queue overflowed)
 	// leaves a reply undelivered: the connection is aborted rather than let

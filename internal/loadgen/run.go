@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,13 +66,30 @@ func New(ctx context.Context, addr string, sc *Scenario, depth int) (*Run, error
 		lat: hdrhistogram.New(1, int64(time.Minute), 3)}, nil
 }
 
+// dial connects and reads the server's greeting, if the scenario has one.
 func (r *Run) dial() (*net.TCPConn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(r.ctx, "tcp", r.addr.String())
 	if err != nil {
 		return nil, err
 	}
-	return c.(*net.TCPConn), nil
+	tc := c.(*net.TCPConn)
+	if r.sc.greeted {
+		// A server that never greets (another protocol's) must fail the
+		// dial as a wrong reply would, not hang it.
+		const wait = 5 * time.Second
+		tc.SetReadDeadline(time.Now().Add(wait))
+		err := r.sc.ReadGreeting(tc)
+		tc.SetReadDeadline(time.Time{})
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = fmt.Errorf("no greeting within %v: %w", wait, ErrMismatch)
+		}
+		if err != nil {
+			tc.Close()
+			return nil, err
+		}
+	}
+	return tc, nil
 }
 
 // Measure starts recording latencies, unless the run has stopped already

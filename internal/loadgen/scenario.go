@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Scenario is the protocol of a load: the requests a connection sends and
@@ -24,6 +25,7 @@ type Scenario struct {
 	reqHead  string // before the body of a request
 	repHead  string // before the body of a reply
 	tail     string // after the body of both
+	greeted  bool   // the server greets a new connection with a "+OK ..." line
 	lenByte  bool   // the first byte is the message's total length
 	text     bool   // the id and the sequence in hex, the pattern printable
 	pattern  []byte
@@ -44,7 +46,8 @@ const (
 //   - packet: a 1-byte total-length header, the packet echoed whole, as
 //     `proactor serve packet` does (9 ≤ size ≤ 255);
 //   - line: "ECHO <text>\r\n" answered with "+OK <text>\r\n", as `proactor
-//     serve line` does (23 ≤ size ≤ 1026, its longest line and CRLF).
+//     serve line` does (23 ≤ size ≤ 1026, its longest line and CRLF),
+//     after the greeting line that server sends on connect.
 func NewScenario(name string, size int) (*Scenario, error) {
 	s := &Scenario{name: name, size: size}
 	var lo, hi int
@@ -55,7 +58,7 @@ func NewScenario(name string, size int) (*Scenario, error) {
 		s.lenByte = true
 		lo, hi = 1+binHeader, 255
 	case "line":
-		s.reqHead, s.repHead, s.tail, s.text = "ECHO ", "+OK ", "\r\n", true
+		s.reqHead, s.repHead, s.tail, s.text, s.greeted = "ECHO ", "+OK ", "\r\n", true, true
 		lo, hi = len("ECHO ")+textHeader+len("\r\n"), 1024+len("\r\n") // the line server's MaxLine
 	default:
 		return nil, fmt.Errorf("unknown scenario %q (have %v)", name, Scenarios)
@@ -133,6 +136,34 @@ func (s *Scenario) appendMsg(b []byte, head string, size int, id, seq uint32) []
 // AppendRequest appends request seq of connection id to b.
 func (s *Scenario) AppendRequest(b []byte, id, seq uint32) []byte {
 	return s.appendMsg(b, s.reqHead, s.size, id, seq)
+}
+
+// maxGreeting bounds the greeting line: POP3's limit on a reply line.
+const maxGreeting = 512
+
+// ReadGreeting reads the greeting line that a greeted scenario's server
+// sends first, and checks that it is a "+OK" line; it does nothing for
+// the others. It reads a byte at a time, so that no byte of a reply is
+// taken with it, which costs a few dozen system calls per connection.
+func (s *Scenario) ReadGreeting(c io.Reader) error {
+	if !s.greeted {
+		return nil
+	}
+	var line []byte
+	var b [1]byte
+	for !bytes.HasSuffix(line, []byte("\r\n")) {
+		if len(line) == maxGreeting {
+			return fmt.Errorf("greeting %.40q...: no line end in %d bytes: %w", line, maxGreeting, ErrMismatch)
+		}
+		if _, err := io.ReadFull(c, b[:]); err != nil {
+			return fmt.Errorf("read greeting: %w", err)
+		}
+		line = append(line, b[0])
+	}
+	if !bytes.HasPrefix(line, []byte("+OK")) {
+		return fmt.Errorf("greeting %q, want a +OK line: %w", line, ErrMismatch)
+	}
+	return nil
 }
 
 // ErrMismatch marks a reply that differs from the one expected: the run is

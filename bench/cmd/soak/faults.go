@@ -81,6 +81,7 @@ type faultConfig struct {
 	slack                  time.Duration // allowed beyond a timeout
 	capped                 bool          // the server has --max-conns, so it may refuse a connection
 	slowLife               time.Duration // how long a slow reader goes on reading
+	greeting               string        // what the server sends first on a connection ("" for nothing)
 }
 
 // bound is how long a connection that timeout should close may live: the
@@ -174,6 +175,23 @@ func connect(ctx context.Context, st *faultStats, addr string, rcvbuf int) *net.
 	return c
 }
 
+// greeted reads the server's greeting, if it sends one, which comes before
+// anything a client is checked for. It reports false when the greeting
+// did not come, counted as a failed exchange would be.
+func greeted(st *faultStats, cfg faultConfig, c *net.TCPConn, what string) bool {
+	if cfg.greeting == "" {
+		return true
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	err := exchange(c, nil, []byte(cfg.greeting))
+	c.SetReadDeadline(time.Time{})
+	if err != nil {
+		exchangeFailed(st, cfg, true, what+", the greeting", err)
+		return false
+	}
+	return true
+}
+
 // resetClient (echo) writes part of a stream, reads back and checks part of
 // the echo, and closes with SO_LINGER 0 so that the server sees a reset
 // with data in flight both ways.
@@ -211,13 +229,16 @@ func resetClient(ctx context.Context, st *faultStats, addr string, rng *rand.Ran
 }
 
 // silentClient connects and sends nothing: the server must close it within
-// its first-data timeout (plus slack), without a byte.
+// its first-data timeout (plus slack), without a byte after its greeting.
 func silentClient(ctx context.Context, st *faultStats, addr string, cfg faultConfig) {
 	c := connect(ctx, st, addr, 0)
 	if c == nil {
 		return
 	}
 	defer c.Close()
+	if !greeted(st, cfg, c, "silent client") {
+		return
+	}
 	awaitClose(st, c, time.Now(), "silent client", cfg.firstData, cfg.bound(cfg.firstData, 10*time.Second))
 }
 

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/seed487d475b/proactor/examples/line"
 )
 
 // packetFrame is a packet of the packet server: a 1-byte header holding
@@ -92,6 +94,7 @@ func lineGarbageClient(ctx context.Context, st *faultStats, addr string, cfg fau
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	word := "g" + strconv.FormatUint(rng.Uint64(), 36)
 	steps := []struct{ req, want string }{
+		{"", cfg.greeting},
 		{"ECHO " + word + "\r\n", "+OK " + word + "\r\n"},
 		{"\xff" + string(lineJunk(rng, rng.IntN(200))) + "\r\n", "-ERR unknown command\r\n"},
 		{string(bytes.Repeat([]byte("x"), 1500)), "-ERR line too long\r\n"},
@@ -134,6 +137,9 @@ func partialClient(ctx context.Context, st *faultStats, addr string, cfg faultCo
 		return
 	}
 	defer c.Close()
+	if !greeted(st, cfg, c, "unfinished request") {
+		return
+	}
 	t0 := time.Now()
 	if _, err := c.Write(start); err != nil {
 		st.closedAfter(time.Since(t0))
@@ -145,7 +151,7 @@ func partialClient(ctx context.Context, st *faultStats, addr string, cfg faultCo
 // floodBurst (line) opens n connections at once, each sending one command,
 // and holds them all until every one is answered or refused, so that they
 // are open together (past the server's --max-conns). An admitted one must
-// answer right; a refused one must close without a byte.
+// greet and answer right; a refused one must close without a byte.
 func floodBurst(ctx context.Context, st *faultStats, addr string, n int, burst int) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -161,7 +167,7 @@ func floodBurst(ctx context.Context, st *faultStats, addr string, n int, burst i
 			mu.Unlock()
 			c.SetDeadline(time.Now().Add(10 * time.Second))
 			word := fmt.Sprintf("flood-%d-%d", burst, i)
-			err := exchange(c, []byte("ECHO "+word+"\r\n"), []byte("+OK "+word+"\r\n"))
+			err := exchange(c, []byte("ECHO "+word+"\r\n"), []byte(line.Greeting+"+OK "+word+"\r\n"))
 			switch {
 			case err == nil:
 				st.expected.Add(1)

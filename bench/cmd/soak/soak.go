@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/examples/line"
 )
 
 // config is a soak's parsed command line.
@@ -272,6 +273,9 @@ func startFaults(ctx context.Context, cfg *config, p *serverProc) ([]*faultStats
 	}
 	t, addr := cfg.timeouts, p.addr
 	t.capped = p.name == "line" && cfg.maxConns > 0
+	if p.name == "line" {
+		t.greeting = line.Greeting
+	}
 	add("silent", cfg.silent, func(st *faultStats, _ int, _ *rand.Rand) { silentClient(ctx, st, addr, t) })
 	switch p.name {
 	case "echo":
