@@ -428,22 +428,58 @@ func (cfg *fileConfig) ls(ctx context.Context) (err error) {
 	return errors.New("the list does not end with \".\"")
 }
 
-// checkRoot checks --root of `proactor serve`: the files server needs it,
-// as serving the current directory by default could publish (and let
-// clients overwrite) files by accident; the others have no use for it.
-func checkRoot(server, root string) error {
-	switch {
-	case server == "files" && root == "":
-		return errors.New("files needs --root DIR, the directory to serve")
-	case server != "files" && root != "":
-		return fmt.Errorf("--root is for the files server, not %s", server)
-	}
-	return nil
+// filesFlags are the flags of `proactor serve` that only the files server
+// takes.
+type filesFlags struct {
+	root      string
+	maxUpload sizeFlag
+	minFree   sizeFlag
+	readOnly  bool
 }
 
-// newFilesHandler opens the files server's root.
-func newFilesHandler(root string) (proactor.Handler, error) {
-	h, err := files.New(root)
+func (f *filesFlags) register(fs *flag.FlagSet) {
+	// The sizes start at the library's defaults, which the usage shows.
+	f.maxUpload = files.DefaultMaxSize
+	f.minFree = files.DefaultMinFree
+	fs.StringVar(&f.root, "root", "", "files: serve the directory `DIR` (required for files, refused for the others)")
+	fs.Var(&f.maxUpload, "max-upload", "files: refuse uploads over `SIZE`")
+	fs.Var(&f.minFree, "min-free", "files: keep `SIZE` free on DIR's file system, refusing uploads that would leave less (0: refuse only what does not fit)")
+	fs.BoolVar(&f.readOnly, "read-only", false, "files: refuse every upload and write nothing to DIR")
+}
+
+// check checks the files flags against the server chosen: the files
+// server needs --root, as serving the current directory by default could
+// publish (and let clients overwrite) files by accident; the others take
+// none of them. fs is the parsed flag set, which tells what was given.
+func (f *filesFlags) check(server string, fs *flag.FlagSet) error {
+	if server == "files" {
+		switch {
+		case f.root == "":
+			return errors.New("files needs --root DIR, the directory to serve")
+		case f.maxUpload == 0:
+			// WithMaxSize would read 0 as its default, the opposite.
+			return errors.New("invalid --max-upload 0: must be positive (--read-only refuses every upload)")
+		}
+		return nil
+	}
+	var err error
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "root", "max-upload", "min-free", "read-only":
+			if err == nil {
+				err = fmt.Errorf("--%s is for the files server, not %s", fl.Name, server)
+			}
+		}
+	})
+	return err
+}
+
+// newHandler opens the files server's root.
+func (f *filesFlags) newHandler() (proactor.Handler, error) {
+	h, err := files.New(f.root,
+		files.WithMaxSize(int64(f.maxUpload)),
+		files.WithMinFree(int64(f.minFree)),
+		files.WithReadOnly(f.readOnly))
 	if err != nil {
 		return nil, fmt.Errorf("files: %w", err)
 	}

@@ -110,13 +110,79 @@ func TestFileCommands(t *testing.T) {
 	}
 }
 
-// startFilesServer runs `proactor serve files` on a free port and returns
-// its address; the cleanup stops it with SIGINT and checks its exit.
-func startFilesServer(t *testing.T, bin, root string) string {
+// TestServeFilesLimits runs `proactor serve files` with the flags that
+// limit uploads: a client's PUT over --max-upload, or to a --read-only
+// server, fails with the server's reason, and leaves nothing in the root;
+// reads still work.
+func TestServeFilesLimits(t *testing.T) {
+	bin := buildBinary(t)
+	work := t.TempDir()
+	src := filepath.Join(work, "two.bin")
+	if err := os.WriteFile(src, make([]byte, 2<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		flags      []string
+		wantStderr string
+	}{
+		{name: "MaxUpload", flags: []string{"--max-upload", "1MiB", "--min-free", "0"},
+			wantStderr: "proactor: file put: server: 2097152 bytes is over the limit of 1048576"},
+		{name: "ReadOnly", flags: []string{"--read-only"},
+			wantStderr: "proactor: file put: server: read-only server: uploads are refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.WriteFile(filepath.Join(root, "kept"), []byte("kept"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			addr := startFilesServer(t, bin, root, tt.flags...)
+			_, stderr := runProactor(t, bin, exitError, "file", "put", addr, src, "two.bin")
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantStderr, stderr)
+			}
+			stdout, _ := runProactor(t, bin, exitOK, "file", "ls", addr)
+			if want := fmt.Sprintf("%14d  kept\n", 4); stdout != want {
+				t.Errorf("ls = %q, want %q", stdout, want)
+			}
+			if got := dirEntries(t, root); !slices.Equal(got, []string{"kept"}) {
+				t.Errorf("the root holds %q, want only kept", got)
+			}
+		})
+	}
+
+	root := t.TempDir()
+	usage := []struct {
+		name       string
+		args       []string
+		wantStderr string
+	}{
+		{name: "EchoReadOnly", args: []string{"serve", "echo", "--read-only"}, wantStderr: "--read-only is for the files server, not echo"},
+		{name: "LineMaxUpload", args: []string{"serve", "line", "--max-upload", "1MiB"}, wantStderr: "--max-upload is for the files server, not line"},
+		{name: "EchoMinFree", args: []string{"serve", "echo", "--min-free", "0"}, wantStderr: "--min-free is for the files server, not echo"},
+		{name: "MaxUploadZero", args: []string{"serve", "files", "--root", root, "--max-upload", "0"}, wantStderr: "invalid --max-upload 0: must be positive"},
+		{name: "MaxUploadNotASize", args: []string{"serve", "files", "--root", root, "--max-upload", "lots"}, wantStderr: `not a size: "lots"`},
+	}
+	for _, tt := range usage {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr := runProactor(t, bin, exitUsage, tt.args...)
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantStderr, stderr)
+			}
+		})
+	}
+}
+
+// startFilesServer runs `proactor serve files` on a free port, with flags
+// added, and returns its address; the cleanup stops it with SIGINT and
+// checks its exit.
+func startFilesServer(t *testing.T, bin, root string, flags ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*testTimeout)
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "serve", "files", "--root", root, "--listen", "127.0.0.1:0", "--loops", "1")
+	args := append([]string{"serve", "files", "--root", root, "--listen", "127.0.0.1:0", "--loops", "1"}, flags...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

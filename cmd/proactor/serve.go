@@ -60,8 +60,8 @@ var servers = map[string]func() (proactor.Handler, []listenSpec){
 		return kv.NewHandler(), []listenSpec{{addr: kv.DefaultAddr, opts: kv.Options()}}
 	},
 	// files serves the directory given by --root. The handler opens it, a
-	// side effect, so runServe makes it (newFilesHandler) and this entry
-	// gives the listener alone.
+	// side effect, so runServe makes it (filesFlags.newHandler) and this
+	// entry gives the listener alone.
 	"files": func() (proactor.Handler, []listenSpec) {
 		return nil, []listenSpec{{addr: files.DefaultAddr}}
 	},
@@ -115,7 +115,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	engine := fs.String("engine", "auto", "I/O `engine`: auto, or one of: "+strings.Join(proactor.Engines(), ", "))
 	loops := fs.Int("loops", 0, "number of event loops; 0 means GOMAXPROCS")
 	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections before aborting them")
-	root := fs.String("root", "", "files: serve the directory `DIR` (required for files, refused for the others)")
 	reusePort := fs.Bool("reuse-port", false, "one listening socket per loop (SO_REUSEPORT): the kernel spreads connections over the loops")
 	leastConns := fs.Bool("least-conns", false, "give each accepted connection to the loop with the fewest (default: round-robin)")
 	var logLevel slog.Level
@@ -124,6 +123,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	ctl := fs.String("control", "", "serve the control endpoint (`proactor ctl`) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
 	var protect protectFlags
 	protect.register(fs)
+	var filesOpts filesFlags
+	filesOpts.register(fs)
 	// The flag package would print its errors unprefixed and the usage
 	// without the server list; silence it and report both below.
 	fs.SetOutput(io.Discard)
@@ -141,7 +142,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		err = protect.check()
 	}
 	if err == nil {
-		err = checkRoot(name, *root)
+		err = filesOpts.check(name, fs)
 	}
 	if err == nil && *reusePort && *leastConns {
 		err = errors.New("--least-conns has no effect with --reuse-port, where each loop keeps what its socket accepts")
@@ -154,7 +155,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 
 	h, specs := servers[name]()
 	if name == "files" {
-		if h, err = newFilesHandler(*root); err != nil {
+		if h, err = filesOpts.newHandler(); err != nil {
 			errorf(stderr, "serve: %v", err)
 			return exitError
 		}
