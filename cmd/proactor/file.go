@@ -441,7 +441,7 @@ func (f *filesFlags) register(fs *flag.FlagSet) {
 	// The sizes start at the library's defaults, which the usage shows.
 	f.maxUpload = files.DefaultMaxSize
 	f.minFree = files.DefaultMinFree
-	fs.StringVar(&f.root, "root", "", "files: serve the directory `DIR` (required for files, refused for the others)")
+	fs.StringVar(&f.root, "root", "", "files: serve the directory `DIR` (required for files; optional for http, its static files; refused for the others)")
 	fs.Var(&f.maxUpload, "max-upload", "files: refuse uploads over `SIZE`")
 	fs.Var(&f.minFree, "min-free", "files: keep `SIZE` free on DIR's file system, refusing uploads that would leave less (0: refuse only what does not fit)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "files: refuse every upload and write nothing to DIR")
@@ -449,7 +449,8 @@ func (f *filesFlags) register(fs *flag.FlagSet) {
 
 // check checks the files flags against the server chosen: the files
 // server needs --root, as serving the current directory by default could
-// publish (and let clients overwrite) files by accident; the others take
+// publish (and let clients overwrite) files by accident; http takes
+// --root alone, for its static files, and only when given; the others take
 // none of them. fs is the parsed flag set, which tells what was given.
 func (f *filesFlags) check(server string, fs *flag.FlagSet) error {
 	if server == "files" {
@@ -464,8 +465,9 @@ func (f *filesFlags) check(server string, fs *flag.FlagSet) error {
 	}
 	var err error
 	fs.Visit(func(fl *flag.Flag) {
-		switch fl.Name {
-		case "root", "max-upload", "min-free", "read-only":
+		switch {
+		case fl.Name == "root" && server == "http":
+		case fl.Name == "root", fl.Name == "max-upload", fl.Name == "min-free", fl.Name == "read-only":
 			if err == nil {
 				err = fmt.Errorf("--%s is for the files server, not %s", fl.Name, server)
 			}

@@ -28,6 +28,7 @@ import (
 	"github.com/seed487d475b/proactor/examples/kv"
 	"github.com/seed487d475b/proactor/examples/line"
 	"github.com/seed487d475b/proactor/examples/packet"
+	"github.com/seed487d475b/proactor/examples/web"
 	"github.com/seed487d475b/proactor/metrics"
 )
 
@@ -58,6 +59,13 @@ var servers = map[string]func() (proactor.Handler, []listenSpec){
 	// free of side effects; serve closes it after the server stops.
 	"resp": func() (proactor.Handler, []listenSpec) {
 		return kv.NewHandler(), []listenSpec{{addr: kv.DefaultAddr, opts: kv.Options()}}
+	},
+	// http is HTTP/1.1 for curl, wrk and browsers: /plaintext, /json,
+	// /echo, and the files under --root if given. The handler opens the
+	// root, so runServe makes it (newWebHandler) and this entry gives the
+	// listener alone.
+	"http": func() (proactor.Handler, []listenSpec) {
+		return nil, []listenSpec{{addr: web.DefaultAddr, opts: web.Options()}}
 	},
 	// files serves the directory given by --root. The handler opens it, a
 	// side effect, so runServe makes it (filesFlags.newHandler) and this
@@ -154,11 +162,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 
 	h, specs := servers[name]()
-	if name == "files" {
-		if h, err = filesOpts.newHandler(); err != nil {
-			errorf(stderr, "serve: %v", err)
-			return exitError
-		}
+	switch name {
+	case "files":
+		h, err = filesOpts.newHandler()
+	case "http":
+		h, err = newWebHandler(filesOpts.root)
+	}
+	if err != nil {
+		errorf(stderr, "serve: %v", err)
+		return exitError
 	}
 	return serve(serveConfig{
 		name:            name,
@@ -172,6 +184,16 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		metrics:         *metricsAddr,
 		logLevel:        logLevel,
 	}, stdout, stderr)
+}
+
+// newWebHandler makes the http server's handler, with the files of root
+// when it is not "".
+func newWebHandler(root string) (proactor.Handler, error) {
+	h, err := web.New(root)
+	if err != nil {
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	return h, nil
 }
 
 // overrideAddrs applies --listen: the i-th address replaces the i-th default
