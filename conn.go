@@ -39,7 +39,7 @@ type Conn struct {
 	tok    driver.Token
 	ctx    any
 	reason error    // why a closing connection closes (nil: asked to); loop-owned
-	dial   *dialing // a Client's connection: set before it is shared, then read-only
+	ext    *connExt // what only some connections have: set before it is shared, then read-only
 	local  addrPort
 	remote addrPort
 
@@ -78,10 +78,16 @@ type Conn struct {
 
 type keyValue struct{ k, v any }
 
-// dialing is what a Client's connection carries besides a Conn's state.
-type dialing struct {
-	res    chan dialResult // the Dial waits here
-	closed chan struct{}   // closed when the connection is finished
+// connExt is what only some connections carry besides a Conn's state: a
+// Client's dial, TLS. Kept behind a pointer so that a plain accepted
+// connection, the common case, pays 8 bytes for it.
+type connExt struct {
+	res    chan dialResult // a Client's Dial waits here; nil for accepted connections
+	closed chan struct{}   // a Client's: closed when the connection is finished
+	tls    *tlsConn        // nil for plain TCP
+	// serverName is the host a Client dialed, which TLS verifies unless
+	// the config names one.
+	serverName string
 }
 
 // addrPort is a netip.AddrPort in 20 bytes instead of 32. It keeps no
@@ -172,6 +178,9 @@ func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote.unpack() }
 // matching ErrQueueFull): bytes are never dropped from the middle of a
 // stream.
 func (c *Conn) Write(p []byte) (int, error) {
+	if c.ext != nil && c.ext.tls != nil {
+		return c.tlsWrite(c.ext.tls, p)
+	}
 	c.mu.Lock()
 	if err := c.admitWrite(len(p)); err != nil {
 		return 0, c.refuse(err)
@@ -194,6 +203,16 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	n := 0
 	for _, b := range bufs {
 		n += len(b)
+	}
+	if t := c.tlsOf(); t != nil {
+		// One record stream for the whole write: joined, then encrypted.
+		b := c.srv.eng.bufs.Get(n)
+		defer b.Release()
+		k := 0
+		for _, p := range bufs {
+			k += copy(b.Bytes()[k:], p)
+		}
+		return c.tlsWrite(t, b.Bytes())
 	}
 	c.mu.Lock()
 	if err := c.admitWrite(n); err != nil {
@@ -219,6 +238,11 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 // Server.BroadcastBuffer).
 func (c *Conn) WriteBuffer(b *buffer.Buffer) error {
 	n := len(b.Bytes())
+	if t := c.tlsOf(); t != nil {
+		defer b.Release()
+		_, err := c.tlsWrite(t, b.Bytes())
+		return err
+	}
 	c.mu.Lock()
 	if err := c.admitWrite(n); err != nil {
 		b.Release()
@@ -245,6 +269,9 @@ func (c *Conn) SendFile(f *os.File, off int64, n int) error {
 		f.Close()
 		return nil
 	}
+	if t := c.tlsOf(); t != nil {
+		return c.tlsSendFile(t, f, off, n)
+	}
 	c.mu.Lock()
 	if err := c.admitWrite(0); err != nil {
 		f.Close()
@@ -263,12 +290,22 @@ func (c *Conn) SendFile(f *os.File, off int64, n int) error {
 // CloseWrite sends FIN once every queued byte is sent; reading goes on and
 // OnData keeps coming until the peer closes too (a half-close). Further
 // writes return ErrClosed.
-func (c *Conn) CloseWrite() error { return c.request(reqCloseWrite) }
+func (c *Conn) CloseWrite() error {
+	if t := c.tlsOf(); t != nil {
+		c.tlsCloseNotify(t)
+	}
+	return c.request(reqCloseWrite)
+}
 
 // Close closes gracefully: no more OnData, every queued byte is sent, then a
 // FIN, then the socket closes after a lingering wait for the peer's FIN (see
 // WithLinger). OnClose follows with a nil error unless something failed.
-func (c *Conn) Close() error { return c.request(reqClose) }
+func (c *Conn) Close() error {
+	if t := c.tlsOf(); t != nil {
+		c.tlsCloseNotify(t)
+	}
+	return c.request(reqClose)
+}
 
 // Abort closes at once with a reset (SO_LINGER 0): queued bytes are dropped
 // and the peer sees ECONNRESET. OnClose follows with ErrAborted. Abort also
@@ -403,6 +440,30 @@ func (c *Conn) admitWrite(n int) error {
 		return ErrQueueFull
 	}
 	return nil
+}
+
+// queueRaw queues bytes that TLS has framed: records of a Write, and the
+// alerts and handshake messages crypto/tls sends on its own, which must go
+// out after a close was requested too (a close_notify). Only an abort, or
+// the connection's end, refuses them.
+func (c *Conn) queueRaw(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.req.Load() >= reqAbort {
+		c.mu.Unlock()
+		return 0, ErrClosed
+	}
+	if m := c.cfg.writeMax; m > 0 && c.out.mem+len(p) > m {
+		c.req.Store(reqOverflow)
+		return 0, c.refuse(ErrQueueFull)
+	}
+	c.out.write(p, &c.loop.chunks)
+	c.queuedMore(len(p))
+	sched := c.markScheduled()
+	c.mu.Unlock()
+	if sched {
+		c.schedule()
+	}
+	return len(p), nil
 }
 
 // refuse unlocks c.mu after admitWrite refused a write and returns the

@@ -86,7 +86,7 @@ func (cl *Client) dial(ctx context.Context, network, addr string, late func(*Con
 		loop:       l,
 		remote:     packAddr(ap),
 		connecting: true,
-		dial:       &dialing{res: res, closed: make(chan struct{})},
+		ext:        &connExt{res: res, closed: make(chan struct{}), serverName: host(addr)},
 	}
 	if !l.push(task{kind: taskDial, c: c}) {
 		return nil, ErrEngineClosed
@@ -143,7 +143,7 @@ func (l *loop) startDial(c *Conn) {
 		l.freeSlot(c.tok)
 		c.connecting = false
 		c.closed = true
-		c.dial.res <- dialResult{err: err}
+		c.ext.res <- dialResult{err: err}
 		return
 	}
 	l.setConn(c)
@@ -160,19 +160,39 @@ func (l *loop) Connected(t driver.Token, s driver.Sock, err error) {
 		c.dialFailed(err)
 		return
 	}
-	c.connecting = false
 	c.local, c.remote = packAddr(s.Local), packAddr(s.Peer)
+	if cfg := c.cfg.tls; cfg != nil {
+		// Still connecting until the handshake ends: the connect timeout
+		// and a cancelled context end it as they end a connect.
+		if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+			cfg = cfg.Clone()
+			cfg.ServerName = c.ext.serverName
+		}
+		c.openedAt = l.now
+		c.startTLS(cfg, true)
+		return
+	}
+	c.dialOpened()
+}
+
+// dialOpened opens a Client's connection: the dial ends with OnOpen.
+func (c *Conn) dialOpened() {
+	l := c.loop
+	c.connecting = false
 	if !c.srv.track(c) {
-		l.poller.Close(t, true)
+		l.poller.Close(c.tok, true)
 		c.dialFailed(ErrServerClosed)
 		return
+	}
+	if t := c.tlsOf(); t != nil {
+		t.opened = true
 	}
 	c.stats().accepted.Add(1)
 	c.openedAt = l.now
 	l.wheel.cancel(&c.timer)
 	c.rearm()
 	c.callOpen()
-	c.dial.res <- dialResult{c: c}
+	c.ext.res <- dialResult{c: c}
 }
 
 // failDial cancels a connect in progress; it does nothing once the dial
@@ -191,8 +211,11 @@ func (c *Conn) dialFailed(err error) {
 	c.closed = true
 	c.loop.wheel.cancel(&c.timer)
 	c.loop.freeSlot(c.tok)
-	close(c.dial.closed)
-	c.dial.res <- dialResult{err: err}
+	if t := c.tlsOf(); t != nil {
+		t.pipe.end(err) // a handshake in progress ends
+	}
+	close(c.ext.closed)
+	c.ext.res <- dialResult{err: err}
 }
 
 // Dial connects to addr with a one-off client: the connection gets a
@@ -232,3 +255,11 @@ func (cl *Client) Range(fn func(*Conn) bool) { cl.s.Range(fn) }
 
 // Stats returns a snapshot of the client's counters.
 func (cl *Client) Stats() Stats { return cl.s.Stats() }
+
+// host returns the host of a "host:port" address.
+func host(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}

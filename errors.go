@@ -30,6 +30,9 @@ var (
 	// ErrQueueFull is returned by a write that would take a connection's
 	// queued output over WithMaxWriteQueue.
 	ErrQueueFull = errors.New("proactor: write queue full")
+	// ErrNotOpen is returned by a write to a TLS connection whose
+	// handshake is not done (OnOpen has not run): a Broadcast, say.
+	ErrNotOpen = errors.New("proactor: connection not open yet")
 	// ErrBadOptions is returned by NewServer, NewClient, Listen and Serve
 	// for options that clash; the message says which values.
 	ErrBadOptions = errors.New("proactor: options clash")

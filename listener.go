@@ -236,6 +236,10 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 		return
 	}
 	l.setConn(c)
+	if ln.cfg.tls != nil {
+		c.startTLS(ln.cfg.tls, false) // OnOpen once the handshake is done
+		return
+	}
 	c.stats().accepted.Add(1)
 	c.rearm()
 	c.callOpen()

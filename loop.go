@@ -97,6 +97,8 @@ type loop struct {
 	lent           int
 	lentTo         []*Conn
 
+	plain []byte // TLS: decrypted bytes being delivered, made on first use
+
 	stopping bool
 	done     chan struct{}
 }

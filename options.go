@@ -1,6 +1,7 @@
 package proactor
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -38,6 +39,8 @@ type config struct {
 	noReadPause bool
 	balance     LoadBalance
 	reusePort   bool
+	tls         *tls.Config
+	tlsMax      int
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,

@@ -85,7 +85,7 @@ func (r *Reconnector) run(ctx context.Context, cl *Client, network, addr string,
 			failures = 0
 			r.setConn(c)
 			select {
-			case <-c.dial.closed:
+			case <-c.ext.closed:
 			case <-ctx.Done():
 				closeGracefully(c)
 				r.setConn(nil)
@@ -108,7 +108,7 @@ func (r *Reconnector) run(ctx context.Context, cl *Client, network, addr string,
 // Stop returns after its OnClose.
 func closeGracefully(c *Conn) error {
 	err := c.Close()
-	<-c.dial.closed
+	<-c.ext.closed
 	return err
 }
 

@@ -28,8 +28,10 @@ type Server struct {
 	registry registry
 	paused   atomic.Bool
 	adm      admission
-	client   bool // a Client's: no listeners, Conn.Server reports nil
-	oneShot  bool // Dial's private client: closes once its connection has
+	// handshakes counts the TLS handshakes running (WithTLSHandshakeLimit).
+	handshakes atomic.Int64
+	client     bool // a Client's: no listeners, Conn.Server reports nil
+	oneShot    bool // Dial's private client: closes once its connection has
 
 	mu        sync.Mutex
 	listeners []*listener

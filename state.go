@@ -1,6 +1,7 @@
 package proactor
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -70,6 +71,10 @@ func (c *Conn) readDone(p []byte, err error) {
 			return
 		}
 		c.lastActive, c.gotData = c.loop.now, true
+		if c.ext != nil && c.ext.tls != nil {
+			c.tlsInput(p) // records, decrypted and delivered as plaintext
+			return
+		}
 		c.serviceAfterPoll()
 		l := c.loop
 		l.lendFrom(p)
@@ -83,6 +88,21 @@ func (c *Conn) readDone(p []byte, err error) {
 		return
 	}
 	c.eof = true
+	if t := c.tlsOf(); t != nil {
+		t.pipe.end(nil)
+		if !t.opened {
+			return // the handshake fails on the EOF and closes the connection
+		}
+		c.tlsRead() // the last whole records; a partial one is an error
+		if c.closed || c.closing {
+			return
+		}
+	}
+	c.peerEOF()
+}
+
+// peerEOF acts on the peer's FIN: OnPeerClosed, or the end of a close.
+func (c *Conn) peerEOF() {
 	if c.req.Load() >= reqClose { // no OnPeerClosed once Close was asked for
 		if c.closing && c.idle() {
 			c.finish(c.reason, false)
@@ -425,9 +445,19 @@ func (c *Conn) finish(err error, abort bool) {
 	c.mu.Unlock()
 	c.releaseTail()
 	c.stats().queued.Add(-c.queued.Swap(0))
-	c.stats().closed.Add(1)
+	t := c.tlsOf()
+	if t != nil {
+		// A handshake in progress ends, with the reason if there is one.
+		t.pipe.end(cmp.Or(err, ErrClosed))
+	}
+	opened := t == nil || t.opened // a TLS connection opens after its handshake
+	if opened {
+		c.stats().closed.Add(1)
+	}
 	if err != nil {
-		c.stats().closedByErr.Add(1)
+		if opened {
+			c.stats().closedByErr.Add(1)
+		}
 		if log := c.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
 			log.Debug("proactor: connection closed", "conn", c.id, "remote", c.remote.unpack(), "reason", err, "reset", abort)
 		}
@@ -437,9 +467,11 @@ func (c *Conn) finish(err error, abort bool) {
 	// after every OnClose.
 	c.srv.registry.remove(c)
 	c.srv.unadmit(c.remote.unpack())
-	c.callClose(err)
-	if c.dial != nil {
-		close(c.dial.closed)
+	if opened {
+		c.callClose(err)
+	}
+	if c.ext != nil && c.ext.closed != nil {
+		close(c.ext.closed)
 	}
 	c.srv.untrack()
 }

@@ -30,6 +30,22 @@ type Stats struct {
 	Writes       uint64 `json:"writes"` // write operations submitted (one writev or more each)
 	BytesWritten uint64 `json:"bytes_written"`
 	QueuedBytes  int64  `json:"queued_bytes"` // bytes queued for writing, not yet sent
+
+	TLSHandshakes        uint64      `json:"tls_handshakes"`         // TLS handshakes completed
+	TLSHandshakeTimeouts uint64      `json:"tls_handshake_timeouts"` // of TLSFailures, those that timed out (also in TLSFailures.Timeout)
+	TLSFailures          TLSFailures `json:"tls_failures"`           // TLS handshakes failed, by reason
+	TLSRecordErrors      uint64      `json:"tls_record_errors"`      // established TLS connections closed for a bad record
+}
+
+// TLSFailures counts failed TLS handshakes by reason.
+type TLSFailures struct {
+	NotTLS      uint64 `json:"not_tls"`     // the first bytes were not a TLS record (garbage, plain HTTP)
+	Certificate uint64 `json:"certificate"` // a certificate was refused, by us or by the peer
+	Alert       uint64 `json:"alert"`       // the peer sent another alert (no shared version or cipher, ...)
+	EOF         uint64 `json:"eof"`         // the peer closed during the handshake
+	Timeout     uint64 `json:"timeout"`     // WithTLSHandshakeTimeout passed
+	Busy        uint64 `json:"busy"`        // refused: WithTLSHandshakeLimit handshakes were running
+	Other       uint64 `json:"other"`
 }
 
 // statShard holds one loop's share of a server's counters; only that loop
@@ -41,6 +57,9 @@ type statShard struct {
 	closed, closedByErr, panics atomic.Uint64
 	frameErrors, readPauses     atomic.Uint64
 	overflows                   atomic.Uint64
+	tlsHandshakes               atomic.Uint64
+	tlsRecordErrors             atomic.Uint64
+	tlsFailures                 [numTLSReasons]atomic.Uint64
 	// queued is the bytes queued on the loop's connections of this server,
 	// kept beside each connection's own count so that a snapshot does not
 	// walk every connection. Unlike the rest it is written by any goroutine
@@ -74,4 +93,11 @@ func (s *Stats) add(sh *statShard) {
 	s.Writes += sh.writes.Load()
 	s.BytesWritten += sh.bytesWr.Load()
 	s.QueuedBytes += sh.queued.Load()
+	s.TLSHandshakes += sh.tlsHandshakes.Load()
+	s.TLSRecordErrors += sh.tlsRecordErrors.Load()
+	s.TLSHandshakeTimeouts += sh.timeouts[HandshakeTimeout].Load()
+	f := &s.TLSFailures
+	for i, p := range []*uint64{&f.NotTLS, &f.Certificate, &f.Alert, &f.EOF, &f.Timeout, &f.Busy, &f.Other} {
+		*p += sh.tlsFailures[i].Load()
+	}
 }

@@ -20,10 +20,11 @@ const (
 	ReadTimeout                         // input begun and left unfinished (slowloris)
 	WriteTimeout                        // queued output not draining
 	ConnectTimeout                      // a Dial not connected in time
+	HandshakeTimeout                    // a TLS handshake not done in time
 	numTimeouts
 )
 
-var timeoutNames = [numTimeouts]string{"first-data", "idle", "read", "write", "connect"}
+var timeoutNames = [numTimeouts]string{"first-data", "idle", "read", "write", "connect", "tls-handshake"}
 
 func (k TimeoutKind) String() string {
 	if k < numTimeouts {
@@ -63,6 +64,9 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 		}
 	}
 	to := &c.cfg.timeouts
+	if t := c.tlsOf(); t != nil && !t.shaken && !c.closed {
+		set(c.openedAt+c.cfg.handshakeTimeout(), HandshakeTimeout)
+	}
 	if c.connecting {
 		set(c.openedAt+c.cfg.connectTimeout(), ConnectTimeout)
 		return when, kind, ok
@@ -94,7 +98,7 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 // later than needed fires, finds nothing due, and re-arms itself.
 func (c *Conn) rearm() {
 	if to := &c.cfg.timeouts; to[FirstDataTimeout]|to[IdleTimeout]|to[ReadTimeout]|to[WriteTimeout] == 0 &&
-		c.lingerUntil == 0 && !c.connecting {
+		c.lingerUntil == 0 && !c.connecting && c.ext == nil {
 		return // no deadline can apply: spare the message path the work
 	}
 	when, _, ok := c.deadline()
@@ -128,6 +132,10 @@ func (c *Conn) timerFired(now int64) {
 	case kind == ConnectTimeout:
 		c.stats().timeouts[kind].Add(1)
 		c.failDial(&TimeoutError{Kind: kind, After: time.Duration(c.cfg.connectTimeout())})
+	case kind == HandshakeTimeout:
+		c.stats().timeouts[kind].Add(1)
+		err := &TimeoutError{Kind: kind, After: time.Duration(c.cfg.handshakeTimeout())}
+		c.tlsFailed(&TLSError{Handshake: true, Reason: tlsReasonNames[tlsTimeout], Err: err}, true)
 	default:
 		c.stats().timeouts[kind].Add(1)
 		err := &TimeoutError{Kind: kind, After: time.Duration(c.cfg.timeouts[kind])}
