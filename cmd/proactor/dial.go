@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,8 @@ func runDial(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("proactor dial", flag.ContinueOnError)
 	engine := fs.String("engine", "auto", "I/O `engine`: auto, or one of: "+strings.Join(proactor.Engines(), ", "))
 	timeout := fs.Duration("timeout", 10*time.Second, "connect timeout")
+	useTLS := fs.Bool("tls", false, "speak TLS, verifying the server's certificate against the system's roots")
+	insecure := fs.Bool("insecure", false, "with --tls, accept any certificate (a self-signed one, say)")
 	fs.SetOutput(io.Discard)
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: proactor dial [flags] ADDR\n\nTalk to a TCP server: stdin to the connection, the connection to stdout.\n\nFlags:\n")
@@ -56,8 +59,11 @@ func runDial(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	h := &dialHandler{out: stdout, done: make(chan error, 1)}
-	c, err := proactor.Dial(context.Background(), "tcp", fs.Arg(0), h,
-		proactor.WithEngineName(*engine), proactor.WithLoops(1), proactor.WithConnectTimeout(*timeout))
+	opts := []proactor.Option{proactor.WithEngineName(*engine), proactor.WithLoops(1), proactor.WithConnectTimeout(*timeout)}
+	if *useTLS {
+		opts = append(opts, proactor.WithTLS(&tls.Config{InsecureSkipVerify: *insecure}))
+	}
+	c, err := proactor.Dial(context.Background(), "tcp", fs.Arg(0), h, opts...)
 	if err != nil {
 		errorf(stderr, "%v", err)
 		return exitError

@@ -131,6 +131,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	ctl := fs.String("control", "", "serve the control endpoint (`proactor ctl`) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
 	var protect protectFlags
 	protect.register(fs)
+	var tlsOpts tlsFlags
+	tlsOpts.register(fs)
 	var filesOpts filesFlags
 	filesOpts.register(fs)
 	// The flag package would print its errors unprefixed and the usage
@@ -148,6 +150,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil {
 		err = protect.check()
+	}
+	if err == nil {
+		err = tlsOpts.check()
 	}
 	if err == nil {
 		err = filesOpts.check(name, fs)
@@ -172,6 +177,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		errorf(stderr, "serve: %v", err)
 		return exitError
 	}
+	opts := append(protect.options(), balanceOptions(*reusePort, *leastConns)...)
+	tlsCfg, err := tlsOpts.config(stdout)
+	if err != nil {
+		errorf(stderr, "serve: %v", err)
+		return exitError
+	}
+	if tlsCfg != nil {
+		opts = append(opts, proactor.WithTLS(tlsCfg))
+	}
 	return serve(serveConfig{
 		name:            name,
 		handler:         h,
@@ -179,7 +193,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		engine:          *engine,
 		loops:           *loops,
 		shutdownTimeout: *timeout,
-		opts:            append(protect.options(), balanceOptions(*reusePort, *leastConns)...),
+		opts:            opts,
 		control:         *ctl,
 		metrics:         *metricsAddr,
 		logLevel:        logLevel,
