@@ -106,6 +106,19 @@ func NewCollector(srv *proactor.Server, opts ...Option) *Collector {
 	counter(timeouts, "read", func(st *proactor.Stats) uint64 { return st.ReadTimeouts })
 	counter(timeouts, "write", func(st *proactor.Stats) uint64 { return st.WriteTimeouts })
 	counter(timeouts, "connect", func(st *proactor.Stats) uint64 { return st.ConnectTimeouts })
+	counter(timeouts, "tls_handshake", func(st *proactor.Stats) uint64 { return st.TLSHandshakeTimeouts })
+	counter(desc("tls_handshakes_total", "TLS handshakes completed."), "",
+		func(st *proactor.Stats) uint64 { return st.TLSHandshakes })
+	tlsFailed := desc("tls_handshake_failures_total", "TLS handshakes failed, by reason.", "reason")
+	counter(tlsFailed, "not_tls", func(st *proactor.Stats) uint64 { return st.TLSFailures.NotTLS })
+	counter(tlsFailed, "certificate", func(st *proactor.Stats) uint64 { return st.TLSFailures.Certificate })
+	counter(tlsFailed, "alert", func(st *proactor.Stats) uint64 { return st.TLSFailures.Alert })
+	counter(tlsFailed, "eof", func(st *proactor.Stats) uint64 { return st.TLSFailures.EOF })
+	counter(tlsFailed, "timeout", func(st *proactor.Stats) uint64 { return st.TLSFailures.Timeout })
+	counter(tlsFailed, "busy", func(st *proactor.Stats) uint64 { return st.TLSFailures.Busy })
+	counter(tlsFailed, "other", func(st *proactor.Stats) uint64 { return st.TLSFailures.Other })
+	counter(desc("tls_record_errors_total", "Established TLS connections closed for a bad record."), "",
+		func(st *proactor.Stats) uint64 { return st.TLSRecordErrors })
 	gauge(desc("connections_active", "Connections open now."),
 		func(st *proactor.Stats) float64 { return float64(st.Active) })
 	counter(desc("connections_closed_total", "Connections closed (OnClose called)."), "",

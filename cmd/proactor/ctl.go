@@ -118,6 +118,10 @@ func printStatus(w io.Writer, st control.Status) {
 	fmt.Fprintf(tw, "read\t%d bytes in %d reads\n", s.BytesRead, s.Reads)
 	fmt.Fprintf(tw, "written\t%d bytes in %d writes; %d queued\n", s.BytesWritten, s.Writes, s.QueuedBytes)
 	fmt.Fprintf(tw, "trouble\t%d frame errors, %d panics, %d read pauses, %d write overflows\n", s.FrameErrors, s.Panics, s.ReadPauses, s.Overflows)
+	if f := s.TLSFailures; s.TLSHandshakes+f.NotTLS+f.Certificate+f.Alert+f.EOF+f.Timeout+f.Busy+f.Other > 0 {
+		fmt.Fprintf(tw, "tls\t%d handshakes; failed: %d not TLS, %d certificate, %d alert, %d eof, %d timeout, %d busy, %d other; %d bad records\n",
+			s.TLSHandshakes, f.NotTLS, f.Certificate, f.Alert, f.EOF, f.Timeout, f.Busy, f.Other, s.TLSRecordErrors)
+	}
 	b := st.Buffers
 	fmt.Fprintf(tw, "buffers\t%d asked of the engine's pool, %d reused, %d allocated; %d bytes kept free\n", b.Gets, b.Hits, b.Allocs, b.Retained)
 	tw.Flush()
