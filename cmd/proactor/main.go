@@ -7,6 +7,7 @@
 //	proactor bench [flags] [ADDR]
 //	proactor dial [flags] ADDR
 //	proactor file put|get|ls ADDR ...
+//	proactor pop3-user --users FILE NAME < password
 //
 // Run "proactor serve -h" for the servers and flags. Exit status is 0 on
 // success, 1 when the server fails, and 2 for a bad command line.
@@ -42,6 +43,7 @@ var commands = []command{
 	{name: "bench", summary: "run a load against a server, checking every reply", run: runBench},
 	{name: "dial", summary: "talk to a TCP server: stdin to it, its replies to stdout", run: runDial},
 	{name: "file", summary: "put, get or list files on a files server", run: runFile},
+	{name: "pop3-user", summary: "add a user of serve pop3, or change a password (read from stdin)", run: runPop3User},
 }
 
 func main() {

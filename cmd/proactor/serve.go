@@ -28,8 +28,10 @@ import (
 	"github.com/seed487d475b/proactor/examples/kv"
 	"github.com/seed487d475b/proactor/examples/line"
 	"github.com/seed487d475b/proactor/examples/packet"
+	"github.com/seed487d475b/proactor/examples/pop3d"
 	"github.com/seed487d475b/proactor/examples/web"
 	"github.com/seed487d475b/proactor/metrics"
+	"github.com/seed487d475b/proactor/pop3"
 )
 
 // listenSpec is one default listener of a server: where, and with which
@@ -66,6 +68,12 @@ var servers = map[string]func() (proactor.Handler, []listenSpec){
 	// listener alone.
 	"http": func() (proactor.Handler, []listenSpec) {
 		return nil, []listenSpec{{addr: web.DefaultAddr, opts: web.Options()}}
+	},
+	// pop3 serves the Maildirs under --maildrop. The handler opens the
+	// directory, so runServe makes it (pop3Flags.newHandler) and this
+	// entry gives the listener alone.
+	"pop3": func() (proactor.Handler, []listenSpec) {
+		return nil, []listenSpec{{addr: pop3d.DefaultAddr, opts: pop3.Options()}}
 	},
 	// files serves the directory given by --root. The handler opens it, a
 	// side effect, so runServe makes it (filesFlags.newHandler) and this
@@ -135,6 +143,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	tlsOpts.register(fs)
 	var filesOpts filesFlags
 	filesOpts.register(fs)
+	var pop3Opts pop3Flags
+	pop3Opts.register(fs)
 	// The flag package would print its errors unprefixed and the usage
 	// without the server list; silence it and report both below.
 	fs.SetOutput(io.Discard)
@@ -157,6 +167,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = filesOpts.check(name, fs)
 	}
+	if err == nil {
+		err = pop3Opts.check(name, fs)
+	}
 	if err == nil && *reusePort && *leastConns {
 		err = errors.New("--least-conns has no effect with --reuse-port, where each loop keeps what its socket accepts")
 	}
@@ -172,6 +185,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		h, err = filesOpts.newHandler()
 	case "http":
 		h, err = newWebHandler(filesOpts.root)
+	case "pop3":
+		h, err = pop3Opts.newHandler()
 	}
 	if err != nil {
 		errorf(stderr, "serve: %v", err)
