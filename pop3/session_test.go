@@ -244,3 +244,24 @@ func TestParse(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// FuzzParse checks that Parse never panics and keeps its limits.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("TOP 1 10"))
+	f.Add([]byte("PASS a b c"))
+	f.Add([]byte("list  "))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		cmd, err := pop3.Parse(line)
+		if err != nil {
+			return
+		}
+		if len(line) > pop3.MaxLine || len(cmd.Args) > 2 {
+			t.Fatalf("Parse(%q) took %d args", line, len(cmd.Args))
+		}
+		for _, a := range cmd.Args {
+			if cmd.Name != "PASS" && (len(a) == 0 || len(a) > pop3.MaxArg) {
+				t.Fatalf("Parse(%q) took argument %q", line, a)
+			}
+		}
+	})
+}
