@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -32,6 +33,8 @@ type benchConfig struct {
 	Sizes    sizeList      `toml:"size"`
 	Depth    int           `toml:"depth"`
 	Churn    bool          `toml:"churn"`
+	TLS      bool          `toml:"tls"`
+	Insecure bool          `toml:"insecure"`
 	Duration time.Duration `toml:"duration"`
 	Warmup   time.Duration `toml:"warmup"`
 	Progress time.Duration `toml:"progress"`
@@ -48,6 +51,7 @@ type benchReport struct {
 	Conns       int     `json:"conns"`
 	Size        int     `json:"size"`
 	Depth       int     `json:"depth,omitempty"`
+	TLS         bool    `json:"tls,omitempty"`
 	Unit        string  `json:"unit"` // msg or conn
 	Seconds     float64 `json:"seconds"`
 	Ops         int64   `json:"ops"`
@@ -71,6 +75,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cfg.Sizes, "size", "bytes per request (`SIZES`: 64, 4KiB; a list such as 64,1KiB,16KiB runs each size in turn) (default 64)")
 	fs.IntVar(&cfg.Depth, "depth", cfg.Depth, "messages in flight per connection")
 	fs.BoolVar(&cfg.Churn, "churn", cfg.Churn, "connect, send one message, check the reply, close; over and over")
+	fs.BoolVar(&cfg.TLS, "tls", cfg.TLS, "speak TLS, verifying the server's certificate against the system's roots (with --churn every connection makes a full handshake)")
+	fs.BoolVar(&cfg.Insecure, "insecure", cfg.Insecure, "with --tls, do not verify the server's certificate (a self-signed one, say)")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured time")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured time before it")
 	fs.DurationVar(&cfg.Progress, "progress", cfg.Progress, "report on stderr this often; 0 for never")
@@ -181,6 +187,8 @@ func checkBench(cfg *benchConfig) ([]*loadgen.Scenario, error) {
 		return nil, fmt.Errorf("invalid -duration %v: give at least 1ms (\"30s\", not 30)", cfg.Duration)
 	case cfg.Warmup < 0 || cfg.Progress < 0:
 		return nil, errors.New("-warmup and -progress must not be negative")
+	case cfg.Insecure && !cfg.TLS:
+		return nil, errors.New("--insecure goes with --tls")
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = benchAddrs[cfg.Scenario]
@@ -231,7 +239,7 @@ func (l *sizeList) UnmarshalTOML(v any) error {
 // early; what was measured is reported.
 func bench(ctx context.Context, cfg benchConfig, sc *loadgen.Scenario, stderr io.Writer) (benchReport, error) {
 	rep := benchReport{Scenario: cfg.Scenario, Addr: cfg.Addr, Mode: "stream", Conns: cfg.Conns, Size: sc.Size(),
-		Depth: cfg.Depth, Unit: "msg"}
+		Depth: cfg.Depth, TLS: cfg.TLS, Unit: "msg"}
 	if cfg.Churn {
 		rep.Mode, rep.Depth, rep.Unit = "churn", 0, "conn"
 	}
@@ -239,7 +247,10 @@ func bench(ctx context.Context, cfg benchConfig, sc *loadgen.Scenario, stderr io
 	if err != nil {
 		return rep, err
 	}
-	var conns []*net.TCPConn
+	if cfg.TLS {
+		run.UseTLS(&tls.Config{InsecureSkipVerify: cfg.Insecure})
+	}
+	var conns []net.Conn
 	if !cfg.Churn {
 		if conns, err = run.DialAll(cfg.Conns, nil); err != nil {
 			return rep, err
@@ -315,9 +326,13 @@ func si(v float64) string {
 func printBench(w io.Writer, r benchReport) {
 	what := fmt.Sprintf("%s, %s, %d connections × %d in flight", r.Scenario, humanize.IBytes(uint64(r.Size)), r.Conns, r.Depth)
 	if r.Mode == "churn" {
-		what = fmt.Sprintf("%s, %s, churn: %d workers each connecting, sending one message and closing", r.Scenario, humanize.IBytes(uint64(r.Size)), r.Conns)
+		what = fmt.Sprintf("%s, %s, churn: %d workers each connecting, sending one message and closing (over TLS: a full handshake each)", r.Scenario, humanize.IBytes(uint64(r.Size)), r.Conns)
 	}
-	fmt.Fprintf(w, "load      %s, against %s\n", what, r.Addr)
+	against := r.Addr
+	if r.TLS {
+		against += " over TLS"
+	}
+	fmt.Fprintf(w, "load      %s, against %s\n", what, against)
 	measured := fmt.Sprintf("%.1fs", r.Seconds)
 	if r.Interrupted {
 		measured += " (interrupted)"

@@ -4,5 +4,5 @@ package loadgen
 
 import "net"
 
-// pending: without a non-blocking peek, extra bytes are not looked for.
-func pending(*net.TCPConn) bool { return false }
+// peek: without a non-blocking peek, extra bytes are not looked for.
+func peek(net.Conn) bool { return false }

@@ -7,10 +7,14 @@ import (
 	"syscall"
 )
 
-// pending reports whether bytes wait unread on c, without waiting: a
+// peek reports whether bytes wait unread in c's socket, without waiting: a
 // non-blocking peek (a read deadline in the past would not read at all).
-func pending(c *net.TCPConn) bool {
-	rc, err := c.SyscallConn()
+func peek(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
 	if err != nil {
 		return false
 	}

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +31,9 @@ type Run struct {
 	ctx   context.Context // ends the dials
 	sc    *Scenario
 	addr  *net.TCPAddr
+	host  string // as given, the name a certificate must have
 	depth int
+	tls   *tls.Config // nil: plain TCP
 	start time.Time
 	phase atomic.Int32
 	done  atomic.Int64 // operations completed, in every phase
@@ -62,18 +65,47 @@ func New(ctx context.Context, addr string, sc *Scenario, depth int) (*Run, error
 	if inflight := depth * max(sc.Size(), sc.ReplySize()); inflight > MaxInFlight {
 		return nil, fmt.Errorf("depth × size = %d bytes in flight per connection, over %d: the requests would fill the socket buffers before a reply is read", inflight, MaxInFlight)
 	}
-	return &Run{ctx: ctx, sc: sc, addr: a, depth: depth, start: time.Now(),
+	host, _, _ := net.SplitHostPort(addr)
+	return &Run{ctx: ctx, sc: sc, addr: a, host: host, depth: depth, start: time.Now(),
 		lat: hdrhistogram.New(1, int64(time.Minute), 3)}, nil
 }
 
-// dial connects and reads the server's greeting, if the scenario has one.
-func (r *Run) dial() (*net.TCPConn, error) {
+// UseTLS makes the run's connections speak TLS with cfg (with no
+// ServerName in it, the host of the address is verified). Every dial then
+// makes a full handshake, as cfg has no ClientSessionCache unless the
+// caller gave it one: churn measures handshakes. Call it before any dial.
+func (r *Run) UseTLS(cfg *tls.Config) {
+	cfg = cfg.Clone()
+	if cfg.ServerName == "" {
+		cfg.ServerName = r.host
+	}
+	r.tls = cfg
+}
+
+// handshakeWait bounds a TLS handshake, as the greeting's wait bounds a
+// server that never speaks.
+const handshakeWait = 10 * time.Second
+
+// dial connects, makes the TLS handshake with UseTLS, and reads the
+// server's greeting, if the scenario has one.
+func (r *Run) dial() (net.Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(r.ctx, "tcp", r.addr.String())
 	if err != nil {
 		return nil, err
 	}
-	tc := c.(*net.TCPConn)
+	tc := c
+	if r.tls != nil {
+		ctx, cancel := context.WithTimeout(r.ctx, handshakeWait)
+		t := tls.Client(c, r.tls)
+		err := t.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("TLS handshake: %w", err)
+		}
+		tc = t
+	}
 	if r.sc.greeted {
 		// A server that never greets (another protocol's) must fail the
 		// dial as a wrong reply would, not hang it.
@@ -150,8 +182,8 @@ func (r *Run) Max() time.Duration {
 
 // DialAll opens n connections, 64 at a time, and runs each through prepare
 // (nil: none). On an error it closes what it opened.
-func (r *Run) DialAll(n int, prepare func(c *net.TCPConn, id uint32) error) ([]*net.TCPConn, error) {
-	conns := make([]*net.TCPConn, n)
+func (r *Run) DialAll(n int, prepare func(c net.Conn, id uint32) error) ([]net.Conn, error) {
+	conns := make([]net.Conn, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(n, 64) {
@@ -185,7 +217,7 @@ func (r *Run) DialAll(n int, prepare func(c *net.TCPConn, id uint32) error) ([]*
 }
 
 // CloseAll closes every connection of conns.
-func CloseAll(conns []*net.TCPConn) {
+func CloseAll(conns []net.Conn) {
 	for _, c := range conns {
 		if c != nil {
 			c.Close()
@@ -196,7 +228,7 @@ func CloseAll(conns []*net.TCPConn) {
 // RoundTrip sends request seq on c and checks the reply, and that nothing
 // more has arrived with it; buf is scratch of at least the request's and
 // the reply's size.
-func (r *Run) RoundTrip(c *net.TCPConn, id, seq uint32, buf []byte) error {
+func (r *Run) RoundTrip(c net.Conn, id, seq uint32, buf []byte) error {
 	if _, err := c.Write(r.sc.AppendRequest(buf[:0], id, seq)); err != nil {
 		return err
 	}
@@ -212,7 +244,7 @@ func (r *Run) RoundTrip(c *net.TCPConn, id, seq uint32, buf []byte) error {
 
 // noMore fails if bytes beyond the last reply have already arrived (a
 // server that answers twice); it does not wait for any.
-func noMore(c *net.TCPConn, id, seq uint32) error {
+func noMore(c net.Conn, id, seq uint32) error {
 	if pending(c) {
 		return fmt.Errorf("conn %d: bytes after the last reply, as if message %d had been answered: %w", id, seq, ErrMismatch)
 	}
@@ -221,7 +253,7 @@ func noMore(c *net.TCPConn, id, seq uint32) error {
 
 // Stream keeps depth messages in flight on c until Stop: it reads every
 // reply available, checks it, and sends as many new requests in one write.
-func (r *Run) Stream(c *net.TCPConn, id uint32) error {
+func (r *Run) Stream(c net.Conn, id uint32) error {
 	size, rsize, k := r.sc.Size(), r.sc.ReplySize(), uint32(r.depth)
 	br := bufio.NewReaderSize(c, max(4096, rsize*int(k)))
 	sendAt := make([]int64, k)
@@ -329,7 +361,7 @@ func (r *Run) Churn(id uint32) {
 // Start runs a Stream on each of conns, or, with conns nil, churn workers
 // goroutines of Churn. A stream's error is recorded and stops the run. The
 // returned wait blocks until every worker has returned.
-func (r *Run) Start(conns []*net.TCPConn, churn int) (wait func()) {
+func (r *Run) Start(conns []net.Conn, churn int) (wait func()) {
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		wg.Go(func() {

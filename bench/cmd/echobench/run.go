@@ -190,7 +190,7 @@ func runTimed(cfg runConfig, srv *serverProc, spec loadSpec, res *result) error 
 	if err != nil {
 		return err
 	}
-	var conns []*net.TCPConn
+	var conns []net.Conn
 	if spec.kind == streamLoad {
 		if conns, err = run.DialAll(spec.conns, nil); err != nil {
 			return err
@@ -244,7 +244,7 @@ func runIdle(cfg runConfig, srv *serverProc, spec loadSpec, res *result) error {
 	run.Measure()
 	var latMu sync.Mutex
 	var lat []int64
-	conns, err := run.DialAll(spec.conns, func(c *net.TCPConn, id uint32) error {
+	conns, err := run.DialAll(spec.conns, func(c net.Conn, id uint32) error {
 		start := time.Now()
 		c.SetDeadline(start.Add(10 * time.Second))
 		err := run.RoundTrip(c, id, 0, make([]byte, 0, spec.size))

@@ -21,7 +21,7 @@ var scenarioSize = map[string]int{"echo": 1024, "packet": 128, "line": 128}
 // loadgen.
 type correctLoad struct {
 	streams, churn *loadgen.Run
-	conns          []*net.TCPConn
+	conns          []net.Conn
 	failed         atomic.Int64 // streams that ended with an error
 	waits          []func()
 }
