@@ -68,6 +68,9 @@ func (c *Conn) readDone(p []byte, err error) {
 		// goroutine and before the loop has acted on it, input is drained
 		// unseen: no OnData after Close.
 		if c.req.Load() >= reqClose {
+			if c.quick {
+				c.notQuick()
+			}
 			return
 		}
 		c.lastActive, c.gotData = c.loop.now, true
@@ -404,6 +407,17 @@ const shutdownLinger = 200 * time.Millisecond
 // owes reports whether the connection has something the peer has not got:
 // bytes queued or in flight, input read and not answered, or a frame begun.
 func (c *Conn) owes() bool { return !c.idle() || c.unanswered != 0 || c.hasTail() }
+
+// notQuick gives a connection that Shutdown found idle the whole lingering
+// close after all: its peer is sending, so closing it soon would meet
+// unread input, and the reset that sends would destroy the replies still
+// on their way to the peer.
+func (c *Conn) notQuick() {
+	c.quick = false
+	if c.lingerUntil != 0 {
+		c.lingerUntil = max(c.lingerUntil, c.loop.now+int64(c.cfg.lingerTime()))
+	}
+}
 
 // shutdown tells the connection that its server is shutting down. Like
 // net/http's Shutdown, a connection with nothing owed closes at once (a
