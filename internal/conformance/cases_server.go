@@ -59,10 +59,12 @@ func testShutdownInFlight(t *testing.T, b Backend) {
 	flows := make([]flow, clients)
 	started := make(chan struct{}, clients)
 	var wg sync.WaitGroup
+	var conns []interface{ SetDeadline(time.Time) error }
 	for i := range flows {
 		c := dial(t, addr)
 		f := &flows[i]
 		f.local = c.LocalAddr().String()
+		conns = append(conns, c)
 		stop := make(chan struct{})
 		var sentMu sync.Mutex
 		wg.Add(2)
@@ -113,10 +115,20 @@ func testShutdownInFlight(t *testing.T, b Backend) {
 	for range clients {
 		wait(t, started, "traffic on every connection")
 	}
+	// The case is about what follows: on a slow machine getting every
+	// client streaming may take most of the dial's deadline.
+	for _, c := range conns {
+		c.SetDeadline(time.Now().Add(testTimeout))
+	}
 	if err := srv.Shutdown(ctxTimeout(t)); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	wg.Wait()
+	for i, f := range flows { // a client's own failure first: it explains the server's
+		if f.err != nil {
+			t.Fatalf("client %d: %v", i, f.err)
+		}
+	}
 	server := map[string]closeEvent{}
 	for range clients {
 		ev := r.waitClose(t)
