@@ -83,7 +83,11 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 		if d := to[IdleTimeout]; d > 0 {
 			set(max(c.openedAt, c.lastActive)+d, IdleTimeout)
 		}
-		if d := to[ReadTimeout]; d > 0 && c.unanswered != 0 {
+		// Input waiting for an answer while the answers themselves wait
+		// for the peer to read is a peer that does not read: the write
+		// timeout's case, not a slowloris. Without this rule which of the
+		// two fired depended on how an engine completes writes.
+		if d := to[ReadTimeout]; d > 0 && c.unanswered != 0 && c.stalled == 0 {
 			set(c.unanswered+d, ReadTimeout)
 		}
 	}

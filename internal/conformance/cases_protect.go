@@ -143,6 +143,21 @@ func testWriteTimeout(t *testing.T, b Backend) {
 	}
 }
 
+// testStalledPeer: a peer that sends and never reads stalls the echo; with
+// both timeouts set it is closed by the write timeout, on every engine,
+// even though its input waits unanswered too (the soak saw the read
+// timeout close such peers on std and uring, and not on epoll).
+func testStalledPeer(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithReadTimeout(300*time.Millisecond), proactor.WithWriteTimeout(600*time.Millisecond))
+	c := dial(t, addr)
+	go c.Write(make([]byte, 16<<20)) // never reads; ends with the connection
+	expectTimeout(t, r.waitClose(t), proactor.WriteTimeout)
+	if st := srv.Stats(); st.WriteTimeouts != 1 || st.ReadTimeouts != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 // expectRejected dials from local (any address if empty) and checks that
 // the client is turned away at once: the connection ends (a reset, or EOF if
 // a failed write consumed the reset) without a byte of service. On loopback

@@ -219,6 +219,7 @@ var cases = []testCase{
 	{"ReadTimeout", testReadTimeout},
 	{"WriteTimeout", testWriteTimeout},
 	{"WriteTimeoutProgress", testWriteTimeoutProgress},
+	{"StalledPeer", testStalledPeer},
 	{"MaxConns", testMaxConns},
 	{"MaxConnsPerIP", testMaxConnsPerIP},
 	{"AllowDeny", testAllowDeny},
