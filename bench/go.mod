@@ -4,7 +4,10 @@ go 1.26.0
 
 require (
 	github.com/cloudwego/netpoll v0.7.2
+	github.com/lesismal/llib v1.2.2
+	github.com/lesismal/nbio v1.6.8
 	github.com/seed487d475b/proactor v0.0.0
+	github.com/valyala/fasthttp v1.79.0
 	golang.org/x/sys v0.50.0
 )
 
@@ -15,7 +18,7 @@ require (
 	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/molecule-man/go-brrr v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
-	github.com/valyala/fasthttp v1.79.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
 )
 
 replace github.com/seed487d475b/proactor => ../

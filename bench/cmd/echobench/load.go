@@ -77,11 +77,16 @@ var (
 )
 
 // newLoadRun prepares spec against addr: echo messages, each carrying its
-// connection and sequence number, every echoed byte checked (loadgen).
-func newLoadRun(spec loadSpec, addr string) (*loadgen.Run, error) {
+// connection and sequence number, every echoed byte checked (loadgen),
+// over TLS with withTLS.
+func newLoadRun(spec loadSpec, addr string, withTLS bool) (*loadgen.Run, error) {
 	sc, err := loadgen.NewScenario("echo", spec.size)
 	if err != nil {
 		return nil, err
 	}
-	return loadgen.New(context.Background(), addr, sc, spec.inflight)
+	r, err := loadgen.New(context.Background(), addr, sc, spec.inflight)
+	if err == nil && withTLS {
+		r.UseTLS(clientTLS())
+	}
+	return r, err
 }

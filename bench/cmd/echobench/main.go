@@ -64,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured load before each window")
 	fs.DurationVar(&o.settle, "settle", 500*time.Millisecond, "idle load: wait before reading the server's RSS")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each runs every load against every server in turn")
+	fs.BoolVar(&o.tls, "tls", false, "TLS echo servers ("+strings.Join(tlsKinds, ", ")+") and TLS loads: 1000×64B×1, 10×16KiB×4, churn (a full handshake per connection), idle 10000")
 	fs.BoolVar(&o.pin, "pin", true, "server on CPU 0 with GOMAXPROCS=1, load generator on CPU 1 with GOMAXPROCS=1")
 	servers := fs.String("servers", strings.Join(defaultServers(), ","), "servers, comma-separated, of "+strings.Join(append(serverKinds, extraKinds...), ", "))
 	loads := fs.String("loads", "", "loads, comma-separated names as in the table (x for ×; churn; idle); default all")
@@ -85,8 +86,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	all := fullLoads
+	if o.tls {
+		all = tlsLoads
+	}
 	if o.quick {
 		all = quickLoads
+		if o.tls {
+			all = quickTLSLoads
+		}
 		for name, d := range map[string]struct {
 			v   *time.Duration
 			val time.Duration
@@ -110,11 +117,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.rounds < 1 || o.duration <= 0 {
 		return nil, fmt.Errorf("--rounds and --duration must be positive")
 	}
+	if o.tls && !set["servers"] {
+		*servers = strings.Join(defaultTLSServers(), ",")
+	}
 	for _, s := range strings.Split(*servers, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
-		if !contains(serverKinds, s) && !contains(extraKinds, s) {
+		if o.tls && !contains(tlsKinds, s) {
+			return nil, fmt.Errorf("no TLS server %q (have %s)", s, strings.Join(tlsKinds, ", "))
+		}
+		if !o.tls && !contains(serverKinds, s) && !contains(extraKinds, s) {
 			return nil, fmt.Errorf("unknown server %q (have %s)", s, strings.Join(append(serverKinds, extraKinds...), ", "))
 		}
 		o.servers = append(o.servers, s)
@@ -245,7 +258,7 @@ func run(o *options, progress io.Writer) (*report, error) {
 	}
 	rep := &report{Machine: describeMachine(o), Servers: o.servers, Rounds: o.rounds,
 		Duration: o.duration.String(), Warmup: o.warmup.String(), Quick: o.quick, MaxInterference: o.maxInterf,
-		Callgrind: o.callgrind != ""}
+		Callgrind: o.callgrind != "", TLS: o.tls}
 	o.perf = rep.Machine.Events
 	for _, l := range o.loads {
 		rep.Loads = append(rep.Loads, l.name())

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -109,5 +110,47 @@ func TestLoadNames(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"--servers", "nope"}, os.Stderr); err == nil {
 		t.Error("--servers nope accepted")
+	}
+}
+
+// TestSmokeTLS runs the quick TLS loads against proactor's epoll engine,
+// the Go baseline and nbio, every echoed byte checked through TLS; netpoll
+// has no TLS and is refused. Pinned, as the benchmark runs: the servers
+// get GOMAXPROCS=1, so nbio runs one poller. (With two, nbio's TLS echo
+// under the race detector now and then sends a reply that fails the
+// check; not looked into further.) This process is pinned to CPU 1 from
+// then on; its GOMAXPROCS is put back.
+func TestSmokeTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and runs loads for a few seconds")
+	}
+	procs := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
+	o, err := parseFlags([]string{"--tls", "--quick", "--servers", "proactor-epoll,gonet,nbio", "--pin=true", "--perf", "off",
+		"--duration", "100ms", "--warmup", "50ms", "--settle", "50ms", "--quiet-wait", "0", "--retries", "0"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	rep, err := run(o, &progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + progress.String())
+	if want := len(quickTLSLoads) * 3; len(rep.Runs) != want {
+		t.Fatalf("%d runs, want %d", len(rep.Runs), want)
+	}
+	for _, r := range rep.Runs {
+		if r.Err != "" || r.Failed > 0 || r.Ops <= 0 {
+			t.Errorf("%s %s: %+v", r.Load, r.Server, r)
+		}
+	}
+	var md bytes.Buffer
+	rep.markdown(&md)
+	if !strings.Contains(md.String(), "**TLS**") || !strings.Contains(md.String(), "| churn 8×64B |") {
+		t.Errorf("report:\n%s", md.String())
+	}
+	if _, err := parseFlags([]string{"--tls", "--servers", "netpoll"}, os.Stderr); err == nil {
+		t.Error("--tls --servers netpoll accepted")
 	}
 }

@@ -78,6 +78,7 @@ type report struct {
 
 	MaxInterference float64  `json:"max_interference"`
 	Callgrind       bool     `json:"callgrind,omitempty"` // servers ran under callgrind: compare user-space instructions
+	TLS             bool     `json:"tls,omitempty"`       // TLS servers and loads (--tls)
 	Runs            []result `json:"runs"`
 }
 
@@ -201,6 +202,9 @@ func (r *report) markdown(w io.Writer) {
 		fmt.Fprintf(w, "- perf stat -p PID counts %s on the server around each window (from 100 ms before it)\n", strings.Join(m.Events, ", "))
 	}
 	fmt.Fprintf(w, "- pinning: %s\n", m.Pinning)
+	if r.TLS {
+		fmt.Fprintf(w, "- **TLS**: every server speaks TLS 1.3 with an ECDSA P-256 certificate; the load generator (crypto/tls) offers X25519 only and does not verify; churn makes a full handshake per connection (no resumption)\n")
+	}
 	fmt.Fprintf(w, "- runs: %d round(s); in each, every load runs against every server in turn (%s); %s measured after %s of warm-up; a fresh server process per run; figures are medians over the rounds\n",
 		r.Rounds, strings.Join(r.Servers, ", "), r.Duration, r.Warmup)
 	fmt.Fprintf(w, "- date: %s\n\n", m.Date)

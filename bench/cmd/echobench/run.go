@@ -60,6 +60,7 @@ type runConfig struct {
 	settle     time.Duration // idle: wait before reading RSS
 	cpuprofile string        // directory; empty: no profiles
 	callgrind  string        // directory; empty: not under callgrind
+	tls        bool          // TLS servers and TLS loads
 }
 
 // runOne starts a server, runs one load against it and stops it.
@@ -73,7 +74,7 @@ func runOne(cfg runConfig, kind string, spec loadSpec, round int) result {
 	if cfg.callgrind != "" {
 		cgPrefix = name
 	}
-	srv, err := startServer(cfg.exe, kind, cfg.pin, profile, cfg.callgrind, cgPrefix)
+	srv, err := startServer(cfg.exe, kind, cfg.tls, cfg.pin, profile, cfg.callgrind, cgPrefix)
 	if err != nil {
 		res.Err = err.Error()
 		return res
@@ -186,7 +187,7 @@ func quantiles(r *loadgen.Run, res *result) {
 // configured duration, then a drain in which every message in flight is
 // received and checked.
 func runTimed(cfg runConfig, srv *serverProc, spec loadSpec, res *result) error {
-	run, err := newLoadRun(spec, srv.addr)
+	run, err := newLoadRun(spec, srv.addr, cfg.tls)
 	if err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ func runTimed(cfg runConfig, srv *serverProc, spec loadSpec, res *result) error 
 // holds them; the figure is the growth of the server's RSS per connection.
 // The server CPU and the rate are those of opening the connections.
 func runIdle(cfg runConfig, srv *serverProc, spec loadSpec, res *result) error {
-	run, err := newLoadRun(spec, srv.addr)
+	run, err := newLoadRun(spec, srv.addr, cfg.tls)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -58,6 +57,7 @@ func serverMain(args []string) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	cpu := fs.Int("cpu", -1, "pin every thread of this process to this CPU (when taskset is absent)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the window between SIGUSR1 and SIGUSR2 here")
+	withTLS := fs.Bool("tls", false, "serve the echo over TLS with a throwaway certificate")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -74,7 +74,11 @@ func serverMain(args []string) int {
 			return 1
 		}
 	}
-	addr, stop, err := startEcho(fs.Arg(0))
+	start := startEcho
+	if *withTLS {
+		start = startTLSEcho
+	}
+	addr, stop, err := start(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echobench server:", err)
 		return 1
@@ -147,8 +151,8 @@ func startEcho(kind string) (addr string, stop func(), err error) {
 
 // startProactor serves examples/echo.Handler with the default options except
 // the engine: one loop per GOMAXPROCS.
-func startProactor(engine string) (string, func(), error) {
-	srv, err := proactor.NewServer(echo.Handler{}, proactor.WithEngineName(engine))
+func startProactor(engine string, opts ...proactor.Option) (string, func(), error) {
+	srv, err := proactor.NewServer(echo.Handler{}, append(opts, proactor.WithEngineName(engine))...)
 	if err != nil {
 		return "", nil, err
 	}
@@ -167,33 +171,7 @@ func startGoNet() (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				time.Sleep(5 * time.Millisecond) // EMFILE and friends
-				continue
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 16<<10)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						if _, werr := c.Write(buf[:n]); werr != nil {
-							return
-						}
-					}
-					if err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
+	go serveGoNet(ln)
 	return ln.Addr().String(), func() { ln.Close() }, nil
 }
 

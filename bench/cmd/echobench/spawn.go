@@ -29,8 +29,11 @@ type serverProc struct {
 // GOMAXPROCS=1: under taskset when it is installed (the mask holds from
 // exec), or else the server pins its own threads at start.
 // With cgPrefix it runs under callgrind, dumping into cgDir.
-func startServer(exe, kind string, pin bool, profile, cgDir, cgPrefix string) (*serverProc, error) {
+func startServer(exe, kind string, withTLS, pin bool, profile, cgDir, cgPrefix string) (*serverProc, error) {
 	args := []string{"server"}
+	if withTLS {
+		args = append(args, "--tls")
+	}
 	if profile != "" {
 		args = append(args, "--cpuprofile", profile)
 	}
