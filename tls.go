@@ -80,7 +80,10 @@ func (p *tlsPipe) Read(b []byte) (int, error) {
 	n := copy(b, p.in)
 	p.in = p.in[n:]
 	if len(p.in) == 0 {
-		p.in = p.in[:0:0] // an idle connection keeps no input buffer
+		// An idle connection keeps no input buffer: nil, as a
+		// zero-capacity reslice would still point into the array and
+		// keep it alive.
+		p.in = nil
 	}
 	return n, nil
 }
