@@ -6,11 +6,13 @@
 // `echobench server KIND`, which prints its address); the load generator
 // runs in this process. The servers are proactor on its epoll and std
 // engines (examples/echo.Handler), Go's net package with a goroutine per
-// connection (the baseline of every ratio) and cloudwego/netpoll.
+// connection (the baseline of every ratio) and cloudwego/netpoll. With
+// --tls they serve TLS (proactor, Go's net + crypto/tls, nbio; tls.go).
 //
 //	echobench                  # the full benchmark (a few minutes)
 //	echobench --quick          # a smoke run, well under a minute
 //	echobench --servers proactor-epoll,gonet --loads 1000x64Bx1 --rounds 5
+//	echobench --tls            # TLS echo servers and loads
 //
 // Linux only: it reads /proc, pins with sched_setaffinity or taskset and
 // counts instructions, system calls and context switches with perf where
