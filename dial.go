@@ -169,7 +169,8 @@ func (l *loop) Connected(t driver.Token, s driver.Sock, err error) {
 			cfg.ServerName = c.ext.serverName
 		}
 		c.openedAt = l.now
-		c.startTLS(cfg, true)
+		c.attachTLS(cfg, true) // the Conn is shared only once the dial ends
+		c.startTLS()
 		return
 	}
 	c.dialOpened()

@@ -227,6 +227,9 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 		return
 	}
 	c := newConn(srv, ln.cfg, l, t, s)
+	if ln.cfg.tls != nil {
+		c.attachTLS(ln.cfg.tls, false) // before others can reach c
+	}
 	// Registered only once attached: from here on other goroutines can
 	// reach c, and every path of theirs ends in finish.
 	if !srv.track(c) {
@@ -237,7 +240,7 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 	}
 	l.setConn(c)
 	if ln.cfg.tls != nil {
-		c.startTLS(ln.cfg.tls, false) // OnOpen once the handshake is done
+		c.startTLS() // OnOpen once the handshake is done
 		return
 	}
 	c.stats().accepted.Add(1)

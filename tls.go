@@ -211,9 +211,11 @@ func (c *Conn) TLS() (tls.ConnectionState, bool) {
 	return t.tc.ConnectionState(), true
 }
 
-// startTLS begins the handshake of a connection attached to its loop, on
-// the loop. A Client's connection stays connecting until it ends.
-func (c *Conn) startTLS(cfg *tls.Config, client bool) {
+// attachTLS gives a connection its TLS state. It must run before the
+// connection is shared (registered, or returned by a dial): other
+// goroutines read c.ext without a lock (Write, Broadcast through the
+// registry), which is safe only because it is set before then.
+func (c *Conn) attachTLS(cfg *tls.Config, client bool) {
 	t := &tlsConn{}
 	t.pipe.c = c
 	t.pipe.cond.L = &t.pipe.mu
@@ -227,6 +229,13 @@ func (c *Conn) startTLS(cfg *tls.Config, client bool) {
 	} else {
 		t.tc = tls.Server(&t.pipe, cfg)
 	}
+}
+
+// startTLS begins the handshake of a connection attached to its loop, on
+// the loop, once attachTLS has run. A Client's connection stays connecting
+// until it ends.
+func (c *Conn) startTLS() {
+	t := c.ext.tls
 	if limit := c.cfg.tlsLimit(); c.srv.handshakes.Add(1) > int64(limit) {
 		c.srv.handshakes.Add(-1)
 		t.shaken = true
