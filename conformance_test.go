@@ -27,3 +27,21 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestConformanceTLS runs the same suite over TLS against every engine: the
+// servers and Clients of the cases speak TLS, and so do their peers.
+func TestConformanceTLS(t *testing.T) {
+	cfg, err := conformance.NewTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range proactor.Engines() {
+		t.Run(name, func(t *testing.T) {
+			conformance.Run(t, conformance.Backend{
+				Name:    name,
+				Options: []proactor.Option{proactor.WithEngineName(name)},
+				TLS:     cfg,
+			})
+		})
+	}
+}

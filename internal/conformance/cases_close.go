@@ -15,7 +15,7 @@ import (
 func testPeerReset(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	_, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	expectEcho(t, c, []byte("ping"))
 	c.SetLinger(0)
 	c.Close()
@@ -37,7 +37,7 @@ func testHalfClose(t *testing.T, b Backend) {
 		c.Close()
 	}
 	_, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	c.Write([]byte("request"))
 	c.CloseWrite()
 	got, err := readAll(c)
@@ -67,7 +67,7 @@ func testCloseWrite(t *testing.T, b Backend) {
 	}
 	r.onPeer = func(*proactor.Conn) {} // both sides are shut: the server closes by itself
 	_, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	got, err := readAll(c)
 	if err != nil || !bytes.Equal(got, payload) {
 		t.Fatalf("read %d bytes, %v; want %d and EOF", len(got), err, len(payload))
@@ -98,7 +98,7 @@ func testGracefulClose(t *testing.T, b Backend) {
 	}
 	r.onData = func(*proactor.Conn, []byte) { t.Errorf("OnData after Close") }
 	_, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	stop := make(chan struct{})
 	go func() { // unread input at the server while it closes
 		junk := make([]byte, 1024)
@@ -132,7 +132,7 @@ func testAbort(t *testing.T, b Backend) {
 		c.Abort()
 	}
 	_, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	ev := r.waitClose(t)
 	if !errors.Is(ev.err, proactor.ErrAborted) {
 		t.Fatalf("OnClose(%v); want ErrAborted", ev.err)
@@ -157,9 +157,9 @@ func testPanic(t *testing.T, b Backend) {
 		c.Write(p)
 	}
 	srv, addr := serve(t, b, r, proactor.WithLogger(logs.logger()))
-	bystander := dial(t, addr)
+	bystander := dial(t, b, addr)
 	expectEcho(t, bystander, []byte("hello"))
-	victim := dial(t, addr)
+	victim := dial(t, b, addr)
 	victim.Write([]byte("boom"))
 	ev := r.waitClose(t)
 	var pe *proactor.PanicError
@@ -170,7 +170,7 @@ func testPanic(t *testing.T, b Backend) {
 		t.Fatalf("victim: clean EOF; want a reset")
 	}
 	expectEcho(t, bystander, []byte("still here"))
-	expectEcho(t, dial(t, addr), []byte("newcomer"))
+	expectEcho(t, dial(t, b, addr), []byte("newcomer"))
 	if st := srv.Stats(); st.Panics != 1 {
 		t.Fatalf("Stats.Panics = %d; want 1", st.Panics)
 	}
@@ -183,7 +183,7 @@ func testPanic(t *testing.T, b Backend) {
 func testWriteAfterClose(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	_, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	sc := wait(t, r.opened, "OnOpen")
 	c.Close()
 	r.waitClose(t)

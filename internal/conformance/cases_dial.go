@@ -20,7 +20,7 @@ func testDial(t *testing.T, b Backend) {
 	}
 	t.Cleanup(func() { eng.Close() })
 	srvRec := newRecorder(t)
-	srv, err := proactor.NewServer(srvRec, proactor.WithEngine(eng))
+	srv, err := proactor.NewServer(srvRec, append(b.serverTLS(), proactor.WithEngine(eng))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func testDial(t *testing.T, b Backend) {
 
 	cliRec := newRecorder(t)
 	cliRec.onData = func(*proactor.Conn, []byte) {} // collect only
-	cl, err := proactor.NewClient(cliRec, proactor.WithEngine(eng))
+	cl, err := proactor.NewClient(cliRec, append(b.clientTLS(), proactor.WithEngine(eng))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,20 +70,20 @@ func testDialErrors(t *testing.T, b Backend) {
 	closed := ln.Addr().String()
 	ln.Close()
 	r := newRecorder(t)
-	_, err = proactor.Dial(ctxTimeout(t), "tcp", closed, r, b.Options...)
+	_, err = proactor.Dial(ctxTimeout(t), "tcp", closed, r, b.clientOptions()...)
 	var op *net.OpError
 	if !errors.Is(err, syscall.ECONNREFUSED) || !errors.As(err, &op) || op.Op != "dial" {
 		t.Fatalf("dial to a closed port: %v; want a dial OpError with ECONNREFUSED", err)
 	}
-	if _, err := proactor.Dial(ctxTimeout(t), "tcp", "no-such-host.invalid:80", r, b.Options...); err == nil {
+	if _, err := proactor.Dial(ctxTimeout(t), "tcp", "no-such-host.invalid:80", r, b.clientOptions()...); err == nil {
 		t.Fatalf("dial to an unresolvable name succeeded")
 	}
-	if _, err := proactor.Dial(ctxTimeout(t), "udp", closed, r, b.Options...); err == nil {
+	if _, err := proactor.Dial(ctxTimeout(t), "udp", closed, r, b.clientOptions()...); err == nil {
 		t.Fatalf("dial over udp succeeded")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := proactor.Dial(ctx, "tcp", closed, r, b.Options...); !errors.Is(err, context.Canceled) && !errors.Is(err, syscall.ECONNREFUSED) {
+	if _, err := proactor.Dial(ctx, "tcp", closed, r, b.clientOptions()...); !errors.Is(err, context.Canceled) && !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("dial with a cancelled context: %v", err)
 	}
 }
@@ -94,7 +94,7 @@ func testDialOneShot(t *testing.T, b Backend) {
 	_, addr := serve(t, b, newRecorder(t))
 	r := newRecorder(t)
 	r.onData = func(*proactor.Conn, []byte) {}
-	c, err := proactor.Dial(ctxTimeout(t), "tcp", addr, r, b.Options...)
+	c, err := proactor.Dial(ctxTimeout(t), "tcp", addr, r, b.clientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func testReconnect(t *testing.T, b Backend) {
 	srvRec := newRecorder(t)
 	srv, addr := serve(t, b, srvRec)
 	cliRec := newRecorder(t)
-	cl, err := proactor.NewClient(cliRec, b.Options...)
+	cl, err := proactor.NewClient(cliRec, b.clientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func testFramedSplits(t *testing.T, b Backend) {
 				c.Write(p)
 			}
 			_, addr := serve(t, b, r, proactor.WithFramer(fc.framer))
-			c := dial(t, addr)
+			c := dial(t, b, addr)
 			for split := 1; split < len(stream); split++ {
 				done := 0 // bytes of whole frames in stream[:split]
 				for _, e := range ends {
@@ -124,11 +124,11 @@ func testFrameErrors(t *testing.T, b Backend) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRecorder(t)
 			srv, addr := serve(t, b, r, proactor.WithFramer(tc.framer))
-			good := dial(t, addr)
+			good := dial(t, b, addr)
 			enc := tc.framer.(codec.Encoder)
 			ok, _ := enc.Append(nil, []byte("ok"))
 			expectEcho(t, good, ok)
-			bad := dial(t, addr)
+			bad := dial(t, b, addr)
 			bad.Write(tc.send)
 			if ev := r.waitClose(t); !errors.Is(ev.err, tc.want) {
 				t.Fatalf("%v; want %v", ev, tc.want)
@@ -153,7 +153,7 @@ func testLargeFrame(t *testing.T, b Backend) {
 		c.Write([]byte(fmt.Sprintf("%d\n", len(p)-4)))
 	}
 	_, addr := serve(t, b, r, proactor.WithFramer(f), proactor.WithReadTimeout(5*time.Second))
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	for i, n := range sizes {
 		frame, _ := f.Append(nil, pattern(n, byte(i)))
 		c.Write(frame)
@@ -173,11 +173,11 @@ func testFramedReadTimeout(t *testing.T, b Backend) {
 	f := codec.Delimited{KeepDelimiter: true}
 	r := newRecorder(t)
 	_, addr := serve(t, b, r, proactor.WithFramer(f), proactor.WithReadTimeout(limit))
-	patient := dial(t, addr)
+	patient := dial(t, b, addr)
 	expectEcho(t, patient, []byte("one\r\n"))
 	time.Sleep(2 * limit) // idle between whole frames is fine
 	expectEcho(t, patient, []byte("two\r\n"))
-	dial(t, addr).Write([]byte("never ends"))
+	dial(t, b, addr).Write([]byte("never ends"))
 	expectTimeout(t, r.waitClose(t), proactor.ReadTimeout)
 	expectEcho(t, patient, []byte("three\r\n"))
 }
@@ -198,7 +198,7 @@ func testFramedPause(t *testing.T, b Backend) {
 		c.Write(p)
 	}
 	_, addr := serve(t, b, r, proactor.WithFramer(f))
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	c.Write([]byte("pause\r\nsecond\r\nthird\r\n"))
 	readExactly(t, c, []byte("pause\r\n"))
 	time.Sleep(50 * time.Millisecond) // a negative: a broken pause would deliver now

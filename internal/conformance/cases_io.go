@@ -3,10 +3,10 @@ package conformance
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +18,7 @@ import (
 func testEcho(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	_, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	for _, size := range []int{1, 100, 4096, 70000} {
 		expectEcho(t, c, pattern(size, byte(size)))
 	}
@@ -39,7 +39,7 @@ func testManyConns(t *testing.T, b Backend) {
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
 	for i := range conns {
-		c := dial(t, addr)
+		c := dial(t, b, addr)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -86,7 +86,7 @@ func testLargeSlowReader(t *testing.T, b Backend) {
 	const size, count = 1 << 20, 8
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	c.SetReadBuffer(128 << 10)
 	sent := make(chan []byte, count)
 	go func() {
@@ -148,7 +148,7 @@ func testFIFOConcurrentWriters(t *testing.T, b Backend) {
 		}()
 	}
 	_, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	next := make([]int, writers)
 	sc := bufio.NewScanner(c)
 	lines := 0
@@ -185,9 +185,13 @@ func testWriteBatching(t *testing.T, b Backend) {
 		c.Writev([][]byte{[]byte("-"), []byte("end")})
 	}
 	srv, addr := serve(t, b, r)
-	c := dial(t, addr)
-	c.Write([]byte("go"))
+	c := dial(t, b, addr)
 	want := "0123456789-end"
+	if b.TLS != nil {
+		testWriteBatchingTLS(t, srv, c, want)
+		return
+	}
+	c.Write([]byte("go"))
 	got := make([]byte, len(want))
 	if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
 		t.Fatalf("got %q, %v; want %q", got, err, want)
@@ -196,6 +200,48 @@ func testWriteBatching(t *testing.T, b Backend) {
 	r.waitClose(t) // the counters are final once the connection is gone
 	if st := srv.Stats(); st.Writes != 1 || st.BytesWritten != uint64(len(want)) {
 		t.Fatalf("stats: %d writes of %d bytes; want 1 write of %d", st.Writes, st.BytesWritten, len(want))
+	}
+}
+
+// testWriteBatchingTLS: over TLS the handshake wrote already, and the
+// connection's Close writes a close_notify, so the batch is measured
+// between two moments when nothing is queued. Each Write is a record of
+// its own (Writev joins its buffers into one): 11 records in one write.
+func testWriteBatchingTLS(t *testing.T, srv *proactor.Server, c *clientConn, want string) {
+	const records = 11
+	before := settled(t, srv)
+	c.Write([]byte("go"))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
+		t.Fatalf("got %q, %v; want %q", got, err, want)
+	}
+	after := settled(t, srv)
+	if st := c.tls.ConnectionState(); st.Version != tls.VersionTLS13 {
+		t.Fatalf("negotiated %s; the record overhead below is TLS 1.3's", tls.VersionName(st.Version))
+	}
+	// A TLS 1.3 record adds a 5-byte header, the inner content type and a
+	// 16-byte AEAD tag.
+	wantBytes := uint64(len(want) + records*(5+1+16))
+	if w, n := after.Writes-before.Writes, after.BytesWritten-before.BytesWritten; w != 1 || n != wantBytes {
+		t.Fatalf("stats: %d writes of %d bytes; want 1 write of %d", w, n, wantBytes)
+	}
+}
+
+// settled samples the server's counters once nothing is queued: a write
+// is counted when submitted and its bytes when it completes, which the
+// peer's reading does not wait for.
+func settled(t *testing.T, srv *proactor.Server) proactor.Stats {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for {
+		st := srv.Stats()
+		if st.QueuedBytes == 0 {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes still queued", st.QueuedBytes)
+		}
+		time.Sleep(time.Millisecond) // sampling: counters have no event
 	}
 }
 
@@ -221,7 +267,7 @@ func testCallbackOrder(t *testing.T, b Backend) {
 	_, addr := serve(t, b, r, proactor.WithLoops(2))
 	var wg sync.WaitGroup
 	for i := range conns {
-		c := dial(t, addr)
+		c := dial(t, b, addr)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -274,9 +320,9 @@ func testFanOut(t *testing.T, b Backend) {
 	}
 	lp := codec.LengthPrefixed{HeaderSize: 2}
 	_, addr := serve(t, b, r, proactor.WithFramer(lp))
-	conns := make([]*net.TCPConn, clients)
+	conns := make([]*clientConn, clients)
 	for i := range conns {
-		conns[i] = dial(t, addr)
+		conns[i] = dial(t, b, addr)
 		wait(t, ready, "OnOpen")
 	}
 	var wg sync.WaitGroup

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"io"
-	"net"
 	"testing"
 	"time"
 )
@@ -16,12 +15,7 @@ import (
 func testShutdownPeerSending(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r)
-	c, err := net.DialTimeout("tcp", addr, testTimeout)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(testTimeout))
+	c := dial(t, b, addr)
 	got := make([]byte, 2)
 	if _, err := c.Write([]byte("hi")); err != nil {
 		t.Fatal(err)

@@ -29,21 +29,48 @@ func expectTimeout(t *testing.T, ev closeEvent, kind proactor.TimeoutKind) {
 }
 
 // testFirstDataTimeout: a client that connects and says nothing is reset;
-// one that speaks at once is served past the timeout.
+// one that speaks at once is served past the timeout. Over TLS the silent
+// client never begins its handshake, so it is reset without OnOpen (nor
+// OnClose), and the timeout counts as the handshake's failure too.
 func testFirstDataTimeout(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithFirstDataTimeout(150*time.Millisecond))
-	honest := dial(t, addr)
+	honest := dial(t, b, addr)
 	expectEcho(t, honest, []byte("hi"))
-	silent := dial(t, addr)
-	ev := r.waitClose(t)
-	expectTimeout(t, ev, proactor.FirstDataTimeout)
-	if _, err := readAll(silent); !errors.Is(err, syscall.ECONNRESET) {
+	silent := dialLazy(t, b, addr)
+	if b.TLS == nil {
+		expectTimeout(t, r.waitClose(t), proactor.FirstDataTimeout)
+	}
+	if _, err := readAll(silent.Raw()); !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("silent client: %v; want a reset", err)
 	}
 	expectEcho(t, honest, []byte("still served"))
 	if st := srv.Stats(); st.FirstDataTimeouts != 1 {
 		t.Fatalf("FirstDataTimeouts = %d", st.FirstDataTimeouts)
+	}
+	if b.TLS != nil {
+		// The handshake's goroutine reports its failure after the reset.
+		st := waitStats(t, srv, func(st proactor.Stats) bool { return st.TLSFailures != proactor.TLSFailures{} })
+		if st.Accepted != 1 || st.TLSFailures != (proactor.TLSFailures{Timeout: 1}) {
+			t.Fatalf("%d opened, handshake failures %+v; want the honest one opened, the silent one's timed out", st.Accepted, st.TLSFailures)
+		}
+	}
+}
+
+// waitStats samples the server's counters until ok holds: for counts made
+// off the loop's path to the peer, which no event of the case follows.
+func waitStats(t *testing.T, srv *proactor.Server, ok func(proactor.Stats) bool) proactor.Stats {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for {
+		st := srv.Stats()
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", st)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -52,8 +79,8 @@ func testIdleTimeout(t *testing.T, b Backend) {
 	const idle = 400 * time.Millisecond
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithIdleTimeout(idle))
-	busy := dial(t, addr)
-	quiet := dial(t, addr)
+	busy := dial(t, b, addr)
+	quiet := dial(t, b, addr)
 	expectEcho(t, quiet, []byte("once"))
 	start := time.Now()
 	for time.Since(start) < 3*idle { // traffic keeps the busy one alive
@@ -90,10 +117,10 @@ func testReadTimeout(t *testing.T, b Backend) {
 	var logs logBuffer // at debug level, every close with an error is logged, and why
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, addr := serve(t, b, r, proactor.WithReadTimeout(limit), proactor.WithIdleTimeout(10*limit), proactor.WithLogger(logger))
-	honest := dial(t, addr)
+	honest := dial(t, b, addr)
 	honest.Write([]byte("request\n"))
 	readLine(t, honest)
-	slow := dial(t, addr)
+	slow := dial(t, b, addr)
 	start := time.Now()
 	for {
 		if _, err := slow.Write([]byte("x")); err != nil {
@@ -135,7 +162,7 @@ func testWriteTimeout(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	r.onOpen = func(c *proactor.Conn) { c.Write(make([]byte, 32<<20)) }
 	srv, addr := serve(t, b, r, proactor.WithWriteTimeout(200*time.Millisecond))
-	dial(t, addr) // never reads
+	dial(t, b, addr) // never reads
 	ev := r.waitClose(t)
 	expectTimeout(t, ev, proactor.WriteTimeout)
 	if st := srv.Stats(); st.WriteTimeouts != 1 || st.QueuedBytes != 0 {
@@ -150,7 +177,7 @@ func testWriteTimeout(t *testing.T, b Backend) {
 func testStalledPeer(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithReadTimeout(300*time.Millisecond), proactor.WithWriteTimeout(600*time.Millisecond))
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	go c.Write(make([]byte, 16<<20)) // never reads; ends with the connection
 	expectTimeout(t, r.waitClose(t), proactor.WriteTimeout)
 	if st := srv.Stats(); st.WriteTimeouts != 1 || st.ReadTimeouts != 0 {
@@ -161,7 +188,9 @@ func testStalledPeer(t *testing.T, b Backend) {
 // expectRejected dials from local (any address if empty) and checks that
 // the client is turned away at once: the connection ends (a reset, or EOF if
 // a failed write consumed the reset) without a byte of service. On loopback
-// the reset can even beat connect(2) home, failing the dial itself.
+// the reset can even beat connect(2) home, failing the dial itself. The
+// client is plain TCP on every backend: the refusal comes before any TLS,
+// so a TLS client would only see its handshake cut the same way.
 func expectRejected(t *testing.T, local, addr string) {
 	t.Helper()
 	d := net.Dialer{Timeout: testTimeout}
@@ -190,7 +219,7 @@ func expectRejected(t *testing.T, local, addr string) {
 func testMaxConns(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithMaxConns(2))
-	a, c := dial(t, addr), dial(t, addr)
+	a, c := dial(t, b, addr), dial(t, b, addr)
 	expectEcho(t, a, []byte("a"))
 	expectEcho(t, c, []byte("c"))
 	expectRejected(t, "", addr)
@@ -199,26 +228,26 @@ func testMaxConns(t *testing.T, b Backend) {
 	}
 	a.Close()
 	r.waitClose(t)
-	expectEcho(t, dial(t, addr), []byte("next"))
+	expectEcho(t, dial(t, b, addr), []byte("next"))
 }
 
 // testMaxConnsPerIP: the cap is per address.
 func testMaxConnsPerIP(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithMaxConnsPerIP(1))
-	expectEcho(t, dial(t, addr), []byte("first"))
+	expectEcho(t, dial(t, b, addr), []byte("first"))
 	expectRejected(t, "", addr)
 	if st := srv.Stats(); st.RejectedPerIP != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	if other, ok := dialFrom(t, "127.0.0.2", addr); ok {
+	if other, ok := dialFrom(t, b, "127.0.0.2", addr); ok {
 		expectEcho(t, other, []byte("other address"))
 	}
 }
 
 // dialFrom dials from a given local address; Linux routes all of
 // 127.0.0.0/8 to loopback, other systems may not (ok is false then).
-func dialFrom(t *testing.T, local, addr string) (*net.TCPConn, bool) {
+func dialFrom(t *testing.T, b Backend, local, addr string) (*clientConn, bool) {
 	t.Helper()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: testTimeout}
 	c, err := d.Dial("tcp", addr)
@@ -228,9 +257,7 @@ func dialFrom(t *testing.T, local, addr string) (*net.TCPConn, bool) {
 		}
 		return nil, false
 	}
-	c.SetDeadline(time.Now().Add(testTimeout))
-	t.Cleanup(func() { c.Close() })
-	return c.(*net.TCPConn), true
+	return clientOf(t, b, c), true
 }
 
 // testAllowDeny: deny wins over allow; outside the allow list is refused.
@@ -242,7 +269,7 @@ func testAllowDeny(t *testing.T, b Backend) {
 	srv, addr := serve(t, b, r,
 		proactor.WithAllow(netip.MustParsePrefix("127.0.0.0/30")),
 		proactor.WithDeny(netip.MustParsePrefix("127.0.0.2/32")))
-	c, _ := dialFrom(t, "127.0.0.1", addr)
+	c, _ := dialFrom(t, b, "127.0.0.1", addr)
 	expectEcho(t, c, []byte("allowed"))
 	expectRejected(t, "127.0.0.2", addr)
 	expectRejected(t, "127.0.0.9", addr)
@@ -277,15 +304,15 @@ func testAcceptFilter(t *testing.T, b Backend) {
 			}
 			continue // refused so fast that connect(2) saw the reset
 		}
-		t.Cleanup(func() { c.Close() })
-		c.SetDeadline(time.Now().Add(testTimeout))
+		cc := clientOf(t, b, c)
 		if c.LocalAddr().(*net.TCPAddr).Port%2 == 1 {
-			c.Write([]byte("odd"))
-			if got, _ := readAll(c); len(got) != 0 {
+			// Refused before any TLS: the raw socket shows it.
+			cc.Raw().Write([]byte("odd"))
+			if got, _ := readAll(cc.Raw()); len(got) != 0 {
 				t.Fatalf("refused client got %q", got)
 			}
 		} else {
-			expectEcho(t, c, []byte("even"))
+			expectEcho(t, cc, []byte("even"))
 		}
 	}
 	if st := srv.Stats(); st.RejectedFilter != uint64(f.refused.Load()) || st.Accepted+st.RejectedFilter != 6 {
@@ -317,7 +344,7 @@ func testWriteTimeoutProgress(t *testing.T, b Backend) {
 	// 12 MiB read at ~3 MB/s takes about 4 s: longer than the timeout, while
 	// each 1 MiB operation completes well within it even on a loaded machine.
 	srv, addr := serve(t, b, r, proactor.WithWriteTimeout(3*time.Second))
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	got := make([]byte, 0, 2*size)
 	buf := make([]byte, 64<<10)
 	for {
@@ -326,7 +353,11 @@ func testWriteTimeoutProgress(t *testing.T, b Backend) {
 		if err != nil {
 			break
 		}
-		time.Sleep(20 * time.Millisecond) // a slow, steady reader: load shaping
+		// A slow, steady reader: load shaping, by the 64 KiB received
+		// (a TLS read returns one record, 16 KiB at most).
+		if len(got)%(64<<10) < n {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	if len(got) != 2*size || !bytes.Equal(got[:size], content) || !bytes.Equal(got[size:], content) {
 		t.Fatalf("got %d of %d bytes", len(got), 2*size)
@@ -343,7 +374,10 @@ func testWriteTimeoutProgress(t *testing.T, b Backend) {
 // the connection's timer runs the rest; 1s leaves no room for the kernel's
 // shortest wait, so that listener does not defer and the timer runs from
 // accept. The limits are the contract, not a speed: the timeout, less
-// nothing, plus the kernel's timer slack and the wheel's tick.
+// nothing, plus the kernel's timer slack and the wheel's tick. Over TLS
+// the silent client never begins its handshake, so the server never calls
+// OnOpen (the moment of the hand-over goes unseen) nor OnClose: the bound
+// and the reset are checked, and the timeouts counted.
 func testDeferAcceptBound(t *testing.T, b Backend) {
 	if runtime.GOOS != "linux" {
 		t.Skip("TCP_DEFER_ACCEPT is Linux-only; elsewhere the option is a documented no-op")
@@ -357,7 +391,7 @@ func testDeferAcceptBound(t *testing.T, b Backend) {
 	type silent struct {
 		timeout, held time.Duration
 		start         time.Time
-		c             *net.TCPConn
+		c             *clientConn
 		err           error
 		end           chan time.Time
 	}
@@ -368,9 +402,9 @@ func testDeferAcceptBound(t *testing.T, b Backend) {
 			t.Fatal(err)
 		}
 		s.start, s.end = time.Now(), make(chan time.Time, 1)
-		s.c = dial(t, addr.String())
+		s.c = dialLazy(t, b, addr.String())
 		go func() {
-			_, s.err = readAll(s.c)
+			_, s.err = readAll(s.c.Raw())
 			s.end <- time.Now()
 		}()
 	}
@@ -383,6 +417,9 @@ func testDeferAcceptBound(t *testing.T, b Backend) {
 		if life < s.timeout-2*wheelTick || life > s.timeout+slack {
 			t.Errorf("timeout %v: the silent client lived %v; want the timeout, at most %v more", s.timeout, life, slack)
 		}
+		if b.TLS != nil {
+			continue
+		}
 		at, ok := opened.Load(addrPort(s.c.LocalAddr()))
 		if !ok {
 			t.Fatalf("timeout %v: closed without OnOpen", s.timeout)
@@ -391,8 +428,14 @@ func testDeferAcceptBound(t *testing.T, b Backend) {
 			t.Errorf("timeout %v: handed over after %v; the kernel should hold it %v", s.timeout, held, s.held)
 		}
 	}
-	for range clients {
-		expectTimeout(t, r.waitClose(t), proactor.FirstDataTimeout)
+	if b.TLS != nil {
+		if st := srv.Stats(); st.FirstDataTimeouts != 2 || st.Accepted != 0 {
+			t.Errorf("%d first-data timeouts, %d opened; want 2 and none", st.FirstDataTimeouts, st.Accepted)
+		}
+	} else {
+		for range clients {
+			expectTimeout(t, r.waitClose(t), proactor.FirstDataTimeout)
+		}
 	}
 	if !strings.Contains(logs.String(), "too short to defer") {
 		t.Errorf("no warning that the 1s listener does not defer; log:\n%s", logs.String())

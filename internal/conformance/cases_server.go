@@ -17,15 +17,16 @@ import (
 )
 
 // testPauseResume: while paused, a new connection waits in the backlog and
-// is not accepted; Resume accepts it.
+// is not accepted; Resume accepts it. (Over TLS its handshake waits too, so
+// the waiting client writes from another goroutine.)
 func testPauseResume(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithLoops(1))
-	early := dial(t, addr)
+	early := dial(t, b, addr)
 	expectEcho(t, early, []byte("before"))
 	srv.Pause()
-	waiting := dial(t, addr) // completes in the kernel's backlog
-	waiting.Write([]byte("queued"))
+	waiting := dialLazy(t, b, addr) // completes in the kernel's backlog
+	sent := sendLater(waiting, []byte("queued"))
 	// Round trips on the one loop give it every chance to accept wrongly.
 	for range 20 {
 		expectEcho(t, early, []byte("during"))
@@ -37,6 +38,9 @@ func testPauseResume(t *testing.T, b Backend) {
 	got := make([]byte, 6)
 	if _, err := io.ReadFull(waiting, got); err != nil || string(got) != "queued" {
 		t.Fatalf("after Resume: %q, %v", got, err)
+	}
+	if err := wait(t, sent, "the waiting client's write"); err != nil {
+		t.Fatalf("write: %v", err)
 	}
 	if st := srv.Stats(); st.Accepted != 2 {
 		t.Fatalf("Accepted = %d after Resume; want 2", st.Accepted)
@@ -61,7 +65,7 @@ func testShutdownInFlight(t *testing.T, b Backend) {
 	var wg sync.WaitGroup
 	var conns []interface{ SetDeadline(time.Time) error }
 	for i := range flows {
-		c := dial(t, addr)
+		c := dial(t, b, addr)
 		f := &flows[i]
 		f.local = c.LocalAddr().String()
 		conns = append(conns, c)
@@ -162,7 +166,7 @@ func testShutdownInFlight(t *testing.T, b Backend) {
 func testShutdownIdle(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	expectEcho(t, c, []byte("hi"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -195,13 +199,13 @@ func testShutdownDeadline(t *testing.T, b Backend) {
 		c.Write(p)
 	}
 	srv, addr := serve(t, b, stubbornHandler{r})
-	var clients []*net.TCPConn
+	var clients []*clientConn
 	for range 3 {
-		c := dial(t, addr)
+		c := dial(t, b, addr)
 		expectEcho(t, c, []byte("hi"))
 		clients = append(clients, c)
 	}
-	owing := dial(t, addr)
+	owing := dial(t, b, addr)
 	owing.Write([]byte("hold"))
 	wait(t, held, "the unanswered request")
 	clients = append(clients, owing)
@@ -244,9 +248,9 @@ func mustListen(t *testing.T) net.Listener {
 func testCloseAborts(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r)
-	var clients []*net.TCPConn
+	var clients []*clientConn
 	for range 3 {
-		c := dial(t, addr)
+		c := dial(t, b, addr)
 		expectEcho(t, c, []byte("hi"))
 		clients = append(clients, c)
 	}
@@ -271,10 +275,10 @@ func testRegistry(t *testing.T, b Backend) {
 	const n = 5
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithLoops(2))
-	var clients []*net.TCPConn
+	var clients []*clientConn
 	ids := map[uint64]bool{}
 	for range n {
-		clients = append(clients, dial(t, addr))
+		clients = append(clients, dial(t, b, addr))
 		ids[wait(t, r.opened, "OnOpen").ID()] = true
 	}
 	if srv.ConnCount() != n || len(ids) != n {
@@ -327,11 +331,11 @@ func testSharedEngine(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	echo, err := proactor.NewServer(newRecorder(t), proactor.WithEngine(eng))
+	echo, err := proactor.NewServer(newRecorder(t), append(b.serverTLS(), proactor.WithEngine(eng))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	upper, err := proactor.NewServer(upperHandler{}, proactor.WithEngine(eng))
+	upper, err := proactor.NewServer(upperHandler{}, append(b.serverTLS(), proactor.WithEngine(eng))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,9 +345,9 @@ func testSharedEngine(t *testing.T, b Backend) {
 	if err != nil || len(echo.Addrs()) != 2 {
 		t.Fatalf("listen: %v, %v", err, echo.Addrs())
 	}
-	expectEcho(t, dial(t, a1.String()), []byte("one"))
-	expectEcho(t, dial(t, a2.String()), []byte("two"))
-	u := dial(t, a3.String())
+	expectEcho(t, dial(t, b, a1.String()), []byte("one"))
+	expectEcho(t, dial(t, b, a2.String()), []byte("two"))
+	u := dial(t, b, a3.String())
 	u.Write([]byte("three"))
 	got := make([]byte, 5)
 	if _, err := io.ReadFull(u, got); err != nil || string(got) != "THREE" {
@@ -390,7 +394,7 @@ func testValues(t *testing.T, b Backend) {
 		c.Write(p)
 	}
 	_, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	expectEcho(t, c, []byte("x"))
 	expectEcho(t, c, []byte("y"))
 	sc := wait(t, r.opened, "OnOpen")
@@ -407,10 +411,10 @@ func testWriteBuffer(t *testing.T, b Backend) {
 	const n = 4
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithLoops(2))
-	var clients []*net.TCPConn
+	var clients []*clientConn
 	var conns []*proactor.Conn
 	for range n {
-		clients = append(clients, dial(t, addr))
+		clients = append(clients, dial(t, b, addr))
 		conns = append(conns, wait(t, r.opened, "OnOpen"))
 	}
 	shared := buffer.New(pattern(100<<10, 4)) // unpooled: its count stays readable
@@ -472,7 +476,7 @@ func testSendFile(t *testing.T, b Backend) {
 		c.Write([]byte(":tail"))
 	}
 	_, addr := serve(t, b, r)
-	c := dial(t, addr)
+	c := dial(t, b, addr)
 	c.SetReadBuffer(64 << 10)
 	want := append(append([]byte("head:"), content[off:off+n]...), ":tail"...)
 	for range 2 {
@@ -494,7 +498,7 @@ func testSendFile(t *testing.T, b Backend) {
 // socket.
 func testReusePort(t *testing.T, b Backend) {
 	r := newRecorder(t)
-	srv, err := proactor.NewServer(r, append(append([]proactor.Option{}, b.Options...), proactor.WithLoops(2))...)
+	srv, err := proactor.NewServer(r, append(append(append([]proactor.Option{}, b.Options...), b.serverTLS()...), proactor.WithLoops(2))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,16 +518,17 @@ func testReusePort(t *testing.T, b Backend) {
 		ln.Close()
 		t.Fatal("another socket could bind the address")
 	}
-	early := make([]net.Conn, 16)
+	early := make([]*clientConn, 16)
 	for i := range early {
-		early[i] = dial(t, addr)
+		early[i] = dial(t, b, addr)
 		expectEcho(t, early[i], []byte("before"))
 	}
 	srv.Pause()
-	waiting := make([]net.Conn, 8)
+	waiting := make([]*clientConn, 8)
+	var sent []<-chan error
 	for i := range waiting {
-		waiting[i] = dial(t, addr) // in one of the sockets' backlogs
-		waiting[i].Write([]byte("queued"))
+		waiting[i] = dialLazy(t, b, addr) // in one of the sockets' backlogs
+		sent = append(sent, sendLater(waiting[i], []byte("queued")))
 	}
 	for range 5 {
 		for _, c := range early {
@@ -534,14 +539,17 @@ func testReusePort(t *testing.T, b Backend) {
 		t.Fatalf("paused server accepted: %d, want 16", st.Accepted)
 	}
 	srv.Resume()
-	for _, c := range waiting {
+	for i, c := range waiting {
 		got := make([]byte, 6)
 		if _, err := io.ReadFull(c, got); err != nil || string(got) != "queued" {
 			t.Fatalf("after Resume: %q, %v", got, err)
 		}
+		if err := wait(t, sent[i], "a waiting client's write"); err != nil {
+			t.Fatalf("write: %v", err)
+		}
 	}
 	for _, c := range append(early, waiting...) {
-		c.(*net.TCPConn).CloseWrite()
+		c.CloseWrite()
 	}
 	if err := srv.Shutdown(ctxTimeout(t)); err != nil {
 		t.Fatalf("Shutdown: %v", err)
@@ -559,7 +567,7 @@ func testReusePort(t *testing.T, b Backend) {
 func testDo(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithLoops(1))
-	cl := dial(t, addr)
+	cl := dial(t, b, addr)
 	c := wait(t, r.opened, "OnOpen")
 
 	// From another goroutine while the client streams, so that OnData and
@@ -613,7 +621,7 @@ func testDo(t *testing.T, b Backend) {
 	if err := c.Do(func(*proactor.Conn) { ran <- struct{}{} }); err != nil {
 		t.Fatalf("Do on a closed connection: %v", err)
 	}
-	cl2 := dial(t, addr)
+	cl2 := dial(t, b, addr)
 	c2 := wait(t, r.opened, "OnOpen")
 	turn := make(chan struct{})
 	c2.Do(func(*proactor.Conn) { close(turn) })

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
@@ -57,7 +58,7 @@ func testSocketOptions(t *testing.T, b Backend) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, addr := serve(t, b, newRecorder(t), tc.opts...)
-			c := dial(t, addr)
+			c := dial(t, b, addr)
 			expectEcho(t, c, []byte("accepted and opened"))
 			check(t, "accepted", c.RemoteAddr(), c.LocalAddr(), tc.want)
 
@@ -66,17 +67,36 @@ func testSocketOptions(t *testing.T, b Backend) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { ln.Close() })
-			cl, err := proactor.NewClient(newRecorder(t), append(append([]proactor.Option{}, b.Options...), tc.opts...)...)
+			cl, err := proactor.NewClient(newRecorder(t), append(b.clientOptions(), tc.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { cl.Close() })
+			// The peer accepts (and over TLS shakes hands) while the
+			// Client dials: a TLS Dial returns after the handshake.
+			accepted := make(chan net.Conn, 1)
+			go func() {
+				a, err := ln.Accept()
+				if err != nil {
+					accepted <- nil
+					return
+				}
+				if b.TLS != nil {
+					a.SetDeadline(time.Now().Add(testTimeout))
+					ta := tls.Server(a, b.TLS.Server)
+					if err := ta.Handshake(); err != nil {
+						t.Errorf("the peer's handshake: %v", err)
+					}
+					a = ta
+				}
+				accepted <- a
+			}()
 			if _, err := cl.Dial(ctxTimeout(t), "tcp", ln.Addr().String()); err != nil {
 				t.Fatal(err)
 			}
-			a, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
+			a := wait(t, accepted, "the peer's accept")
+			if a == nil {
+				t.Fatal("the peer's accept failed")
 			}
 			t.Cleanup(func() { a.Close() })
 			check(t, "dialed", a.RemoteAddr(), a.LocalAddr(), tc.want)

@@ -26,6 +26,7 @@ import (
 type Backend struct {
 	Name    string
 	Options []proactor.Option // select the engine; more options may follow
+	TLS     *TLS              // if set, every case runs over TLS
 }
 
 type testCase struct {
@@ -86,7 +87,7 @@ func openFDs() int {
 // serve starts a server for h on 127.0.0.1:0 and closes it when the test ends.
 func serve(t *testing.T, b Backend, h proactor.Handler, opts ...proactor.Option) (*proactor.Server, string) {
 	t.Helper()
-	all := append(append([]proactor.Option{}, b.Options...), opts...)
+	all := append(append(append([]proactor.Option{}, b.Options...), b.serverTLS()...), opts...)
 	srv, err := proactor.NewServer(h, all...)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
@@ -102,17 +103,6 @@ func serve(t *testing.T, b Backend, h proactor.Handler, opts ...proactor.Option)
 // testTimeout bounds every blocking step of a case, so a bug fails the
 // case instead of hanging the run.
 const testTimeout = 20 * time.Second
-
-func dial(t testing.TB, addr string) *net.TCPConn {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, testTimeout)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	c.SetDeadline(time.Now().Add(testTimeout))
-	t.Cleanup(func() { c.Close() })
-	return c.(*net.TCPConn)
-}
 
 func ctxTimeout(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
