@@ -45,7 +45,8 @@ type tlsPipe struct {
 	c        *Conn
 	mu       sync.Mutex
 	cond     sync.Cond
-	in       []byte // raw bytes read and not yet taken by TLS
+	in       []byte // raw bytes read and not yet taken by TLS, copied
+	lent     []byte // the loop's read buffer, read in place during tlsInput
 	eof      bool   // the peer's FIN came after in
 	err      error  // the connection is gone: reads fail with it
 	blocking bool   // during the handshake a read waits for bytes
@@ -66,7 +67,7 @@ func (wouldBlock) Temporary() bool { return true }
 func (p *tlsPipe) Read(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for len(p.in) == 0 {
+	for len(p.in) == 0 && len(p.lent) == 0 {
 		switch {
 		case p.err != nil:
 			return 0, p.err
@@ -77,6 +78,11 @@ func (p *tlsPipe) Read(b []byte) (int, error) {
 		}
 		p.cond.Wait()
 	}
+	if len(p.in) == 0 {
+		n := copy(b, p.lent)
+		p.lent = p.lent[n:]
+		return n, nil
+	}
 	n := copy(b, p.in)
 	p.in = p.in[n:]
 	if len(p.in) == 0 {
@@ -86,6 +92,28 @@ func (p *tlsPipe) Read(b []byte) (int, error) {
 		p.in = nil
 	}
 	return n, nil
+}
+
+// lend lets TLS read the loop's read buffer in place until unlend. Once
+// the handshake is done the pipe is read on the loop only, within
+// tlsInput, so the bytes are taken (crypto/tls copies them into its record
+// buffer) before the loop reuses its buffer: no copy and no allocation
+// per read, which feed would cost.
+func (p *tlsPipe) lend(b []byte) {
+	p.mu.Lock()
+	p.lent = b
+	p.mu.Unlock()
+}
+
+// unlend ends a lend. Bytes TLS did not take (the connection was closing)
+// are kept, copied, as feed keeps them.
+func (p *tlsPipe) unlend() {
+	p.mu.Lock()
+	if len(p.lent) > 0 {
+		p.in = append(p.in, p.lent...)
+	}
+	p.lent = nil
+	p.mu.Unlock()
 }
 
 // feed hands over bytes the loop read. They are copied: the read buffer
@@ -318,11 +346,14 @@ func (c *Conn) countTLSFailure(err *TLSError) {
 // tlsInput takes bytes read from a TLS connection's socket.
 func (c *Conn) tlsInput(p []byte) {
 	t := c.ext.tls
-	t.pipe.feed(p)
-	if t.ready.Load() {
-		c.serviceAfterPoll()
-		c.tlsRead()
+	if !t.ready.Load() {
+		t.pipe.feed(p) // for the handshake's goroutine, later: a copy
+		return
 	}
+	c.serviceAfterPoll()
+	t.pipe.lend(p)
+	c.tlsRead()
+	t.pipe.unlend()
 }
 
 // tlsRead decrypts what whole records the pipe holds and delivers the
