@@ -20,37 +20,81 @@ func unsupported(what string, err error) error {
 
 // probe checks that the kernel runs what the engine needs, by asking it
 // (feature bits, IORING_REGISTER_PROBE) and by trying the operations whose
-// multishot forms a probe cannot tell apart: never by kernel version.
-func probe() error {
+// multishot forms a probe cannot tell apart: never by kernel version. It
+// also reports whether a multishot receive takes a byte limit, which the
+// engine uses where it can.
+func probe() (recvLimit bool, err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	r, err := uring.Setup(8, 16, uring.SetupCQSize)
 	if err != nil {
 		// ENOSYS: no io_uring; EPERM: the io_uring_disabled sysctl or a
 		// seccomp filter.
-		return unsupported("io_uring_setup", err)
+		return false, unsupported("io_uring_setup", err)
 	}
 	f := r.Params().Features
 	if f&uring.FeatNoDrop == 0 || f&uring.FeatExtArg == 0 {
 		r.Close()
-		return unsupported("kernel lacks IORING_FEAT_NODROP or IORING_FEAT_EXT_ARG", nil)
+		return false, unsupported("kernel lacks IORING_FEAT_NODROP or IORING_FEAT_EXT_ARG", nil)
 	}
 	op, ok, err := r.Supports(uring.OpRead, uring.OpPollAdd, uring.OpSendmsg, uring.OpAccept, uring.OpAsyncCancel, uring.OpRecv)
 	if err != nil || !ok {
 		r.Close()
-		return unsupported(fmt.Sprintf("io_uring opcode %d", op), err)
+		return false, unsupported(fmt.Sprintf("io_uring opcode %d", op), err)
 	}
 	bufs, err := uring.NewBufRing(r, bufGroup, 2, 64, false)
 	if err != nil {
 		r.Close()
-		return unsupported("provided buffer rings", err)
+		return false, unsupported("provided buffer rings", err)
 	}
 	err = probeMultishot(r)
+	if err == nil {
+		recvLimit = probeRecvLimit(r)
+	}
 	r.Close()
 	// Every probe operation has completed (or the ring, now closed, has
 	// cancelled it): the buffers are ours again.
 	bufs.Free()
-	return err
+	return recvLimit, err
+}
+
+// probeRecvLimit receives two bytes with a multishot receive limited to
+// one (IORING_RECV_MSHOT_LIM, the SQE's optlen): a kernel that has the
+// limit ends the receive after one byte; older ones fail it with EINVAL.
+// It uses the probe's second buffer (probeMultishot took the first).
+func probeRecvLimit(r *uring.Ring) bool {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(pair[0])
+	defer unix.Close(pair[1])
+	if _, err := unix.Write(pair[1], []byte{1, 2}); err != nil {
+		return false
+	}
+	const udRecv = 4
+	e := r.GetSQE()
+	if e == nil {
+		return false
+	}
+	e.Opcode, e.Fd, e.IOPrio, e.Flags, e.UserData = uring.OpRecv, int32(pair[0]), uring.RecvMultishot, uring.SQEBufferSelect, udRecv
+	e.FileIndex = 1
+	cqes := make([]uring.CQE, 8)
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if err := r.Wait(1, 100*time.Millisecond); err != nil {
+			return false
+		}
+		n := r.Reap(cqes)
+		for _, c := range cqes[:n] {
+			if c.UserData == udRecv {
+				// A receive still armed (no limit after all) is
+				// cancelled when the ring closes.
+				return c.Res == 1 && c.Flags&uring.CQEFMore == 0
+			}
+		}
+	}
+	return false
 }
 
 // probeMultishot runs a multishot receive on a socket pair and a multishot

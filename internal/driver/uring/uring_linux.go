@@ -60,6 +60,16 @@ const (
 // of 16 KiB. Buffers are returned as soon as the Sink's Read returns, so the
 // ring runs dry only when a batch brings more than it holds; those
 // connections get ENOBUFS and are re-armed after the batch.
+//
+// A multishot receive on a socket with more queued goes on taking buffer
+// after buffer (up to 32 in one go), so where the kernel can
+// (IORING_RECV_MSHOT_LIM; tried, not assumed) each receive ends after
+// readBudget bytes and is re-armed, and a batch serves 16 backed-up
+// connections before the ring runs dry. Without it the first receive of a
+// batch took the whole ring and every other one got ENOBUFS: in the
+// conformance suite's ShutdownInFlight (20 connections streaming, -race)
+// connections went 10 s without their first bytes, one Poll per busy
+// connection ahead of them.
 const (
 	incRingBytes    = 1 << 20
 	incBufSize      = 64 << 10
@@ -95,7 +105,9 @@ func userData(k kind, slot, gen uint32) uint64 {
 
 var errBusy = errors.New("proactor: uring: a write is already in flight")
 
-type uringDriver struct{}
+type uringDriver struct {
+	recvLimit bool // the kernel ends a multishot receive at a byte limit
+}
 
 // New returns the io_uring engine, or an error wrapping
 // driver.ErrUnsupported when this kernel (or its configuration: the
@@ -103,10 +115,11 @@ type uringDriver struct{}
 // kernel each time: ring setup, the operations the engine uses, provided
 // buffer rings, multishot accept and multishot receive.
 func New() (driver.Driver, error) {
-	if err := probe(); err != nil {
+	recvLimit, err := probe()
+	if err != nil {
 		return nil, err
 	}
-	return uringDriver{}, nil
+	return uringDriver{recvLimit: recvLimit}, nil
 }
 
 func (uringDriver) Name() string { return "uring" }
@@ -228,6 +241,7 @@ type options struct {
 	classic    bool   // never incremental buffers
 	setupFlags uint32 // exactly these io_uring_setup flags, not the ladder
 	noWaitAll  bool   // let the kernel complete sends short
+	recvLimit  int    // bytes after which a multishot receive ends: 0 readBudget, -1 none
 	sqEntries  uint32
 	cqEntries  uint32
 }
@@ -270,6 +284,10 @@ type poller struct {
 	wakefd  int
 	wakeBuf *[8]byte // the eventfd read's target, written by the kernel
 	o       options
+	// The bytes after which a multishot receive ends and is re-armed, so
+	// that one backed-up socket cannot take the whole buffer ring in a
+	// batch; 0 where the kernel has no such limit.
+	recvLimit uint32
 
 	owned    bool // locked to the loop's thread, ring enabled
 	tid      int
@@ -292,8 +310,12 @@ type poller struct {
 	seq       uint32 // counts Polls, for the read budget
 }
 
-func (uringDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
-	return newPoller(cfg, options{})
+func (d uringDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
+	var o options
+	if !d.recvLimit {
+		o.recvLimit = -1
+	}
+	return newPoller(cfg, o)
 }
 
 func newPoller(cfg driver.Config, o options) (*poller, error) {
@@ -323,6 +345,12 @@ func newPoller(cfg driver.Config, o options) (*poller, error) {
 		wakeBuf: new([8]byte),
 		o:       o,
 		cqes:    make([]uring.CQE, 256),
+	}
+	switch {
+	case o.recvLimit == 0:
+		p.recvLimit = readBudget
+	case o.recvLimit > 0:
+		p.recvLimit = uint32(o.recvLimit)
 	}
 	// Queued now, submitted by the first Poll on the loop's thread.
 	if err := p.armWake(); err != nil {
@@ -396,6 +424,10 @@ func (p *poller) armRecv(t driver.Token, c *connSlot) error {
 	e.IOPrio = uring.RecvMultishot
 	e.Flags = uring.SQEBufferSelect
 	e.BufGroup = p.bufs.Group()
+	// For a receive this field is optlen: the multishot's byte limit
+	// (IORING_RECV_MSHOT_LIM). Reaching it ends the receive like any other
+	// last completion, and recvDone re-arms it.
+	e.FileIndex = int32(p.recvLimit)
 	e.UserData = userData(kRecv, t.Slot(), c.gen)
 	c.recvArmed = true
 	c.set(fRecvCancel, false)

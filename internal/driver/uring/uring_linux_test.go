@@ -22,11 +22,15 @@ import (
 // available: the engine is optional, its absence is not a failure.
 func newTestPoller(t *testing.T, o options) *poller {
 	t.Helper()
-	if _, err := New(); err != nil {
+	d, err := New()
+	if err != nil {
 		if errors.Is(err, driver.ErrUnsupported) {
 			t.Skipf("io_uring unavailable: %v", err)
 		}
 		t.Fatal(err)
+	}
+	if !d.(uringDriver).recvLimit && o.recvLimit == 0 {
+		o.recvLimit = -1 // as NewPoller does on this kernel
 	}
 	p, err := newPoller(driver.Config{}, o)
 	if err != nil {
