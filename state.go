@@ -97,9 +97,10 @@ func (c *Conn) readDone(p []byte, err error) {
 			return // the handshake fails on the EOF and closes the connection
 		}
 		c.tlsRead() // the last whole records; a partial one is an error
-		if c.closed || c.closing {
-			return
+		if !c.closed && !c.closing {
+			c.tlsPeerEOF()
 		}
+		return
 	}
 	c.peerEOF()
 }
@@ -202,6 +203,7 @@ func (c *Conn) service() {
 	}
 	c.updateReading()
 	c.deliverHeld()
+	c.tlsResumed()
 }
 
 // deliverHeld hands over, once ResumeRead has come, the input PauseRead
@@ -369,7 +371,7 @@ func (c *Conn) drained() {
 		}
 	}
 	switch {
-	case c.eof:
+	case c.eof && !c.tlsEOFOwed(): // both ways shut, and the FIN was acted on
 		c.finish(nil, false)
 	case c.closing && c.lingerUntil == 0:
 		d := c.cfg.lingerTime()

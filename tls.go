@@ -37,6 +37,8 @@ type tlsConn struct {
 	shaken bool        // loop-owned: the handshake has ended (either way)
 	failed bool        // loop-owned: a failed handshake was counted
 	opened bool        // loop-owned: OnOpen has run, so OnClose is owed
+	// eofOwed is loop-owned: the peer's FIN waits for ResumeRead.
+	eofOwed bool
 }
 
 // tlsPipe is the transport under crypto/tls: reads come from what the loop
@@ -314,8 +316,37 @@ func (c *Conn) handshakeDone(err error) {
 	// completion: writes made here schedule their own service.)
 	c.tlsRead()
 	if c.eof && !c.closed && !c.closing {
-		c.peerEOF()
+		c.tlsPeerEOF()
 	}
+}
+
+// tlsPeerEOF acts on the peer's FIN once the plaintext before it has been
+// delivered. The loop reads on during the handshake, so the FIN can come
+// behind records that PauseRead (in OnOpen, or in an OnData of them) then
+// holds back: OnPeerClosed waits for ResumeRead, as it does on plain TCP,
+// where a paused connection does not read its FIN.
+func (c *Conn) tlsPeerEOF() {
+	t := c.ext.tls
+	if c.userPaused.Load() || c.held() {
+		t.eofOwed = true
+		return
+	}
+	t.eofOwed = false
+	c.peerEOF()
+}
+
+// tlsResumed gives the peer's FIN that waited for ResumeRead, once the
+// held input is delivered.
+func (c *Conn) tlsResumed() {
+	if t := c.tlsOf(); t != nil && t.eofOwed && !c.closed && !c.closing {
+		c.tlsPeerEOF()
+	}
+}
+
+// tlsEOFOwed reports whether the peer's FIN waits for ResumeRead.
+func (c *Conn) tlsEOFOwed() bool {
+	t := c.tlsOf()
+	return t != nil && t.eofOwed
 }
 
 // tlsFailed ends a connection whose handshake failed, counting why. The
