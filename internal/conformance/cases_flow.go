@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -70,7 +71,13 @@ func testQueueFull(t *testing.T, b Backend) {
 	const max, piece = 1 << 20, 256 << 10
 	result := make(chan error, 1)
 	r := newRecorder(t)
-	r.onOpen = func(c *proactor.Conn) {
+	// On the client's first bytes, not in OnOpen: a reset sent as the
+	// connection opens can beat the client's connect(2) home and fail the
+	// dial itself (seen on uring).
+	var once sync.Once
+	var overflow func(c *proactor.Conn)
+	r.onData = func(c *proactor.Conn, _ []byte) { once.Do(func() { overflow(c) }) }
+	overflow = func(c *proactor.Conn) {
 		p := pattern(piece, 3)
 		var err error
 		for i := 0; i < 64 && err == nil; i++ {
@@ -86,6 +93,7 @@ func testQueueFull(t *testing.T, b Backend) {
 	}
 	srv, addr := serve(t, b, r, proactor.WithWriteWatermarks(256<<10, 64<<10), proactor.WithMaxWriteQueue(max))
 	c := dial(t, b, addr)
+	c.Write([]byte("go"))
 	if err := wait(t, result, "the writes"); !errors.Is(err, proactor.ErrQueueFull) {
 		t.Fatalf("write past the cap: %v; want ErrQueueFull", err)
 	}
