@@ -324,11 +324,13 @@ func (c *Conn) wrote(n int, err error) bool {
 		c.addQueued(int64(-n))
 		c.stats().bytesWr.Add(uint64(n))
 		c.lastActive, c.stalled = c.loop.now, 0
-		if c.cfg.framer == nil {
+		if c.cfg.framer == nil && c.answers() {
 			c.unanswered = 0 // answered: the read timeout's rule without a framer
 		}
 		if more {
 			c.stalled = c.loop.now // progress: the write timeout starts again
+		} else if c.unanswered != 0 {
+			c.rearm() // output no longer stalled: the read timeout applies again
 		}
 	}
 	if err != nil {

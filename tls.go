@@ -31,12 +31,16 @@ import (
 
 // tlsConn is a TLS connection's state beside its Conn.
 type tlsConn struct {
-	tc     *tls.Conn
-	pipe   tlsPipe
-	ready  atomic.Bool // the handshake is done: plaintext may be written
-	shaken bool        // loop-owned: the handshake has ended (either way)
-	failed bool        // loop-owned: a failed handshake was counted
-	opened bool        // loop-owned: OnOpen has run, so OnClose is owed
+	tc    *tls.Conn
+	pipe  tlsPipe
+	ready atomic.Bool // the handshake is done: plaintext may be written
+	// wrote is set by a Write of plaintext: the next write completion is
+	// an answer. crypto/tls writes on its own too (session tickets after
+	// the handshake, key updates), and those answer nothing.
+	wrote  atomic.Bool
+	shaken bool // loop-owned: the handshake has ended (either way)
+	failed bool // loop-owned: a failed handshake was counted
+	opened bool // loop-owned: OnOpen has run, so OnClose is owed
 	// eofOwed is loop-owned: the peer's FIN waits for ResumeRead.
 	eofOwed bool
 }
@@ -425,7 +429,21 @@ func (c *Conn) tlsWrite(t *tlsConn, p []byte) (int, error) {
 	if c.req.Load() != reqNone {
 		return 0, ErrClosed
 	}
-	return t.tc.Write(p)
+	n, err := t.tc.Write(p)
+	if n > 0 {
+		t.wrote.Store(true)
+	}
+	return n, err
+}
+
+// answers reports whether the bytes a write completion took include an
+// answer of the handler's: always on plain TCP; over TLS only if plaintext
+// was written since the last completion that counted, not a session ticket
+// crypto/tls sent on its own (which, completing after a request, made that
+// request look answered: Shutdown then found it owing nothing).
+func (c *Conn) answers() bool {
+	t := c.tlsOf()
+	return t == nil || t.wrote.Swap(false)
 }
 
 // tlsSendFile reads the file and queues it encrypted: the kernel cannot
