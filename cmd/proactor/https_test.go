@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/seed487d475b/proactor"
+
+	"github.com/seed487d475b/proactor/internal/servertest"
 )
 
 // TestHTTPSCurl runs `serve http --tls-self-signed` on every engine and
@@ -15,7 +17,7 @@ import (
 // request, then two URLs in one command, the second on the same
 // connection (no new connect), both over HTTP/1.1 as no ALPN offers h2.
 func TestHTTPSCurl(t *testing.T) {
-	curl := needTool(t, "curl")
+	curl := servertest.Tool(t, "curl")
 	bin := buildBinary(t)
 	for _, engine := range proactor.Engines() {
 		t.Run(engine, func(t *testing.T) {

@@ -5,35 +5,22 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/seed487d475b/proactor"
-)
 
-// needTool returns the tool's path, skipping the test when it is missing,
-// except in CI (CI set), where .ci/run installs it and its absence fails.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing in CI (.ci/run installs it): %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return path
-}
+	"github.com/seed487d475b/proactor/internal/servertest"
+)
 
 // TestTLSInterop drives `serve echo --tls-self-signed` on every engine with
 // clients no one here wrote or that take another path: openssl s_client
 // (an echo, then a TLS 1.2 renegotiation attempt, which the server refuses
 // by closing that connection and nothing else), and `proactor dial --tls`.
 func TestTLSInterop(t *testing.T) {
-	openssl := needTool(t, "openssl")
+	openssl := servertest.Tool(t, "openssl")
 	bin := buildBinary(t)
 	for _, engine := range proactor.Engines() {
 		t.Run(engine, func(t *testing.T) {

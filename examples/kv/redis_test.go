@@ -4,32 +4,20 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed487d475b/proactor/internal/servertest"
 )
 
 // The tests in this file drive the store with the real clients, redis-cli
 // and redis-benchmark (Debian's redis-tools). They skip where the tools are
 // missing, except in CI (CI set), where .ci/run installs them and a missing
 // tool is a failure, never a silent skip.
-
-// tool returns the path of a redis-tools program.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing in CI (.ci/run installs redis-tools): %v", name, err)
-		}
-		t.Skipf("%s is missing (apt-get install redis-tools): %v", name, err)
-	}
-	return p
-}
 
 // run runs a tool against the server at addr, with stdin as its input,
 // bounded in time, and returns its standard output.
@@ -41,7 +29,7 @@ func run(t *testing.T, addr, stdin, name string, args ...string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tool(t, name), append([]string{"-h", host, "-p", port}, args...)...)
+	cmd := exec.CommandContext(ctx, servertest.Tool(t, name), append([]string{"-h", host, "-p", port}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -19,6 +19,8 @@ import (
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/examples/pop3d"
 	"github.com/seed487d475b/proactor/pop3"
+
+	"github.com/seed487d475b/proactor/internal/servertest"
 )
 
 // waitLimit bounds every wait on the server or on curl.
@@ -101,17 +103,6 @@ func start(t *testing.T, engine, dir, users string) string {
 	return addr.String()
 }
 
-// needCurl skips without curl, except in CI, which must run these tests.
-func needCurl(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("curl"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("curl is missing; .ci/run installs it")
-		}
-		t.Skip("curl is missing")
-	}
-}
-
 // curl runs curl with args and returns its standard output.
 func curl(t *testing.T, args ...string) []byte {
 	t.Helper()
@@ -130,7 +121,7 @@ func curl(t *testing.T, args ...string) []byte {
 // TestCurl drives the server with curl on every engine: RETR of each
 // message byte for byte, LIST, and DELE seen gone by the next session.
 func TestCurl(t *testing.T) {
-	needCurl(t)
+	servertest.Tool(t, "curl")
 	for _, engine := range proactor.Engines() {
 		t.Run(engine, func(t *testing.T) {
 			dir, users := setup(t)

@@ -2,35 +2,21 @@ package web_test
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-)
 
-// tool returns the path of a client program, and skips the test if it is
-// missing, except in CI (CI set), where .ci/run installs it and a missing
-// one fails.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing in CI (.ci/run installs it): %v", name, err)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
+	"github.com/seed487d475b/proactor/internal/servertest"
+)
 
 // run runs a client with stdin, bounded by waitLimit, and returns its
 // standard output; it fails the test if the client fails.
 func run(t *testing.T, stdin string, name string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(tool(t, name), args...)
+	cmd := exec.Command(servertest.Tool(t, name), args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errs
@@ -46,7 +32,7 @@ func run(t *testing.T, stdin string, name string, args ...string) string {
 }
 
 func TestCurl(t *testing.T) {
-	tool(t, "curl")
+	servertest.Tool(t, "curl")
 	root := tree(t)
 	forEachEngine(t, func(t *testing.T, engine string) {
 		base := "http://" + start(t, engine, root)
@@ -87,7 +73,7 @@ func TestCurl(t *testing.T) {
 // TestWrk runs wrk for two seconds with ten connections and checks that
 // every response was a 2xx and no socket failed.
 func TestWrk(t *testing.T) {
-	tool(t, "wrk")
+	servertest.Tool(t, "wrk")
 	forEachEngine(t, func(t *testing.T, engine string) {
 		addr := start(t, engine, "")
 		out := run(t, "", "wrk", "-t1", "-c10", "-d2s", "--timeout", "5s", "http://"+addr+"/plaintext")

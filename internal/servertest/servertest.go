@@ -6,6 +6,8 @@ package servertest
 import (
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -45,4 +47,19 @@ func Echo(tb testing.TB, addr, msg string) net.Conn {
 		tb.Fatalf("echo of %q: %q, %v", msg, got, err)
 	}
 	return c
+}
+
+// Tool returns the path of a client program that no one here wrote (curl,
+// openssl, redis-cli, wrk, ...). Where it is missing the test is skipped,
+// except in CI (CI set), where .ci/run installs it and its absence fails.
+func Tool(tb testing.TB, name string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("%s is missing in CI (.ci/run installs it): %v", name, err)
+		}
+		tb.Skipf("%s is not installed: %v", name, err)
+	}
+	return p
 }
