@@ -1,10 +1,8 @@
 package http1_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +10,8 @@ import (
 
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/http1"
+
+	"github.com/seed487d475b/proactor/internal/servertest"
 )
 
 // waitLimit bounds every wait on the server, so that a bug fails the test
@@ -54,60 +54,42 @@ func start(t *testing.T, engine string, lim http1.Limits, opts ...proactor.Optio
 	return addr.String()
 }
 
-type client struct {
-	t *testing.T
-	c net.Conn
-	r *bufio.Reader
-}
+type client struct{ *servertest.Client }
 
 func dial(t *testing.T, addr string) *client {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(waitLimit))
-	return &client{t: t, c: c, r: bufio.NewReader(c)}
-}
-
-func (cl *client) send(s string) {
-	cl.t.Helper()
-	if _, err := io.WriteString(cl.c, s); err != nil {
-		cl.t.Fatal(err)
-	}
+	return &client{servertest.Dial(t, addr, waitLimit)}
 }
 
 // expect reads one response (to a request of method) with net/http's
 // reader and checks its status and body.
 func (cl *client) expect(method string, status int, body string) *http.Response {
-	cl.t.Helper()
-	resp, err := http.ReadResponse(cl.r, &http.Request{Method: method})
+	cl.T.Helper()
+	resp, err := http.ReadResponse(cl.R, &http.Request{Method: method})
 	if err != nil {
-		cl.t.Fatalf("reading the response: %v", err)
+		cl.T.Fatalf("reading the response: %v", err)
 	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		cl.t.Fatalf("reading the body: %v", err)
+		cl.T.Fatalf("reading the body: %v", err)
 	}
 	if resp.StatusCode != status || body != "" && string(b) != body {
-		cl.t.Fatalf("got %d %q, want %d %q", resp.StatusCode, b, status, body)
+		cl.T.Fatalf("got %d %q, want %d %q", resp.StatusCode, b, status, body)
 	}
 	return resp
 }
 
 // expectEOF checks that the server closes the connection.
 func (cl *client) expectEOF() {
-	cl.t.Helper()
-	if b, err := cl.r.ReadByte(); err == nil {
-		cl.t.Fatalf("read %q, want the connection closed", b)
+	cl.T.Helper()
+	if b, err := cl.R.ReadByte(); err == nil {
+		cl.T.Fatalf("read %q, want the connection closed", b)
 	}
 }
 
 func TestPipelining(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		cl := dial(t, start(t, engine, http1.Limits{}))
-		cl.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n" +
+		cl.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n" +
 			"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" +
 			"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n1\r\nf\r\n0\r\n\r\n" +
 			"HEAD /d HTTP/1.1\r\nHost: x\r\n\r\n" +
@@ -133,7 +115,7 @@ func TestByteByByte(t *testing.T) {
 		req := "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n" +
 			"GET /y HTTP/1.1\r\nHost: x\r\n\r\n"
 		for i := range len(req) {
-			cl.send(req[i : i+1])
+			cl.Send(req[i : i+1])
 		}
 		cl.expect("POST", 200, "POST /x abc")
 		cl.expect("GET", 200, "GET /y ")
@@ -144,14 +126,14 @@ func TestExpectContinue(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		addr := start(t, engine, http1.Limits{MaxBody: 100})
 		cl := dial(t, addr)
-		cl.send("PUT /f HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		cl.Send("PUT /f HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
 		cl.expect("PUT", 100, "")
-		cl.send("hello")
+		cl.Send("hello")
 		cl.expect("PUT", 200, "PUT /f hello")
 
 		// Too large: refused before the body is sent.
 		cl = dial(t, addr)
-		cl.send("PUT /f HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 101\r\n\r\n")
+		cl.Send("PUT /f HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 101\r\n\r\n")
 		if resp := cl.expect("PUT", 413, ""); !resp.Close {
 			t.Fatal("413 without Connection: close")
 		}
@@ -163,11 +145,11 @@ func TestKeepAlive(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		addr := start(t, engine, http1.Limits{})
 		cl := dial(t, addr)
-		cl.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+		cl.Send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
 		if resp := cl.expect("GET", 200, "GET /a "); resp.Header.Get("Connection") != "keep-alive" {
 			t.Fatalf("HTTP/1.0 keep-alive answered with Connection %q", resp.Header.Get("Connection"))
 		}
-		cl.send("GET /b HTTP/1.0\r\n\r\nGET /ignored HTTP/1.0\r\n\r\n")
+		cl.Send("GET /b HTTP/1.0\r\n\r\nGET /ignored HTTP/1.0\r\n\r\n")
 		if resp := cl.expect("GET", 200, "GET /b "); !resp.Close {
 			t.Fatal("HTTP/1.0 without keep-alive not closed")
 		}
@@ -178,7 +160,7 @@ func TestKeepAlive(t *testing.T) {
 			"GET /close HTTP/1.1\r\nHost: x\r\n\r\n", // the handler closes
 		} {
 			cl = dial(t, addr)
-			cl.send(req + "GET /ignored HTTP/1.1\r\nHost: x\r\n\r\n")
+			cl.Send(req + "GET /ignored HTTP/1.1\r\nHost: x\r\n\r\n")
 			if resp := cl.expect("GET", 200, ""); !resp.Close {
 				t.Fatalf("%q: no Connection: close", req)
 			}
@@ -213,7 +195,7 @@ func TestRefusals(t *testing.T) {
 		addr := start(t, engine, lim)
 		for _, tt := range tests {
 			cl := dial(t, addr)
-			cl.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n" + tt.req)
+			cl.Send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n" + tt.req)
 			cl.expect("GET", 200, "GET /first ")
 			resp := cl.expect("GET", tt.status, "")
 			if !resp.Close {
@@ -230,18 +212,18 @@ func TestReadTimeout(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		addr := start(t, engine, http1.Limits{}, proactor.WithReadTimeout(300*time.Millisecond))
 		idle := dial(t, addr)
-		idle.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+		idle.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
 		idle.expect("GET", 200, "GET /a ")
 
 		slow := dial(t, addr)
 		begun := time.Now()
-		slow.send("GET /slow HTTP/1.1\r\nHost: x\r\n")
+		slow.Send("GET /slow HTTP/1.1\r\nHost: x\r\n")
 		slow.expectEOF()
 		if d := time.Since(begun); d < 300*time.Millisecond {
 			t.Fatalf("closed after %v, before the read timeout", d)
 		}
 		// The idle one has outlived the timeout and still works.
-		idle.send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+		idle.Send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
 		idle.expect("GET", 200, "GET /b ")
 	})
 }

@@ -53,7 +53,7 @@ func TestRoundTrip(t *testing.T) {
 		if got := cl.get("small.txt"); string(got) != "bye" {
 			t.Fatalf("GET small.txt after a new PUT = %q", got)
 		}
-		cl.send("QUIT\r\n")
+		cl.Send("QUIT\r\n")
 		cl.want("+OK bye")
 		cl.wantEOF()
 		waitDir(t, s.dir, "big.bin", "empty", "small.txt") // no temporary file left
@@ -71,7 +71,7 @@ func TestPipelined(t *testing.T) {
 		}
 		cl := dial(t, s.addr)
 		const rounds = 50
-		cl.send(strings.Repeat("GET a\r\nget nope\r\nLIST\r\n", rounds) + "NOSUCH\r\nQUIT\r\n")
+		cl.Send(strings.Repeat("GET a\r\nget nope\r\nLIST\r\n", rounds) + "NOSUCH\r\nQUIT\r\n")
 		for range rounds {
 			if got := cl.readGet("a"); string(got) != "AAA" {
 				t.Fatalf("GET a = %q", got)
@@ -93,7 +93,7 @@ func TestPipelinedEmptyPut(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		s := start(t, engine)
 		cl := dial(t, s.addr)
-		cl.send(fmt.Sprintf("PUT e 0 %x\r\nLIST\r\n", sha256.Sum256(nil)))
+		cl.Send(fmt.Sprintf("PUT e 0 %x\r\nLIST\r\n", sha256.Sum256(nil)))
 		cl.want("+OK")
 		cl.want("+OK stored")
 		if got := cl.readList(); !slices.Equal(got, []string{"e 0"}) {
@@ -161,12 +161,12 @@ func TestRefused(t *testing.T) {
 		cl := dial(t, s.addr)
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				cl.t = t
-				cl.send(tt.send + "\r\n")
+				cl.T = t
+				cl.Send(tt.send + "\r\n")
 				cl.wantPrefix(tt.want)
 			})
 		}
-		cl.t = t
+		cl.T = t
 		// The connection survived every refusal; the links leading out are
 		// not listed, the one inside is.
 		if got, want := cl.list(), []string{"a 1", "inlink 1"}; !slices.Equal(got, want) {
@@ -207,9 +207,9 @@ func TestMismatch(t *testing.T) {
 		}
 		cl := dial(t, s.addr)
 		data := randomBytes(t, 3<<20)
-		cl.send(fmt.Sprintf("PUT a %d %x\r\n", len(data), sha256.Sum256([]byte("other"))))
+		cl.Send(fmt.Sprintf("PUT a %d %x\r\n", len(data), sha256.Sum256([]byte("other"))))
 		cl.want("+OK")
-		cl.c.Write(data)
+		cl.C.Write(data)
 		cl.wantPrefix(fmt.Sprintf("-ERR sha256 mismatch: received %x, announced %x", sha256.Sum256(data), sha256.Sum256([]byte("other"))))
 		// The temporary file is gone before the reply leaves.
 		if got := dirNames(t, s.dir); !slices.Equal(got, []string{"a"}) {
@@ -262,16 +262,16 @@ func TestInterrupted(t *testing.T) {
 				s := start(t, engine)
 				cl := dial(t, s.addr)
 				data := randomBytes(t, 8<<20)
-				cl.send(fmt.Sprintf("PUT big %d %x\r\n", len(data), sha256.Sum256(data)))
+				cl.Send(fmt.Sprintf("PUT big %d %x\r\n", len(data), sha256.Sum256(data)))
 				cl.want("+OK")
 				got := dirNames(t, s.dir)
 				if len(got) != 1 || !strings.HasPrefix(got[0], ".proactor-upload-") {
 					t.Fatalf("directory holds %q during an upload, want one temporary file", got)
 				}
-				if _, err := cl.c.Write(data[:len(data)/2]); err != nil {
+				if _, err := cl.C.Write(data[:len(data)/2]); err != nil {
 					t.Fatal(err)
 				}
-				tt.cut(t, s, cl.c.(*net.TCPConn))
+				tt.cut(t, s, cl.C.(*net.TCPConn))
 				waitDir(t, s.dir)
 			})
 		})
@@ -306,7 +306,7 @@ func TestProtocolErrors(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				s := start(t, engine)
 				cl := dial(t, s.addr)
-				cl.send(tt.send)
+				cl.Send(tt.send)
 				for _, want := range tt.want {
 					cl.want(want)
 				}
@@ -317,7 +317,7 @@ func TestProtocolErrors(t *testing.T) {
 		t.Run("LongestLine", func(t *testing.T) {
 			s := start(t, engine)
 			cl := dial(t, s.addr)
-			cl.send(strings.Repeat("x", files.MaxLine) + "\r\n")
+			cl.Send(strings.Repeat("x", files.MaxLine) + "\r\n")
 			cl.want("-ERR unknown command")
 			cl.list()
 		})

@@ -1,12 +1,10 @@
 package files_test
 
 import (
-	"bufio"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"slices"
 	"strings"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/examples/files"
+
+	"github.com/seed487d475b/proactor/internal/servertest"
 )
 
 // waitLimit bounds every wait on the server, so that a bug fails the test
@@ -66,56 +66,38 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
 }
 
 // client speaks the protocol over a plain net.Conn.
-type client struct {
-	t *testing.T
-	c net.Conn
-	r *bufio.Reader
-}
+type client struct{ *servertest.Client }
 
 func dial(t *testing.T, addr string) *client {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(waitLimit))
-	return &client{t: t, c: c, r: bufio.NewReader(c)}
-}
-
-func (cl *client) send(s string) {
-	cl.t.Helper()
-	if _, err := io.WriteString(cl.c, s); err != nil {
-		cl.t.Fatal(err)
-	}
+	return &client{servertest.Dial(t, addr, waitLimit)}
 }
 
 // line reads one reply line, without its CRLF.
 func (cl *client) line() string {
-	cl.t.Helper()
-	l, err := cl.r.ReadString('\n')
+	cl.T.Helper()
+	l, err := cl.R.ReadString('\n')
 	if err != nil {
-		cl.t.Fatalf("reading a reply: %v (got %q)", err, l)
+		cl.T.Fatalf("reading a reply: %v (got %q)", err, l)
 	}
 	if !strings.HasSuffix(l, "\r\n") {
-		cl.t.Fatalf("reply %q does not end in CRLF", l)
+		cl.T.Fatalf("reply %q does not end in CRLF", l)
 	}
 	return strings.TrimSuffix(l, "\r\n")
 }
 
 func (cl *client) want(want string) {
-	cl.t.Helper()
+	cl.T.Helper()
 	if got := cl.line(); got != want {
-		cl.t.Fatalf("reply %q, want %q", got, want)
+		cl.T.Fatalf("reply %q, want %q", got, want)
 	}
 }
 
 // wantPrefix reads a reply line and checks how it starts.
 func (cl *client) wantPrefix(prefix string) string {
-	cl.t.Helper()
+	cl.T.Helper()
 	got := cl.line()
 	if !strings.HasPrefix(got, prefix) {
-		cl.t.Fatalf("reply %q, want one starting with %q", got, prefix)
+		cl.T.Fatalf("reply %q, want one starting with %q", got, prefix)
 	}
 	return got
 }
@@ -123,53 +105,53 @@ func (cl *client) wantPrefix(prefix string) string {
 // put uploads data as name with its right SHA-256 and returns the final
 // reply.
 func (cl *client) put(name string, data []byte) string {
-	cl.t.Helper()
-	cl.send(fmt.Sprintf("PUT %s %d %x\r\n", name, len(data), sha256.Sum256(data)))
+	cl.T.Helper()
+	cl.Send(fmt.Sprintf("PUT %s %d %x\r\n", name, len(data), sha256.Sum256(data)))
 	cl.want("+OK")
-	if _, err := cl.c.Write(data); err != nil {
-		cl.t.Fatal(err)
+	if _, err := cl.C.Write(data); err != nil {
+		cl.T.Fatal(err)
 	}
 	return cl.line()
 }
 
 // get downloads name and checks the header against the bytes.
 func (cl *client) get(name string) []byte {
-	cl.t.Helper()
-	cl.send("GET " + name + "\r\n")
+	cl.T.Helper()
+	cl.Send("GET " + name + "\r\n")
 	return cl.readGet(name)
 }
 
 // readGet reads the reply to a GET already sent.
 func (cl *client) readGet(name string) []byte {
-	cl.t.Helper()
+	cl.T.Helper()
 	var size int
 	var sum string
 	if _, err := fmt.Sscanf(cl.wantPrefix("+OK "), "+OK %d %s", &size, &sum); err != nil {
-		cl.t.Fatal(err)
+		cl.T.Fatal(err)
 	}
 	data := make([]byte, size)
-	if _, err := io.ReadFull(cl.r, data); err != nil {
-		cl.t.Fatal(err)
+	if _, err := io.ReadFull(cl.R, data); err != nil {
+		cl.T.Fatal(err)
 	}
 	if got := fmt.Sprintf("%x", sha256.Sum256(data)); got != sum {
-		cl.t.Fatalf("GET %s: header says sha256 %s, bytes hash to %s", name, sum, got)
+		cl.T.Fatalf("GET %s: header says sha256 %s, bytes hash to %s", name, sum, got)
 	}
 	return data
 }
 
 // list returns LIST's entries.
 func (cl *client) list() []string {
-	cl.t.Helper()
-	cl.send("LIST\r\n")
+	cl.T.Helper()
+	cl.Send("LIST\r\n")
 	return cl.readList()
 }
 
 // readList reads the reply to a LIST already sent.
 func (cl *client) readList() []string {
-	cl.t.Helper()
+	cl.T.Helper()
 	var n int
 	if _, err := fmt.Sscanf(cl.wantPrefix("+OK "), "+OK %d", &n); err != nil {
-		cl.t.Fatal(err)
+		cl.T.Fatal(err)
 	}
 	entries := []string{}
 	for range n {
@@ -181,9 +163,9 @@ func (cl *client) readList() []string {
 
 // wantEOF checks that the server has closed the connection.
 func (cl *client) wantEOF() {
-	cl.t.Helper()
-	if b, err := cl.r.ReadByte(); err == nil {
-		cl.t.Fatalf("read %q, want the end of the connection", b)
+	cl.T.Helper()
+	if b, err := cl.R.ReadByte(); err == nil {
+		cl.T.Fatalf("read %q, want the end of the connection", b)
 	}
 }
 

@@ -36,9 +36,9 @@ func TestDiskErrorMidUpload(t *testing.T) {
 		s := start(t, engine)
 		cl := dial(t, s.addr)
 		data := randomBytes(t, 6<<20) // past the limit, and past the input queue's high watermark
-		cl.send(fmt.Sprintf("PUT big %d %x\r\n", len(data), sha256.Sum256(data)))
+		cl.Send(fmt.Sprintf("PUT big %d %x\r\n", len(data), sha256.Sum256(data)))
 		cl.want("+OK")
-		if _, err := cl.c.Write(data); err != nil {
+		if _, err := cl.C.Write(data); err != nil {
 			t.Fatal(err)
 		}
 		cl.want(`-ERR storing "big": file too large`)

@@ -54,7 +54,7 @@ func TestUploadLimits(t *testing.T) {
 					t.Fatal(err)
 				}
 				cl := dial(t, s.addr)
-				cl.send(tt.send + "\r\n")
+				cl.Send(tt.send + "\r\n")
 				cl.wantPrefix(tt.want)
 				// The connection goes on, and reads still work.
 				if got := cl.list(); !slices.Equal(got, []string{"keep 4"}) {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/examples/kv"
+
+	"github.com/seed487d475b/proactor/internal/servertest"
 )
 
 // waitLimit bounds every wait on the server, so that a bug fails the test
@@ -49,48 +51,30 @@ func start(t *testing.T, engine string) string {
 	return addr.String()
 }
 
-type client struct {
-	t *testing.T
-	c net.Conn
-	r *bufio.Reader
-}
+type client struct{ *servertest.Client }
 
 func dial(t *testing.T, addr string) *client {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(waitLimit))
-	return &client{t: t, c: c, r: bufio.NewReader(c)}
-}
-
-func (cl *client) send(s string) {
-	cl.t.Helper()
-	if _, err := io.WriteString(cl.c, s); err != nil {
-		cl.t.Fatal(err)
-	}
+	return &client{servertest.Dial(t, addr, waitLimit)}
 }
 
 // expect reads exactly len(want) bytes and compares.
 func (cl *client) expect(want string) {
-	cl.t.Helper()
+	cl.T.Helper()
 	got := make([]byte, len(want))
-	if _, err := io.ReadFull(cl.r, got); err != nil {
-		cl.t.Fatalf("reading %q: %v (got %q)", want, err, got)
+	if _, err := io.ReadFull(cl.R, got); err != nil {
+		cl.T.Fatalf("reading %q: %v (got %q)", want, err, got)
 	}
 	if string(got) != want {
-		cl.t.Fatalf("got %q, want %q", got, want)
+		cl.T.Fatalf("got %q, want %q", got, want)
 	}
 }
 
 // expectEOF checks that the server has closed the connection with nothing
 // more to say.
 func (cl *client) expectEOF() {
-	cl.t.Helper()
-	if b, err := cl.r.ReadByte(); !errors.Is(err, io.EOF) {
-		cl.t.Fatalf("read %q, %v; want EOF", b, err)
+	cl.T.Helper()
+	if b, err := cl.R.ReadByte(); !errors.Is(err, io.EOF) {
+		cl.T.Fatalf("read %q, %v; want EOF", b, err)
 	}
 }
 
@@ -131,13 +115,13 @@ func TestWire(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				cl := dial(t, addr)
 				for _, s := range tt.steps {
-					cl.send(s.send)
+					cl.Send(s.send)
 					cl.expect(s.want)
 				}
 				if tt.wantEOF {
 					cl.expectEOF()
 				} else {
-					cl.send("ECHO still-open\r\n")
+					cl.Send("ECHO still-open\r\n")
 					cl.expect("$10\r\nstill-open\r\n")
 				}
 			})
@@ -164,7 +148,7 @@ func TestPipelining(t *testing.T) {
 		// buffers could fill.
 		errc := make(chan error, 1)
 		go func() {
-			_, err := io.WriteString(cl.c, req.String())
+			_, err := io.WriteString(cl.C, req.String())
 			errc <- err
 		}()
 		cl.expect(want.String())
@@ -212,7 +196,7 @@ func TestConcurrentIncr(t *testing.T) {
 			t.Fatal(err)
 		}
 		cl := dial(t, addr)
-		cl.send("GET shared\r\nDBSIZE\r\n")
+		cl.Send("GET shared\r\nDBSIZE\r\n")
 		cl.expect(fmt.Sprintf("$4\r\n%d\r\n:1\r\n", conns*each))
 	})
 }

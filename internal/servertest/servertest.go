@@ -4,6 +4,7 @@
 package servertest
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"os"
@@ -62,4 +63,33 @@ func Tool(tb testing.TB, name string) string {
 		tb.Skipf("%s is not installed: %v", name, err)
 	}
 	return p
+}
+
+// Client is a test's connection to a text protocol, with a buffered
+// reader; the packages' own clients embed it and add their protocol.
+type Client struct {
+	T *testing.T
+	C net.Conn
+	R *bufio.Reader
+}
+
+// Dial connects to addr with every read and write bounded by limit, and
+// closes the connection when the test ends.
+func Dial(t *testing.T, addr string, limit time.Duration) *Client {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(limit))
+	return &Client{T: t, C: c, R: bufio.NewReader(c)}
+}
+
+// Send writes s.
+func (cl *Client) Send(s string) {
+	cl.T.Helper()
+	if _, err := io.WriteString(cl.C, s); err != nil {
+		cl.T.Fatal(err)
+	}
 }
