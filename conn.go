@@ -56,7 +56,7 @@ type Conn struct {
 	gotData    bool
 	overHigh   bool // guarded by mu: the queue passed the high watermark, OnWritable is owed
 	scheduled  bool // guarded by mu: a taskService is queued
-	quick      bool // closed by Shutdown with nothing owed: linger briefly
+	quick      bool // closed by Shutdown: linger briefly if nothing is owed once drained
 
 	userPaused atomic.Bool   // PauseRead
 	req        atomic.Uint32 // the close request level; written under mu, read anywhere

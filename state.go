@@ -377,7 +377,11 @@ func (c *Conn) drained() {
 		c.finish(nil, false)
 	case c.closing && c.lingerUntil == 0:
 		d := c.cfg.lingerTime()
-		if c.quick {
+		if c.quick && !c.owes() {
+			// Asked to close by Shutdown, and owing nothing now that the
+			// queue is out: judged here rather than when Shutdown came, when
+			// a reply already in the kernel may not have been reported yet
+			// (std and TLS complete writes later).
 			d = min(d, shutdownLinger)
 		}
 		if d == 0 {
@@ -431,7 +435,7 @@ func (c *Conn) shutdown() {
 	if c.closed {
 		return
 	}
-	c.quick = !c.owes()
+	c.quick = true
 	if sh, ok := c.handler().(ShutdownHandler); ok {
 		defer c.recover("OnShutdown")
 		sh.OnShutdown(c)
