@@ -111,9 +111,14 @@ func runChurn(t *testing.T, addr string, sc *loadgen.Scenario) {
 	}
 }
 
-// waitDone waits until the run has completed n operations, or fails.
+// waitDone waits until the run has completed n more operations than when
+// it is called, or fails. Called after Measure, all but the replies a
+// stream had already read when Measure came (one batch per connection) are
+// measured; counting from zero instead, a fast run could reach n before
+// Measure and record no latency at all.
 func waitDone(t *testing.T, r *loadgen.Run, n int64) {
 	t.Helper()
+	n += r.Done()
 	deadline := time.Now().Add(10 * time.Second)
 	for r.Done() < n {
 		if r.Err() != nil {
