@@ -6,7 +6,8 @@
 // `echobench server KIND`, which prints its address); the load generator
 // runs in this process. The servers are proactor on its epoll and std
 // engines (examples/echo.Handler), Go's net package with a goroutine per
-// connection (the baseline of every ratio) and cloudwego/netpoll. With
+// connection (the baseline of every ratio), cloudwego/netpoll, gnet v2 and
+// nbio (peers.go). With
 // --tls they serve TLS (proactor, Go's net + crypto/tls, nbio; tls.go).
 //
 //	echobench                  # the full benchmark (a few minutes)

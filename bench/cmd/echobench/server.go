@@ -21,8 +21,9 @@ import (
 )
 
 // serverKinds are the echo servers, in the order they run in each round.
-// gonet is the baseline every ratio refers to.
-var serverKinds = []string{"proactor-epoll", "proactor-std", "gonet", "netpoll"}
+// gonet is the baseline every ratio refers to; gnet v2 and nbio are the
+// event-loop peers (peers.go).
+var serverKinds = []string{"proactor-epoll", "proactor-std", "gonet", "netpoll", "gnet", "nbio"}
 
 // extraKinds run by default only where the machine has them (see
 // defaultServers): proactor on its io_uring engine; and floor, which is not
@@ -143,6 +144,10 @@ func startEcho(kind string) (addr string, stop func(), err error) {
 		return startGoNet()
 	case "netpoll":
 		return startNetpoll()
+	case "gnet":
+		return startGnet()
+	case "nbio":
+		return startNbio()
 	case "floor":
 		return startFloor()
 	}
