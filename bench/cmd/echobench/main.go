@@ -242,6 +242,16 @@ func run(o *options, progress io.Writer) (*report, error) {
 		return nil, err
 	}
 	o.exe = exe
+	if slices.Contains(o.servers, "cfloor") {
+		dir, err := os.MkdirTemp("", "echobench-cfloor")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		if o.cfloor, err = buildCFloor(dir); err != nil {
+			return nil, err
+		}
+	}
 	if o.pin && runtime.NumCPU() < 2 {
 		fmt.Fprintln(progress, "echobench: one CPU, running unpinned")
 		o.pin = false

@@ -61,6 +61,7 @@ type runConfig struct {
 	cpuprofile string        // directory; empty: no profiles
 	callgrind  string        // directory; empty: not under callgrind
 	tls        bool          // TLS servers and TLS loads
+	cfloor     string        // the C floor's binary, when a run needs it
 }
 
 // runOne starts a server, runs one load against it and stops it.
@@ -74,7 +75,11 @@ func runOne(cfg runConfig, kind string, spec loadSpec, round int) result {
 	if cfg.callgrind != "" {
 		cgPrefix = name
 	}
-	srv, err := startServer(cfg.exe, kind, cfg.tls, cfg.pin, profile, cfg.callgrind, cgPrefix)
+	exe := cfg.exe
+	if kind == "cfloor" {
+		exe = cfg.cfloor
+	}
+	srv, err := startServer(exe, kind, cfg.tls, cfg.pin, profile, cfg.callgrind, cgPrefix)
 	if err != nil {
 		res.Err = err.Error()
 		return res

@@ -29,8 +29,9 @@ var serverKinds = []string{"proactor-epoll", "proactor-std", "gonet", "netpoll",
 // defaultServers): proactor on its io_uring engine; and floor, which is not
 // a framework but the least a server can do per message with epoll and
 // read/write (floor_linux.go), to show how close to the kernel's cost the
-// others come.
-var extraKinds = []string{"proactor-uring", "floor"}
+// others come; and cfloor, the same floor in C (csrc/cfloor.c), built with the
+// system's compiler, where there is one.
+var extraKinds = []string{"proactor-uring", "floor", "cfloor"}
 
 const baseline = "gonet"
 
@@ -45,6 +46,9 @@ func defaultServers() []string {
 	kinds = append(kinds, serverKinds[1:]...)
 	if runtime.GOOS == "linux" {
 		kinds = append(kinds, "floor")
+		if cCompiler() != "" {
+			kinds = append(kinds, "cfloor")
+		}
 	}
 	return kinds
 }

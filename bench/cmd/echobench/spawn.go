@@ -25,7 +25,8 @@ type serverProc struct {
 	done     chan struct{}
 }
 
-// startServer runs `exe server KIND`. With pin it runs on CPU 0 with
+// startServer runs `exe server KIND` (for cfloor, exe is the C binary and
+// runs alone). With pin it runs on CPU 0 with
 // GOMAXPROCS=1: under taskset when it is installed (the mask holds from
 // exec), or else the server pins its own threads at start.
 // With cgPrefix it runs under callgrind, dumping into cgDir.
@@ -42,6 +43,9 @@ func startServer(exe, kind string, withTLS, pin bool, profile, cgDir, cgPrefix s
 		args = append(args, "--cpu", "0")
 	}
 	argv := append([]string{exe}, append(args, kind)...)
+	if kind == "cfloor" {
+		argv = []string{exe} // the C binary: no flags, no kind
+	}
 	// taskset, then valgrind, then the server: each execs the next in the
 	// same process, so the server's PID is the one callgrind_control
 	// addresses.
