@@ -391,10 +391,7 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 	case <-sigc:
 	case <-stop:
 	case res := <-up.done:
-		if up.drain(res, cfg.upgradeDrain, sigc, stdout) {
-			srv.Close()
-			return exitError
-		}
+		up.drain(res, cfg.upgradeDrain, sigc, stdout)
 	}
 	if !srv.AcceptStopped() {
 		activation.NotifySupervisor("STOPPING=1")

@@ -202,9 +202,9 @@ func (u *upgrader) upgrade(ctx context.Context, req control.UpgradeRequest) (con
 
 // drain runs in the old process after an upgrade: the control and metrics
 // endpoints are the new process's now, and the connections open here end
-// on their own, within drain; Shutdown then closes what is left. It
-// returns early on a signal (true).
-func (u *upgrader) drain(res control.UpgradeResult, drain time.Duration, sigc <-chan os.Signal, stdout io.Writer) bool {
+// on their own, within drain; the graceful shutdown then closes what is
+// left. A signal (systemd stopping the service) cuts the wait short.
+func (u *upgrader) drain(res control.UpgradeResult, drain time.Duration, sigc <-chan os.Signal, stdout io.Writer) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.ep != nil {
@@ -225,10 +225,9 @@ func (u *upgrader) drain(res control.UpgradeResult, drain time.Duration, sigc <-
 		select {
 		case <-tick.C:
 		case <-deadline.C:
-			return false
+			return
 		case <-sigc:
-			return true
+			return
 		}
 	}
-	return false
 }
