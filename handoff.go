@@ -28,8 +28,8 @@ func (s *Server) AddListener(ln net.Listener, opts ...Option) error {
 // the stop took effect, and those a Pause holds, are served. Open
 // connections go on; Shutdown then drains them, and closes this
 // process's descriptors of the sockets, which resets nothing while
-// another process holds them. Listeners started afterwards do not accept
-// either. It returns once every listener has stopped; it must not be
+// another process holds them (nor removes a unix socket's file). Listeners
+// started afterwards do not accept either. It returns once every listener has stopped; it must not be
 // called from a callback.
 func (s *Server) StopAccepting() {
 	s.mu.Lock()
@@ -39,6 +39,10 @@ func (s *Server) StopAccepting() {
 	for _, x := range lns {
 		// A stopped engine has closed its listeners already.
 		_ = x.loop.call(func() {
+			if ul, ok := x.ln.(*net.UnixListener); ok {
+				// The path names the socket the other process serves now.
+				ul.SetUnlinkOnClose(false)
+			}
 			x.setAccepting(false)
 			held := x.held
 			x.held = nil

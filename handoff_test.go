@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -170,5 +171,58 @@ func TestListenerFiles(t *testing.T) {
 			t.Errorf("file %d is %s, want %s", i, got, want[i])
 		}
 		ln.Close()
+	}
+}
+
+// TestHandoverUnix: a unix socket handed over keeps its file when the old
+// server stops, so clients still find the new one by path.
+func TestHandoverUnix(t *testing.T) {
+	for _, engine := range proactor.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "s")
+			ln, err := net.Listen("unix", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := ln.(*net.UnixListener).File()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dup, err := net.FileListener(f)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := proactor.NewServer(tagged{tag: "A"}, proactor.WithEngineName(engine), proactor.WithLoops(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			b, err := proactor.NewServer(tagged{tag: "B"}, proactor.WithEngineName(engine), proactor.WithLoops(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if err := a.AddListener(ln); err != nil {
+				t.Fatal(err)
+			}
+			a.StopAccepting()
+			if err := a.Shutdown(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.AddListener(dup); err != nil {
+				t.Fatal(err)
+			}
+			c, err := net.Dial("unix", path)
+			if err != nil {
+				t.Fatalf("the socket file is gone with the old server: %v", err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			tag := make([]byte, 1)
+			if _, err := io.ReadFull(c, tag); err != nil || tag[0] != 'B' {
+				t.Fatalf("greeting %q, %v", tag, err)
+			}
+		})
 	}
 }
