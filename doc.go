@@ -61,4 +61,10 @@
 // then abort what is left and return ctx.Err(). Close aborts at once. Both
 // wait for the loops, so call them from another goroutine, never from a
 // callback.
+//
+// To take over a listening socket opened elsewhere (systemd's socket
+// activation, or the previous process of a zero-downtime upgrade: package
+// activation), AddListener serves it; StopAccepting hands accepting over
+// to another process that shares the socket without resetting what its
+// backlog holds.
 package proactor

@@ -91,7 +91,7 @@ func (l *loop) listen(ln *listener) error {
 		return err
 	}
 	l.lns[slot] = ln
-	if ln.srv.paused.Load() {
+	if ln.srv.paused.Load() || ln.srv.acceptStopped.Load() {
 		return l.poller.SetAccepting(ln.tok, false)
 	}
 	return nil
@@ -137,7 +137,7 @@ func (ln *listener) setAccepting(on bool) {
 
 // resume accepts again and opens the connections held by the pause.
 func (ln *listener) resume() {
-	if ln.closed || ln.srv.paused.Load() {
+	if ln.closed || ln.srv.paused.Load() || ln.srv.acceptStopped.Load() {
 		return
 	}
 	ln.setAccepting(true)
@@ -180,7 +180,9 @@ func (l *loop) Accepted(t driver.Token, s driver.Sock) {
 		return
 	}
 	ln.backoff = 0
-	if ln.srv.paused.Load() {
+	// After StopAccepting, a socket accepted before the stop took effect
+	// is served: it is a client's connection, held by nobody else.
+	if ln.srv.paused.Load() && !ln.srv.acceptStopped.Load() {
 		ln.held = append(ln.held, s)
 		ln.setAccepting(false)
 		return
@@ -201,7 +203,7 @@ func (l *loop) AcceptFailed(t driver.Token, err error) {
 	ln.setAccepting(false)
 	time.AfterFunc(ln.backoff, func() {
 		l.push(task{kind: taskFunc, fn: func() {
-			if !ln.srv.paused.Load() {
+			if !ln.srv.paused.Load() && !ln.srv.acceptStopped.Load() {
 				ln.setAccepting(true)
 			}
 		}})

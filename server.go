@@ -27,7 +27,9 @@ type Server struct {
 	stats    []statShard // one per loop
 	registry registry
 	paused   atomic.Bool
-	adm      admission
+	// acceptStopped is set by StopAccepting, for good (handoff.go).
+	acceptStopped atomic.Bool
+	adm           admission
 	// handshakes counts the TLS handshakes running (WithTLSHandshakeLimit).
 	handshakes atomic.Int64
 	client     bool // a Client's: no listeners, Conn.Server reports nil

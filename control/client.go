@@ -1,6 +1,7 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,7 +66,20 @@ func (c *Client) Shutdown(ctx context.Context) error {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://proactor"+path, nil)
+	return c.doBody(ctx, method, path, nil, out)
+}
+
+// doBody sends in, if not nil, as the request's JSON body.
+func (c *Client) doBody(ctx context.Context, method, path string, in, out any) error {
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://proactor"+path, reqBody)
 	if err != nil {
 		return err
 	}

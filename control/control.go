@@ -9,6 +9,8 @@
 //	POST /pause     stop accepting (Server.Pause); answers the Status
 //	POST /resume    accept again (Server.Resume); answers the Status
 //	POST /shutdown  start a graceful shutdown; answers 202 at once
+//	POST /upgrade   hand the sockets to a new process (an UpgradeRequest;
+//	                answers the UpgradeResult once it is ready); WithUpgrade
 //
 // An error is answered with its HTTP status and {"error": "..."}.
 package control
@@ -21,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/seed487d475b/proactor"
@@ -30,6 +33,7 @@ import (
 // Status is what the endpoint reports of its server.
 type Status struct {
 	Server    string         `json:"server,omitempty"` // the name given by WithName
+	PID       int            `json:"pid"`              // the serving process's
 	Engine    string         `json:"engine"`
 	Loops     int            `json:"loops"`
 	Paused    bool           `json:"paused"`
@@ -42,8 +46,10 @@ type Status struct {
 type Option func(*config)
 
 type config struct {
-	name     string
-	shutdown func()
+	name      string
+	shutdown  func()
+	upgrade   func(context.Context, UpgradeRequest) (UpgradeResult, error)
+	upgrading sync.Mutex // one upgrade at a time
 }
 
 // WithName sets the server name that Status reports. Default: none.
@@ -58,9 +64,9 @@ func WithShutdown(fn func()) Option { return func(c *config) { c.shutdown = fn }
 // Handler returns the API as an http.Handler, for a program that serves it
 // its own way; Listen serves it on a unix socket. Safe for concurrent use.
 func Handler(srv *proactor.Server, opts ...Option) http.Handler {
-	var cfg config
+	cfg := new(config)
 	for _, o := range opts {
-		o(&cfg)
+		o(cfg)
 	}
 	if cfg.shutdown == nil {
 		cfg.shutdown = func() { go srv.Shutdown(context.Background()) }
@@ -80,6 +86,7 @@ func Handler(srv *proactor.Server, opts ...Option) http.Handler {
 		cfg.shutdown()
 		reply(w, http.StatusAccepted, map[string]bool{"shutting_down": true})
 	})
+	mux.HandleFunc("POST /upgrade", cfg.handleUpgrade)
 	// The mux's own 404 and 405 answers are plain text; the API's are JSON.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
@@ -100,6 +107,7 @@ func Handler(srv *proactor.Server, opts ...Option) http.Handler {
 func statusOf(srv *proactor.Server, name string) Status {
 	st := Status{
 		Server:    name,
+		PID:       os.Getpid(),
 		Engine:    srv.Engine().Name(),
 		Loops:     srv.Engine().Loops(),
 		Paused:    srv.Paused(),
@@ -150,6 +158,7 @@ type Endpoint struct {
 	ln   net.Listener
 	hs   *http.Server
 	done chan struct{}
+	keep bool // Handover: the socket file stays for the new process
 }
 
 // Path returns the socket's path.
@@ -167,7 +176,7 @@ func (e *Endpoint) Close() error {
 	<-e.done
 	// Only the file Listen made: after a crash and a restart elsewhere the
 	// path may name another server's socket.
-	if fi, lerr := os.Lstat(e.path); lerr == nil && os.SameFile(fi, e.file) {
+	if fi, lerr := os.Lstat(e.path); lerr == nil && !e.keep && os.SameFile(fi, e.file) {
 		if rerr := os.Remove(e.path); err == nil && rerr != nil {
 			err = fmt.Errorf("control: %w", rerr)
 		}

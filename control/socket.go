@@ -57,6 +57,11 @@ func Listen(path string, srv *proactor.Server, opts ...Option) (*Endpoint, error
 		ln.Close()
 		return nil, fmt.Errorf("control: %w", err)
 	}
+	return serve(path, fi, ln, srv, opts), nil
+}
+
+// serve runs the API on ln, whose socket file is fi at path.
+func serve(path string, fi os.FileInfo, ln net.Listener, srv *proactor.Server, opts []Option) *Endpoint {
 	e := &Endpoint{
 		path: path,
 		file: fi,
@@ -68,7 +73,7 @@ func Listen(path string, srv *proactor.Server, opts ...Option) (*Endpoint, error
 		defer close(e.done)
 		e.hs.Serve(ln) // returns ErrServerClosed once Close is called
 	}()
-	return e, nil
+	return e
 }
 
 // maxSocketPath is the longest unix socket path every OS takes (sun_path

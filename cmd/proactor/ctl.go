@@ -19,6 +19,7 @@ var ctlActions = []struct{ name, summary string }{
 	{"pause", "stop accepting; open connections go on"},
 	{"resume", "accept again"},
 	{"shutdown", "start a graceful shutdown"},
+	{"upgrade", "start the new binary on the same sockets; once it is ready, this one stops accepting, drains and exits"},
 }
 
 func runCtl(args []string, stdout, stderr io.Writer) int {
@@ -26,7 +27,9 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	socket := fs.String("control", "", "the server's control socket `PATH` (default: the one `proactor serve NAME` makes for --server)")
 	name := fs.String("server", "echo", "the `NAME` the server was started with, to find its default socket")
 	asJSON := fs.Bool("json", false, "stats: print the status as JSON")
-	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
+	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long (upgrade: after this long past --ready-timeout)")
+	binary := fs.String("binary", "", "upgrade: the new `PATH` to run (default: the server's own, which may have been replaced on disk)")
+	ready := fs.Duration("ready-timeout", defaultReadyTimeout, "upgrade: how long the new process may take to be ready; past it, it is killed and the old one serves on")
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 
@@ -49,10 +52,15 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	}
 	cl := control.NewClient(path)
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	wait := *timeout
+	if action == "upgrade" {
+		wait += *ready
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 
 	var st control.Status
+	var up control.UpgradeResult
 	switch action {
 	case "stats":
 		st, err = cl.Status(ctx)
@@ -62,6 +70,8 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 		st, err = cl.Resume(ctx)
 	case "shutdown":
 		err = cl.Shutdown(ctx)
+	case "upgrade":
+		up, err = cl.Upgrade(ctx, control.UpgradeRequest{Binary: *binary, ReadyTimeout: *ready})
 	}
 	if err != nil {
 		errorf(stderr, "ctl %s: %v", action, err)
@@ -70,6 +80,8 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case action == "shutdown":
 		fmt.Fprintln(stdout, "proactor: shutting down")
+	case action == "upgrade":
+		fmt.Fprintf(stdout, "proactor: upgraded: pid %d (%s) accepts now; pid %d drains and exits\n", up.PID, up.Binary, up.OldPID)
 	case action == "stats" && *asJSON:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

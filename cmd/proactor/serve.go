@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/activation"
 	"github.com/seed487d475b/proactor/control"
 	"github.com/seed487d475b/proactor/examples/echo"
 	"github.com/seed487d475b/proactor/examples/files"
@@ -122,6 +123,7 @@ type serveConfig struct {
 	control         string            // the control socket's path, "" for the default, "off" for none
 	metrics         string            // where to serve /metrics over HTTP; "" for nowhere
 	logLevel        slog.Level
+	upgradeDrain    time.Duration // after an upgrade, how long connections may take to end on their own
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -131,6 +133,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	engine := fs.String("engine", "auto", "I/O `engine`: auto, or one of: "+strings.Join(proactor.Engines(), ", "))
 	loops := fs.Int("loops", 0, "number of event loops; 0 means GOMAXPROCS")
 	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections before aborting them")
+	upgradeDrain := fs.Duration("upgrade-drain", 30*time.Second, "after `proactor ctl upgrade`, how long the old process waits for its connections to end on their own before shutting down")
 	reusePort := fs.Bool("reuse-port", false, "one listening socket per loop (SO_REUSEPORT): the kernel spreads connections over the loops")
 	leastConns := fs.Bool("least-conns", false, "give each accepted connection to the loop with the fewest (default: round-robin)")
 	var logLevel slog.Level
@@ -212,6 +215,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		control:         *ctl,
 		metrics:         *metricsAddr,
 		logLevel:        logLevel,
+		upgradeDrain:    *upgradeDrain,
 	}, stdout, stderr)
 }
 
@@ -329,6 +333,18 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 		return exitError
 	}
 
+	// Sockets from systemd or from the process an upgrade replaces take
+	// the place of the addresses.
+	inh, err := takeInherited()
+	if err == nil && len(inh.listeners) > 0 {
+		err = listenInherited(srv, cfg, inh.listeners, stdout)
+		cfg.listeners = nil
+	}
+	if err != nil {
+		errorf(stderr, "%s: inherited sockets: %v", cfg.name, err)
+		srv.Close()
+		return exitError
+	}
 	eng := srv.Engine()
 	for _, l := range cfg.listeners {
 		// The command line's options go last: they override a listener's
@@ -346,27 +362,39 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 	}
 
 	stop := make(chan struct{})
-	if ep, err := startControl(cfg, srv, stop, stdout, stderr); err != nil {
+	up := newUpgrader(srv)
+	if ep, err := startControl(cfg, srv, stop, inh.control, up, stdout, stderr); err != nil {
 		errorf(stderr, "%v", err)
 		srv.Close()
 		return exitError
 	} else if ep != nil {
+		up.setControl(ep)
 		defer ep.Close()
 	}
 
 	if cfg.metrics != "" {
-		ms, err := serveMetrics(cfg, srv, stdout)
+		ms, err := serveMetrics(cfg, srv, inh.metrics, up, stdout)
 		if err != nil {
 			errorf(stderr, "metrics: %v", err)
 			srv.Close()
 			return exitError
 		}
 		defer ms.Close()
+	} else if inh.metrics != nil {
+		inh.metrics.Close()
+	}
+	if _, err := activation.Notify("READY=1"); err != nil {
+		errorf(stderr, "telling the supervisor we are ready: %v", err)
 	}
 
 	select {
 	case <-sigc:
 	case <-stop:
+	case res := <-up.done:
+		up.drain(res, cfg.upgradeDrain, sigc, stdout)
+	}
+	if !srv.AcceptStopped() {
+		activation.NotifySupervisor("STOPPING=1")
 	}
 	fmt.Fprintln(stdout, "proactor: shutting down")
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
@@ -413,8 +441,14 @@ func balanceOptions(reusePort, leastConns bool) []proactor.Option {
 // of the same name holds is not an error: that server keeps it, and this
 // one runs without (a warning says so). A path given on the command line
 // must work.
-func startControl(cfg serveConfig, srv *proactor.Server, stop chan struct{}, stdout, stderr io.Writer) (*control.Endpoint, error) {
+//
+// An inherited control socket (inh, from the process an upgrade replaced)
+// is served instead of making one; up carries out `proactor ctl upgrade`.
+func startControl(cfg serveConfig, srv *proactor.Server, stop chan struct{}, inh *net.UnixListener, up *upgrader, stdout, stderr io.Writer) (*control.Endpoint, error) {
 	if cfg.control == "off" {
+		if inh != nil {
+			inh.Close()
+		}
 		return nil, nil
 	}
 	without := func(err error) (*control.Endpoint, error) {
@@ -429,8 +463,15 @@ func startControl(cfg serveConfig, srv *proactor.Server, stop chan struct{}, std
 		}
 	}
 	var once sync.Once
-	ep, err := control.Listen(path, srv, control.WithName(cfg.name),
-		control.WithShutdown(func() { once.Do(func() { close(stop) }) }))
+	opts := []control.Option{control.WithName(cfg.name),
+		control.WithShutdown(func() { once.Do(func() { close(stop) }) }), control.WithUpgrade(up.upgrade)}
+	var ep *control.Endpoint
+	var err error
+	if inh != nil {
+		ep, err = control.Serve(path, inh, srv, opts...)
+	} else {
+		ep, err = control.Listen(path, srv, opts...)
+	}
 	if err != nil && cfg.control == "" && errors.Is(err, control.ErrInUse) {
 		return without(err)
 	}
@@ -443,10 +484,14 @@ func startControl(cfg serveConfig, srv *proactor.Server, stop chan struct{}, std
 
 // serveMetrics serves srv's counters, with the Go runtime's and the
 // process's, at /metrics on cfg.metrics until the returned server is closed.
-func serveMetrics(cfg serveConfig, srv *proactor.Server, stdout io.Writer) (*http.Server, error) {
-	ln, err := net.Listen("tcp", cfg.metrics)
-	if err != nil {
-		return nil, err
+// An inherited socket (ln, from the process an upgrade replaced) is
+// served instead of listening; up hands it on at the next upgrade.
+func serveMetrics(cfg serveConfig, srv *proactor.Server, ln net.Listener, up *upgrader, stdout io.Writer) (*http.Server, error) {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.metrics); err != nil {
+			return nil, err
+		}
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -457,6 +502,7 @@ func serveMetrics(cfg serveConfig, srv *proactor.Server, stdout io.Writer) (*htt
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	up.setMetrics(ln, hs)
 	go hs.Serve(ln) // ends with ErrServerClosed when hs is closed
 	fmt.Fprintf(stdout, "proactor: metrics on http://%s/metrics\n", ln.Addr())
 	return hs, nil
