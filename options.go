@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/seed487d475b/proactor/codec"
+	"github.com/seed487d475b/proactor/workers"
 	"runtime"
 	"time"
 )
@@ -41,6 +42,8 @@ type config struct {
 	reusePort   bool
 	tls         *tls.Config
 	tlsMax      int
+
+	workerPool *workers.Pool // WithWorkerPool: its jobs counted in Stats
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,
