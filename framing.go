@@ -50,10 +50,12 @@ func (c *Conn) frames(p []byte) {
 		var frame []byte
 		var n, need int
 		var err error
+		in := p
 		fromTail := c.hasTail()
 		if fromTail {
 			p = c.fill(p)
-			frame, n, need, err = c.next(f, c.tailBytes())
+			in = c.tailBytes()
+			frame, n, need, err = c.next(f, in)
 		} else {
 			if len(p) == 0 {
 				break
@@ -62,7 +64,7 @@ func (c *Conn) frames(p []byte) {
 		}
 		if err != nil {
 			c.stats().frameErrors.Add(1)
-			c.closeWith(err)
+			c.closeWith(c.badFrame(err, in))
 			return
 		}
 		if n == 0 {

@@ -44,6 +44,7 @@ type config struct {
 	tlsMax      int
 
 	workerPool *workers.Pool // WithWorkerPool: its jobs counted in Stats
+	dumpBad    int           // WithDumpBadFrames: bytes of a refused frame shown
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,

@@ -224,6 +224,7 @@ var cases = []testCase{
 	{"SocketOptions", testSocketOptions},
 	{"FramedSplits", testFramedSplits},
 	{"FrameErrors", testFrameErrors},
+	{"DumpBadFrames", testDumpBadFrames},
 	{"LargeFrame", testLargeFrame},
 	{"FramedReadTimeout", testFramedReadTimeout},
 	{"FramedPause", testFramedPause},
