@@ -43,8 +43,10 @@ type config struct {
 	tls         *tls.Config
 	tlsMax      int
 
-	workerPool *workers.Pool // WithWorkerPool: its jobs counted in Stats
-	dumpBad    int           // WithDumpBadFrames: bytes of a refused frame shown
+	workerPool  *workers.Pool  // WithWorkerPool: its jobs counted in Stats
+	dumpBad     int            // WithDumpBadFrames: bytes of a refused frame shown
+	acceptBatch int            // WithAcceptBatch; 0: the engine's default
+	localAddr   netip.AddrPort // WithLocalAddr: bound before a Client dials
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,

@@ -231,5 +231,7 @@ var cases = []testCase{
 	{"Dial", testDial},
 	{"DialErrors", testDialErrors},
 	{"DialOneShot", testDialOneShot},
+	{"LocalAddr", testLocalAddr},
+	{"AcceptBatch", testAcceptBatch},
 	{"Reconnect", testReconnect},
 }
