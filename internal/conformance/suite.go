@@ -233,5 +233,7 @@ var cases = []testCase{
 	{"DialOneShot", testDialOneShot},
 	{"LocalAddr", testLocalAddr},
 	{"AcceptBatch", testAcceptBatch},
+	{"ReceiveFile", testReceiveFile},
+	{"ReceiveFileRaw", testReceiveFileRaw},
 	{"Reconnect", testReconnect},
 }
