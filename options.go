@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/seed487d475b/proactor/buffer"
 	"github.com/seed487d475b/proactor/codec"
 	"github.com/seed487d475b/proactor/workers"
 	"runtime"
@@ -47,6 +48,9 @@ type config struct {
 	dumpBad     int            // WithDumpBadFrames: bytes of a refused frame shown
 	acceptBatch int            // WithAcceptBatch; 0: the engine's default
 	localAddr   netip.AddrPort // WithLocalAddr: bound before a Client dials
+	bufPool     *buffer.Pool   // WithBufferPool
+	bufOpts     []buffer.Option
+	trimEvery   time.Duration // WithTrimInterval; 0: trimEvery, negative: never
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,
