@@ -124,7 +124,11 @@ func (c *Conn) peerEOF() {
 // one OnData, unless PauseRead holds them back.
 func (c *Conn) deliver(p []byte) {
 	if c.receiving() && c.cfg.framer == nil {
-		if p = p[c.receive(p):]; len(p) == 0 {
+		// done may start another receive, or close the connection.
+		for c.receiving() && len(p) > 0 && !c.closed {
+			p = p[c.receive(p):]
+		}
+		if len(p) == 0 || c.closed {
 			return
 		}
 	}
@@ -225,8 +229,14 @@ func (c *Conn) deliverHeld() {
 	}
 	held := c.tailBytes()
 	if c.receiving() {
-		c.tail.off += c.receive(held)
-		if held = c.tailBytes(); len(held) == 0 {
+		for c.receiving() && len(held) > 0 && !c.closed {
+			c.tail.off += c.receive(held)
+			held = c.tailBytes()
+		}
+		if c.closed {
+			return
+		}
+		if len(held) == 0 {
 			c.releaseTail()
 			return
 		}

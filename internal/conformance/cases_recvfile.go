@@ -236,29 +236,40 @@ func testReceiveFile(t *testing.T, b Backend) {
 }
 
 // testReceiveFileRaw: without a framer a receive started in OnOpen takes
-// the first bytes, and OnData gets what follows.
+// the first bytes, a second one started by the first's done the next
+// ones, and OnData gets what follows.
 func testReceiveFileRaw(t *testing.T, b Backend) {
 	dir := t.TempDir()
-	done := make(chan received, 1)
-	r := newRecorder(t)
-	r.onOpen = func(c *proactor.Conn) {
-		f, err := os.Create(filepath.Join(dir, "raw"))
+	done := make(chan received, 2)
+	sizes := []int64{5000, 3000}
+	var receive func(c *proactor.Conn, i int)
+	receive = func(c *proactor.Conn, i int) {
+		f, err := os.Create(filepath.Join(dir, strconv.Itoa(i)))
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		c.ReceiveFile(f, 5000, func(n int64, err error) {
+		err = c.ReceiveFile(f, sizes[i], func(n int64, err error) {
 			f.Close()
 			fmt.Fprintf(c, "stored %d %v\n", n, err)
 			done <- received{n, err, f.Name()}
+			if i+1 < len(sizes) {
+				receive(c, i+1)
+			}
 		})
+		if err != nil {
+			t.Error(err)
+		}
 	}
+	r := newRecorder(t)
+	r.onOpen = func(c *proactor.Conn) { receive(c, 0) }
 	_, addr := serve(t, b, r)
 	c := dial(t, b, addr)
-	body := pattern(5000, 9)
+	body := pattern(8000, 9)
 	c.Write(slices(body, []byte("tail")))
-	expectRead(t, c, "stored 5000 <nil>\ntail")
-	checkFile(t, wait(t, done, "done").path, body)
+	expectRead(t, c, "stored 5000 <nil>\nstored 3000 <nil>\ntail")
+	checkFile(t, wait(t, done, "done").path, body[:5000])
+	checkFile(t, wait(t, done, "done").path, body[5000:])
 }
 
 func slices(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
