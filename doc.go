@@ -54,6 +54,21 @@
 // wrapped syscall error such as ECONNRESET (test with errors.Is), or one of
 // this package's sentinels (ErrAborted, ErrServerClosed, ErrPanic, ...).
 //
+// # Files, pools, accepting and diagnostics
+//
+// Conn.ReceiveFile streams the next n bytes of a connection's input into a
+// file straight from the read buffer (plaintext over TLS), never holding
+// them in memory; the bytes after them go on to the framer. The engine's
+// buffer pool is sized with WithBufferPool or WithBufferOptions, and
+// WithTrimInterval says how soon unused memory goes back. Once warm, a
+// connection's life allocates one object, its Conn, which is never reused:
+// a *Conn kept after OnClose fails with ErrClosed instead of reaching
+// another connection. WithAcceptBatch bounds how many connections one
+// readiness of a listener brings; WithLocalAddr binds a Client's sockets
+// before they connect. WithWorkerPool puts the jobs of the handler's
+// workers pool in Stats; WithDumpBadFrames shows, in hex, the first bytes
+// of a frame the framer refused.
+//
 // # Stopping
 //
 // Shutdown follows net/http: stop accepting, ask every connection to finish

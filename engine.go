@@ -69,7 +69,8 @@ func newDriver(name string) (driver.Driver, error) {
 }
 
 // NewEngine starts an engine. Options: WithEngineName, WithLoops,
-// WithReadBufferSize, WithLogger.
+// WithReadBufferSize, WithLogger, WithBufferPool, WithBufferOptions,
+// WithTrimInterval.
 func NewEngine(opts ...Option) (*Engine, error) {
 	cfg := newConfig(opts)
 	return newEngine(&cfg)
@@ -84,7 +85,10 @@ func newEngine(cfg *config) (*Engine, error) {
 	// connections use for "not set".
 	e := &Engine{name: drv.Name(), log: cfg.log(), epoch: time.Now().Add(-time.Second), read: cfg.readSize()}
 	e.chunks.init()
-	e.bufs = buffer.NewPool()
+	e.bufs = cfg.bufPool
+	if e.bufs == nil {
+		e.bufs = buffer.NewPool(cfg.bufOpts...)
+	}
 	n := cfg.loopCount()
 	for i := range n {
 		p, err := drv.NewPoller(driver.Config{ReadBufferSize: cfg.readBuf})
@@ -96,7 +100,7 @@ func newEngine(cfg *config) (*Engine, error) {
 		e.loops = append(e.loops, l)
 		go l.run()
 	}
-	e.startTrim()
+	e.startTrim(cfg.trimInterval())
 	return e, nil
 }
 

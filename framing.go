@@ -30,9 +30,10 @@ func WithFramer(f codec.Framer) Option { return func(c *config) { c.framer = f }
 type tail struct {
 	buf     *buffer.Buffer
 	off     int
-	need    int  // total bytes the pending frame needs, if the framer knows
-	scanned int  // for a ResumableFramer: the length already searched
-	held    bool // bytes wait for ResumeRead
+	need    int       // total bytes the pending frame needs, if the framer knows
+	scanned int       // for a ResumableFramer: the length already searched
+	held    bool      // bytes wait for ResumeRead
+	rx      *recvFile // a ReceiveFile in progress; survives the tail's release
 }
 
 // frames hands every whole frame in the tail and then in p to OnData and
@@ -40,6 +41,20 @@ type tail struct {
 func (c *Conn) frames(p []byte) {
 	f := c.cfg.framer
 	for !c.closed && c.req.Load() < reqClose {
+		if c.receiving() {
+			// A ReceiveFile started by the last frame's OnData takes
+			// what follows it: the tail's bytes first, then p's.
+			if c.hasTail() {
+				c.dropTail(c.receive(c.tailBytes()))
+			}
+			if c.receiving() {
+				p = p[c.receive(p):]
+			}
+			if c.receiving() || len(p) == 0 && !c.hasTail() {
+				break
+			}
+			continue
+		}
 		if c.userPaused.Load() {
 			c.keep(p)
 			if c.tail != nil {
@@ -50,10 +65,12 @@ func (c *Conn) frames(p []byte) {
 		var frame []byte
 		var n, need int
 		var err error
+		in := p
 		fromTail := c.hasTail()
 		if fromTail {
 			p = c.fill(p)
-			frame, n, need, err = c.next(f, c.tailBytes())
+			in = c.tailBytes()
+			frame, n, need, err = c.next(f, in)
 		} else {
 			if len(p) == 0 {
 				break
@@ -62,7 +79,7 @@ func (c *Conn) frames(p []byte) {
 		}
 		if err != nil {
 			c.stats().frameErrors.Add(1)
-			c.closeWith(err)
+			c.closeWith(c.badFrame(err, in))
 			return
 		}
 		if n == 0 {
@@ -181,5 +198,5 @@ func (c *Conn) releaseTail() {
 	if c.tail.buf != nil {
 		c.tail.buf.Release()
 	}
-	*c.tail = tail{}
+	*c.tail = tail{rx: c.tail.rx}
 }

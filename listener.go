@@ -28,7 +28,7 @@ const maxAcceptBackoff = time.Second
 
 // sockOptions are the TCP options of the connections cfg makes.
 func (c *config) sockOptions() driver.SockOptions {
-	o := driver.SockOptions{NoDelay: !c.nagle, KeepAlive: c.keepAlive}
+	o := driver.SockOptions{NoDelay: !c.nagle, KeepAlive: c.keepAlive, AcceptBatch: c.acceptBatch, Local: c.localAddr}
 	if o.KeepAlive == 0 {
 		o.KeepAlive = defaultKeepAlive
 	}

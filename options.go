@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/seed487d475b/proactor/buffer"
 	"github.com/seed487d475b/proactor/codec"
+	"github.com/seed487d475b/proactor/workers"
 	"runtime"
 	"time"
 )
@@ -41,6 +43,14 @@ type config struct {
 	reusePort   bool
 	tls         *tls.Config
 	tlsMax      int
+
+	workerPool  *workers.Pool  // WithWorkerPool: its jobs counted in Stats
+	dumpBad     int            // WithDumpBadFrames: bytes of a refused frame shown
+	acceptBatch int            // WithAcceptBatch; 0: the engine's default
+	localAddr   netip.AddrPort // WithLocalAddr: bound before a Client dials
+	bufPool     *buffer.Pool   // WithBufferPool
+	bufOpts     []buffer.Option
+	trimEvery   time.Duration // WithTrimInterval; 0: trimEvery, negative: never
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,

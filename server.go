@@ -455,5 +455,8 @@ func (s *Server) Stats() Stats {
 		st.add(&s.stats[i])
 	}
 	st.Active = s.ConnCount()
+	if p := s.cfg.workerPool; p != nil {
+		st.Workers = p.Stats()
+	}
 	return st
 }

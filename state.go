@@ -107,6 +107,7 @@ func (c *Conn) readDone(p []byte, err error) {
 
 // peerEOF acts on the peer's FIN: OnPeerClosed, or the end of a close.
 func (c *Conn) peerEOF() {
+	c.abortReceive(io.ErrUnexpectedEOF)
 	if c.req.Load() >= reqClose { // no OnPeerClosed once Close was asked for
 		if c.closing && c.idle() {
 			c.finish(c.reason, false)
@@ -122,6 +123,15 @@ func (c *Conn) peerEOF() {
 // deliver hands read bytes to the handler: as frames with a framer, else as
 // one OnData, unless PauseRead holds them back.
 func (c *Conn) deliver(p []byte) {
+	if c.receiving() && c.cfg.framer == nil {
+		// done may start another receive, or close the connection.
+		for c.receiving() && len(p) > 0 && !c.closed {
+			p = p[c.receive(p):]
+		}
+		if len(p) == 0 || c.closed {
+			return
+		}
+	}
 	if c.cfg.framer != nil {
 		c.frames(p)
 		return
@@ -218,6 +228,19 @@ func (c *Conn) deliverHeld() {
 		return
 	}
 	held := c.tailBytes()
+	if c.receiving() {
+		for c.receiving() && len(held) > 0 && !c.closed {
+			c.tail.off += c.receive(held)
+			held = c.tailBytes()
+		}
+		if c.closed {
+			return
+		}
+		if len(held) == 0 {
+			c.releaseTail()
+			return
+		}
+	}
 	c.callData(held)
 	if !c.closed {
 		c.releaseTail()
@@ -465,6 +488,7 @@ func (c *Conn) finish(err error, abort bool) {
 	}
 	c.out.reset(&l.chunks)
 	c.mu.Unlock()
+	c.abortReceive(cmp.Or(err, ErrClosed))
 	c.releaseTail()
 	c.stats().queued.Add(-c.queued.Swap(0))
 	t := c.tlsOf()

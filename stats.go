@@ -1,6 +1,10 @@
 package proactor
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/seed487d475b/proactor/workers"
+)
 
 // Stats is a snapshot of a server's counters.
 type Stats struct {
@@ -35,6 +39,10 @@ type Stats struct {
 	TLSHandshakeTimeouts uint64      `json:"tls_handshake_timeouts"` // of TLSFailures, those that timed out (also in TLSFailures.Timeout)
 	TLSFailures          TLSFailures `json:"tls_failures"`           // TLS handshakes failed, by reason
 	TLSRecordErrors      uint64      `json:"tls_record_errors"`      // established TLS connections closed for a bad record
+
+	// Workers are the jobs of the pool given by WithWorkerPool (zero
+	// without one): queued, running, completed, rejected.
+	Workers workers.Stats `json:"workers"`
 }
 
 // TLSFailures counts failed TLS handshakes by reason.

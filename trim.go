@@ -26,13 +26,16 @@ const (
 // It is called on the loop goroutine.
 type trimmer interface{ Trim() int }
 
-// startTrim starts the goroutine that trims every trimEvery until
-// stopTrim.
-func (e *Engine) startTrim() {
+// startTrim starts the goroutine that trims every period until stopTrim;
+// a period of 0 or less trims never.
+func (e *Engine) startTrim(period time.Duration) {
+	if period <= 0 {
+		return
+	}
 	e.trimStop, e.trimDone = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(e.trimDone)
-		t := time.NewTicker(trimEvery)
+		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
 			select {

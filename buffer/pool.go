@@ -23,6 +23,20 @@ type Option func(*config)
 type config struct {
 	// maxRetained: 0 means DefaultMaxRetained, negative means none.
 	maxRetained int
+	// maxClass is the index of the largest class kept; 0 means the
+	// largest there is (16 MiB).
+	maxClass int
+}
+
+// WithMaxPooled sets the size of the largest buffer a Pool keeps for
+// reuse: a request above it (rounded up to its class, a power of two)
+// gets a buffer of its own that is dropped on its last release, as one
+// above 16 MiB always does. A smaller bound keeps a few large bursts from
+// leaving large buffers behind; the free lists of smaller classes stay as
+// WithMaxRetained says. Default: 16 MiB, the largest class; n below 256
+// means 256 B, and above 16 MiB means 16 MiB.
+func WithMaxPooled(n int) Option {
+	return func(c *config) { c.maxClass = min(max(classOf(max(n, 1)), 0), numClass-1) + 1 }
 }
 
 // WithMaxRetained sets n, the number of free buffers a Pool keeps per size
@@ -120,7 +134,7 @@ func (p *Pool) Get(n int) *Buffer {
 		panic("buffer: Get with negative size")
 	}
 	ci := classOf(n)
-	if ci >= numClass {
+	if ci >= numClass || p.cfg.maxClass > 0 && ci >= p.cfg.maxClass {
 		p.bigAllocs.Add(1)
 		b := &Buffer{data: make([]byte, n), pool: p, class: -1}
 		b.refs.Store(1)

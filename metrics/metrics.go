@@ -19,6 +19,9 @@
 //	panics_total, frame_errors_total, read_pauses_total, write_overflows_total
 //	reads_total, read_bytes_total, writes_total, written_bytes_total
 //	write_queue_bytes                     queued for writing, not yet sent
+//	worker_jobs_queued, worker_jobs_running   the jobs of the workers pool given by
+//	worker_jobs_completed_total               proactor.WithWorkerPool (0 without one)
+//	worker_jobs_rejected_total
 //	accepting_paused                      1 while Server.Pause is in effect
 //	loops{engine}                         the engine's event loops
 //	buffer_gets_total, buffer_hits_total  the engine's buffer pool: buffers asked for, and
@@ -143,6 +146,14 @@ func NewCollector(srv *proactor.Server, opts ...Option) *Collector {
 		func(st *proactor.Stats) uint64 { return st.BytesWritten })
 	gauge(desc("write_queue_bytes", "Bytes queued for writing, not yet sent."),
 		func(st *proactor.Stats) float64 { return float64(st.QueuedBytes) })
+	gauge(desc("worker_jobs_queued", "Jobs waiting in the workers pool (WithWorkerPool)."),
+		func(st *proactor.Stats) float64 { return float64(st.Workers.Queued) })
+	gauge(desc("worker_jobs_running", "Jobs running in the workers pool."),
+		func(st *proactor.Stats) float64 { return float64(st.Workers.Running) })
+	counter(desc("worker_jobs_completed_total", "Jobs the workers pool finished."), "",
+		func(st *proactor.Stats) uint64 { return st.Workers.Completed })
+	counter(desc("worker_jobs_rejected_total", "Jobs the workers pool refused: its queue was full."), "",
+		func(st *proactor.Stats) uint64 { return st.Workers.Rejected })
 	return c
 }
 

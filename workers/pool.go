@@ -23,13 +23,13 @@ var (
 // counters are consistent with one another: Submitted equals Completed +
 // Running + Queued.
 type Stats struct {
-	Submitted uint64 // jobs accepted by Submit and SubmitWait
-	Completed uint64 // jobs that finished running, panicked ones included
-	Rejected  uint64 // ErrQueueFull from Submit, plus SubmitWait calls that gave up on their ctx facing a full queue
-	Panics    uint64 // jobs that panicked (recovered and logged)
-	Queued    int    // jobs accepted and not started yet; at most the queue size
-	Running   int    // jobs running now
-	Workers   int    // worker goroutines alive; above Size after a shrink until the extra ones finish their jobs
+	Submitted uint64 `json:"submitted"` // jobs accepted by Submit and SubmitWait
+	Completed uint64 `json:"completed"` // jobs that finished running, panicked ones included
+	Rejected  uint64 `json:"rejected"`  // ErrQueueFull from Submit, plus SubmitWait calls that gave up on their ctx facing a full queue
+	Panics    uint64 `json:"panics"`    // jobs that panicked (recovered and logged)
+	Queued    int    `json:"queued"`    // jobs accepted and not started yet; at most the queue size
+	Running   int    `json:"running"`   // jobs running now
+	Workers   int    `json:"workers"`   // worker goroutines alive; above Size after a shrink until the extra ones finish their jobs
 }
 
 // Pool runs jobs on a bounded, resizable set of goroutines. Jobs submitted

@@ -23,6 +23,7 @@ type protectFlags struct {
 	high, low, max               sizeFlag
 	keepAlive                    keepAliveFlag
 	noDelay                      bool
+	dumpBadFrames                int
 }
 
 func (p *protectFlags) register(fs *flag.FlagSet) {
@@ -39,6 +40,7 @@ func (p *protectFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&p.noDelay, "nodelay", true, "TCP_NODELAY: send small writes at once (--nodelay=false lets Nagle's algorithm hold them)")
 	fs.Var(&p.high, "write-high", "stop reading a connection above `SIZE` queued output (default 1MiB)")
 	fs.Var(&p.low, "write-low", "resume reading at `SIZE` queued output (default write-high/4)")
+	fs.IntVar(&p.dumpBadFrames, "dump-bad-frames", 0, "log (in hex) and put in the close reason the first `N` bytes of a frame the framer refused (0: off)")
 	fs.Var(&p.max, "write-max", "abort a connection whose queued output would pass `SIZE` (at least --write-high + 64KiB; default: no cap)")
 }
 
@@ -47,6 +49,9 @@ func (p *protectFlags) check() error {
 		if d < 0 {
 			return fmt.Errorf("invalid -%s %v: must not be negative", name, d)
 		}
+	}
+	if p.dumpBadFrames < 0 {
+		return fmt.Errorf("invalid -dump-bad-frames %d: must not be negative", p.dumpBadFrames)
 	}
 	if p.maxConns < 0 || p.maxPerIP < 0 {
 		return fmt.Errorf("invalid connection limit: must not be negative")
@@ -88,6 +93,7 @@ func (p *protectFlags) options() []proactor.Option {
 	add(p.max > 0, proactor.WithMaxWriteQueue(int(p.max)))
 	add(p.keepAlive != 0, proactor.WithKeepAlive(time.Duration(p.keepAlive)))
 	add(!p.noDelay, proactor.WithNoDelay(false))
+	add(p.dumpBadFrames > 0, proactor.WithDumpBadFrames(p.dumpBadFrames))
 	return opts
 }
 

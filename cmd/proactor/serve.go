@@ -33,6 +33,7 @@ import (
 	"github.com/seed487d475b/proactor/examples/web"
 	"github.com/seed487d475b/proactor/metrics"
 	"github.com/seed487d475b/proactor/pop3"
+	"github.com/seed487d475b/proactor/workers"
 )
 
 // listenSpec is one default listener of a server: where, and with which
@@ -323,6 +324,10 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 		proactor.WithLoops(cfg.loops),
 		proactor.WithLogger(logger),
 	}, cfg.opts...)
+	// A handler with a workers pool (files) has its jobs counted in Stats.
+	if w, ok := cfg.handler.(interface{ Workers() *workers.Pool }); ok {
+		opts = append(opts, proactor.WithWorkerPool(w.Workers()))
+	}
 	srv, err := proactor.NewServer(cfg.handler, opts...)
 	if errors.Is(err, proactor.ErrUnknownEngine) {
 		errorf(stderr, "unknown engine %q; available: auto, %s", cfg.engine, strings.Join(proactor.Engines(), ", "))

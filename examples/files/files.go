@@ -231,6 +231,10 @@ func (h *Handler) Close() error {
 	return errors.Join(err, h.root.Close())
 }
 
+// Workers returns the pool that runs the handler's disk work, for
+// proactor.WithWorkerPool: its jobs then show in the server's Stats.
+func (h *Handler) Workers() *workers.Pool { return h.pool }
+
 // OnOpen gives the connection its state.
 func (h *Handler) OnOpen(c *proactor.Conn) { c.SetContext(&session{h: h, c: c}) }
 

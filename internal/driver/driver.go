@@ -120,6 +120,17 @@ type SockOptions struct {
 	// connection dropped after KeepAliveProbes unanswered (Go's net.Dialer
 	// and net.ListenConfig make the same calls). Zero or less: off.
 	KeepAlive time.Duration
+	// AcceptBatch, for Listen, bounds the connections one readiness of
+	// the listener brings (the seeds' number of posted accepts): epoll
+	// accepts at most that many per readiness event, io_uring keeps that
+	// many single-shot accepts posted instead of a multishot one, and the
+	// portable engine accepts at most that many ahead of the loop. Zero or
+	// less: the engine's default (epoll 64; io_uring one multishot accept;
+	// std no bound).
+	AcceptBatch int
+	// Local, for Connect, is the address to bind before connecting; the
+	// zero value lets the kernel choose (a zero port: any free port).
+	Local netip.AddrPort
 }
 
 // KeepAliveProbes is the count of unanswered keepalive probes that drop a

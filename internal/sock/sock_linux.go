@@ -80,20 +80,33 @@ func SetOptions(fd int, o driver.SockOptions) {
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, driver.KeepAliveProbes)
 }
 
+// sockaddr converts addr, IPv4 (or IPv4-mapped) as AF_INET.
+func sockaddr(addr netip.AddrPort) unix.Sockaddr {
+	if a := addr.Addr(); a.Is4() || a.Is4In6() {
+		return &unix.SockaddrInet4{Port: int(addr.Port()), Addr: a.Unmap().As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(addr.Port()), Addr: addr.Addr().As16()}
+}
+
 // Connect starts a non-blocking connect to addr on a new close-on-exec
-// socket with the options o.
+// socket with the options o, bound first to o.Local if it is set.
 func Connect(addr netip.AddrPort, o driver.SockOptions) (int, error) {
 	family := unix.AF_INET6
-	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: addr.Addr().As16()}
-	if a := addr.Addr(); a.Is4() || a.Is4In6() {
+	sa := sockaddr(addr)
+	if _, ok := sa.(*unix.SockaddrInet4); ok {
 		family = unix.AF_INET
-		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: a.Unmap().As4()}
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, Wrap("socket", err)
 	}
 	SetOptions(fd, o)
+	if o.Local.IsValid() {
+		if err := unix.Bind(fd, sockaddr(o.Local)); err != nil {
+			unix.Close(fd)
+			return -1, Wrap("bind", err)
+		}
+	}
 	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
 		unix.Close(fd)
 		return -1, Wrap("connect", err)

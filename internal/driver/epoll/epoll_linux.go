@@ -482,11 +482,16 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 }
 
 // maxAccepts bounds the accepts per readiness event so that one busy
-// listener cannot starve the loop's connections.
+// listener cannot starve the loop's connections, unless the listener's
+// AcceptBatch says otherwise.
 const maxAccepts = 64
 
 func (p *poller) accept(t driver.Token, s driver.Sink) {
-	for range maxAccepts {
+	n := maxAccepts
+	if l := p.listener(t); l != nil && l.opts.AcceptBatch > 0 {
+		n = l.opts.AcceptBatch
+	}
+	for range n {
 		l := p.listener(t)
 		if l == nil || !l.on {
 			return

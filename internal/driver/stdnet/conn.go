@@ -67,6 +67,9 @@ func (p *poller) Connect(t driver.Token, addr netip.AddrPort, o driver.SockOptio
 	p.conns[t.Slot()] = c
 	go func() {
 		d := net.Dialer{KeepAlive: -1} // setOptions decides
+		if o.Local.IsValid() {
+			d.LocalAddr = net.TCPAddrFromAddrPort(o.Local)
+		}
 		nc, err := d.DialContext(ctx, "tcp", addr.String())
 		cancel()
 		if err != nil {

@@ -138,10 +138,12 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 func (p *poller) deliver(c *completion, s driver.Sink) {
 	switch c.kind {
 	case kAccepted:
-		if p.listener(c.tok) == nil {
+		l := p.listener(c.tok)
+		if l == nil {
 			c.sock.Conn.Close()
 			return
 		}
+		l.release()
 		s.Accepted(c.tok, c.sock)
 	case kAcceptFailed:
 		if p.listener(c.tok) != nil {
@@ -183,6 +185,33 @@ type lnState struct {
 	opts   driver.SockOptions
 	gate   gate
 	closed atomic.Bool
+	// slots holds a token per connection accepted and not yet delivered
+	// when AcceptBatch bounds them; nil: no bound. done ends a wait for
+	// one at Unlisten.
+	slots chan struct{}
+	done  chan struct{}
+}
+
+// acquire waits until fewer than AcceptBatch accepted connections wait
+// for the loop; false means the listener is gone.
+func (l *lnState) acquire() bool {
+	if l.slots == nil {
+		return true
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+// release gives back the token of a connection the loop took (or of an
+// Accept that failed).
+func (l *lnState) release() {
+	if l.slots != nil {
+		<-l.slots
+	}
 }
 
 func (p *poller) listener(t driver.Token) *lnState {
@@ -204,7 +233,10 @@ func (p *poller) Listen(t driver.Token, ln net.Listener, o driver.SockOptions) e
 	for int(t.Slot()) >= len(p.lns) {
 		p.lns = append(p.lns, nil)
 	}
-	l := &lnState{gen: t.Gen(), ln: ln, opts: o, gate: newGate()}
+	l := &lnState{gen: t.Gen(), ln: ln, opts: o, gate: newGate(), done: make(chan struct{})}
+	if o.AcceptBatch > 0 {
+		l.slots = make(chan struct{}, o.AcceptBatch)
+	}
 	p.lns[t.Slot()] = l
 	go p.acceptLoop(t, l)
 	return nil
@@ -216,8 +248,12 @@ func (p *poller) acceptLoop(t driver.Token, l *lnState) {
 			<-resume
 			continue
 		}
+		if !l.acquire() {
+			return
+		}
 		c, err := l.ln.Accept()
 		if err != nil {
+			l.release()
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -283,6 +319,7 @@ func (p *poller) Unlisten(t driver.Token) error {
 	}
 	p.lns[t.Slot()] = nil
 	l.closed.Store(true)
+	close(l.done)
 	l.gate.set(true, func(time.Time) error { return nil }) // wake it if paused
 	return l.ln.(deadliner).SetDeadline(time.Unix(1, 0))
 }

@@ -103,7 +103,10 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 	}
 	t := driver.MakeToken(slot, l.gen)
 	if cqe.Flags&uring.CQEFMore == 0 {
-		l.armed, l.cancel = false, false
+		l.posted--
+		if l.posted == 0 {
+			l.cancel = false
+		}
 	}
 	switch {
 	case cqe.Res >= 0:
@@ -114,7 +117,7 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 		s.AcceptFailed(t, sock.Wrap("accept4", errno(cqe.Res)))
 	}
 	// The Sink may have paused, closed or replaced the listener.
-	if l = p.listener(t); l != nil && l.on && !l.armed {
+	if l = p.listener(t); l != nil && l.on && !l.cancel {
 		_ = p.armAccept(t, l)
 	}
 }

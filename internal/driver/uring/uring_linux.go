@@ -230,9 +230,15 @@ type lnSlot struct {
 	local  netip.AddrPort     // the bound address, or zero when bound to a wildcard
 	on     bool               // accepting is wanted
 	opts   driver.SockOptions // set on each accepted socket
-	armed  bool               // a multishot accept is in flight
-	cancel bool               // and a cancel for it has been queued
+	posted int                // accepts in flight: one multishot, or AcceptBatch single-shot ones
+	cancel bool               // and a cancel for them has been queued
 }
+
+// accepts is how many accepts the listener keeps posted: AcceptBatch
+// single-shot ones, each bringing one connection per completion (at most
+// that many per Poll, as the seeds' posted AcceptEx calls), or one
+// multishot accept.
+func (l *lnSlot) accepts() int { return max(l.opts.AcceptBatch, 1) }
 
 // options are knobs for the tests; the zero value means the defaults.
 type options struct {
@@ -434,18 +440,30 @@ func (p *poller) armRecv(t driver.Token, c *connSlot) error {
 	return nil
 }
 
+// armAccept posts accepts until the listener has its count in flight.
 func (p *poller) armAccept(t driver.Token, l *lnSlot) error {
-	e, err := p.sqe()
-	if err != nil {
-		return err
+	for l.posted < l.accepts() {
+		e, err := p.sqe()
+		if err != nil {
+			return err
+		}
+		e.Opcode = uring.OpAccept
+		e.Fd = int32(l.fd)
+		if l.opts.AcceptBatch <= 0 {
+			e.IOPrio = uring.AcceptMultishot
+		}
+		e.OpFlags = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
+		e.UserData = userData(kAccept, t.Slot(), l.gen)
+		l.posted++
+		l.cancel = false
 	}
-	e.Opcode = uring.OpAccept
-	e.Fd = int32(l.fd)
-	e.IOPrio = uring.AcceptMultishot
-	e.OpFlags = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
-	e.UserData = userData(kAccept, t.Slot(), l.gen)
-	l.armed, l.cancel = true, false
 	return nil
+}
+
+// cancelAccepts cancels every accept the listener has posted.
+func (p *poller) cancelAccepts(t driver.Token, l *lnSlot) {
+	l.cancel = true
+	p.cancel(userData(kAccept, t.Slot(), l.gen), uring.CancelAll)
 }
 
 // armPoll waits for events on c's socket: POLLOUT for a connect, the
@@ -473,7 +491,7 @@ func poll32(ev uint32) uint32 {
 }
 
 // cancel queues the cancellation of the operation with user_data ud.
-func (p *poller) cancel(ud uint64) {
+func (p *poller) cancel(ud uint64, flags ...uint32) {
 	e, err := p.sqe()
 	if err != nil {
 		// The operation runs on; its completions are stale and dropped.
@@ -482,6 +500,9 @@ func (p *poller) cancel(ud uint64) {
 	e.Opcode = uring.OpAsyncCancel
 	e.Fd = -1
 	e.Addr = ud
+	for _, f := range flags {
+		e.OpFlags |= f
+	}
 	e.UserData = userData(kCancel, 0, 0)
 }
 
@@ -632,13 +653,12 @@ func (p *poller) SetAccepting(t driver.Token, on bool) error {
 	}
 	l.on = on
 	switch {
-	case on && !l.armed:
+	case on && !l.cancel:
 		return p.armAccept(t, l)
-	case !on && l.armed && !l.cancel:
+	case !on && l.posted > 0 && !l.cancel:
 		// Sockets accepted before the cancel takes effect are still
 		// reported; the state machine holds them.
-		l.cancel = true
-		p.cancel(userData(kAccept, t.Slot(), l.gen))
+		p.cancelAccepts(t, l)
 	}
 	return nil
 }
@@ -651,8 +671,8 @@ func (p *poller) Unlisten(t driver.Token) error {
 	if err := p.own(); err != nil {
 		return err
 	}
-	if l.armed && !l.cancel {
-		p.cancel(userData(kAccept, t.Slot(), l.gen))
+	if l.posted > 0 && !l.cancel {
+		p.cancelAccepts(t, l)
 	}
 	p.flushSubmissions()
 	err := unix.Close(l.fd)
