@@ -171,17 +171,13 @@ func (s *Scenario) ReadGreeting(c io.Reader) error {
 var ErrMismatch = errors.New("reply differs from the one expected")
 
 // Check compares a reply (ReplySize bytes) with the one request seq of
-// connection id must get, without allocating unless it differs.
+// connection id must get, without allocating unless it differs; a reply
+// that differs is a *MismatchError.
 func (s *Scenario) Check(m []byte, id, seq uint32) error {
 	if len(m) == s.ReplySize() && s.matches(m, id, seq) {
 		return nil
 	}
-	exp := s.appendMsg(nil, s.repHead, s.ReplySize(), id, seq)
-	i := 0
-	for i < len(m) && i < len(exp) && m[i] == exp[i] {
-		i++
-	}
-	return fmt.Errorf("conn %d message %d, byte %d of %d: %w", id, seq, i, len(m), ErrMismatch)
+	return newMismatch(id, seq, m, s.appendMsg(nil, s.repHead, s.ReplySize(), id, seq))
 }
 
 func (s *Scenario) matches(m []byte, id, seq uint32) bool {
