@@ -141,6 +141,10 @@ func (r *Run) Stop() {
 	r.stopOnce.Do(func() { close(r.stopped) })
 }
 
+// Stopped returns a channel closed by Stop, from the driver or from a
+// stream that failed.
+func (r *Run) Stopped() <-chan struct{} { return r.stopped }
+
 // Done returns the operations completed so far: replies checked for
 // streams, cycles for churn.
 func (r *Run) Done() int64 { return r.done.Load() }
