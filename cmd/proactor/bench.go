@@ -65,6 +65,8 @@ type benchReport struct {
 	P99us       float64 `json:"p99_us"`
 	P999us      float64 `json:"p99_9_us"`
 	MaxUs       float64 `json:"max_us"`
+	LagP50us    float64 `json:"send_lag_p50_us,omitempty"` // paced: how late the requests went out
+	LagP99us    float64 `json:"send_lag_p99_us,omitempty"`
 	Failed      int64   `json:"failed,omitempty"` // churn cycles
 	Error       string  `json:"error,omitempty"`
 	Interrupted bool    `json:"interrupted,omitempty"`
@@ -89,10 +91,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Insecure, "insecure", cfg.Insecure, "with --tls, do not verify the server's certificate (a self-signed one, say)")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured time")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured time before it")
-	fs.DurationVar(&cfg.Progress, "progress", cfg.Progress, "report on stderr this often; 0 for never")
+	fs.DurationVar(&cfg.Progress, "progress", cfg.Progress, "show a status on stderr this often, redrawn in place on a terminal; 0 for never")
 	config := fs.String("config", "", "read the load from the TOML `FILE` (keys: the flags' names, and addr); flags given here win")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	hdrFile := fs.String("hdr", "", "write the latencies to `FILE` in HdrHistogram's percentile distribution format, in ms (with several sizes: FILE-SIZE)")
+	hdrFile := fs.String("hdr", "", "write the latencies to `FILE` in HdrHistogram's percentile distribution format, in ms (with several sizes, a file each: lat.hdr becomes lat-64.hdr, ...)")
 	reportFile := fs.String("report", "", "write an HTML report with plots of the latency and throughput to `FILE`")
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -323,6 +325,9 @@ func bench(ctx context.Context, cfg benchConfig, sc *loadgen.Scenario, stderr io
 	us := func(q float64) float64 { return float64(run.Quantile(q).Nanoseconds()) / 1e3 }
 	rep.P50us, rep.P90us, rep.P99us, rep.P999us = us(50), us(90), us(99), us(99.9)
 	rep.MaxUs = float64(run.Max().Nanoseconds()) / 1e3
+	if cfg.Rate > 0 {
+		rep.LagP50us, rep.LagP99us = float64(run.SendLag(50).Nanoseconds())/1e3, float64(run.SendLag(99).Nanoseconds())/1e3
+	}
 	rep.Failed = run.Failed()
 	rep.hist = run.Histogram()
 	return rep, run.Err()
@@ -357,6 +362,9 @@ func printBench(w io.Writer, r benchReport) {
 	fmt.Fprintln(w)
 	d := func(us float64) time.Duration { return time.Duration(us * 1e3).Round(time.Microsecond) }
 	fmt.Fprintf(w, "latency   p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n", d(r.P50us), d(r.P90us), d(r.P99us), d(r.P999us), d(r.MaxUs))
+	if r.RateTarget > 0 {
+		fmt.Fprintf(w, "send lag  p50 %v  p99 %v (the generator's own lateness, part of the latency)\n", d(r.LagP50us), d(r.LagP99us))
+	}
 	switch {
 	case r.Error != "":
 		fmt.Fprintf(w, "FAILED    the run is void (the error follows on stderr)\n")

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,6 +105,10 @@ func newReportRun(cfg benchConfig, r benchReport) reportRun {
 		{"throughput", fmt.Sprintf("%s %s/s", si(r.Rate), r.Unit)},
 		{"latency", fmt.Sprintf("p50 %s, p90 %s, p99 %s, p99.9 %s, max %s", d(r.P50us), d(r.P90us), d(r.P99us), d(r.P999us), d(r.MaxUs))},
 		{"result", "every reply verified, byte for byte"},
+	}
+	if r.RateTarget > 0 {
+		lag := [2]string{"send lag", fmt.Sprintf("p50 %s, p99 %s: how late the requests went out, part of their latency (the generator's share)", d(r.LagP50us), d(r.LagP99us))}
+		run.Summary = slices.Insert(run.Summary, 4, lag)
 	}
 	if r.Error != "" {
 		run.Failed, run.Summary[len(run.Summary)-1][1] = true, "FAILED: "+r.Error

@@ -47,8 +47,8 @@ func TestBenchReport(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, out)
 	}
 	rep := reps[0]
-	if rep.RateTarget != 2000 || rep.Rate < 1000 || rep.Rate > 2100 {
-		t.Fatalf("paced at %v: %v msg/s measured", rep.RateTarget, rep.Rate)
+	if rep.RateTarget != 2000 || rep.Rate < 1000 || rep.Rate > 2100 || rep.LagP99us <= 0 || rep.LagP99us > rep.MaxUs {
+		t.Fatalf("paced at %v: %v msg/s measured, send lag p99 %vµs of a max latency of %vµs", rep.RateTarget, rep.Rate, rep.LagP99us, rep.MaxUs)
 	}
 	// Samples: a second each, and the last half second of the measure.
 	var measured int64

@@ -50,8 +50,9 @@ func (r *Run) paced(c net.Conn, id uint32) error {
 	size, rsize, k := r.sc.Size(), r.sc.ReplySize(), uint32(r.depth)
 	br := bufio.NewReaderSize(c, max(4096, rsize*int(k)))
 	wbuf := make([]byte, 0, size*int(k))
-	lat := make([]int64, 0, 256)
-	defer func() { r.Record(lat) }()
+	lat, lag := make([]int64, 0, 256), make([]int64, 0, 256)
+	defer func() { r.Record(lat); r.record(r.lag, lag) }()
+	freed := make([]int64, k) // when each slot of the window came free
 	var sent, recv uint32
 	stopping := false
 	for {
@@ -68,7 +69,11 @@ func (r *Run) paced(c net.Conn, id uint32) error {
 		if !stopping {
 			now := r.now()
 			wbuf = wbuf[:0]
+			measuring := r.phase.Load() == phaseMeasure
 			for sent-recv < k && r.due(id, sent) <= now {
+				if measuring {
+					lag = r.keep(r.lag, lag, now-max(r.due(id, sent), freed[sent%k]))
+				}
 				wbuf = r.sc.AppendRequest(wbuf, id, sent)
 				sent++
 			}
@@ -97,20 +102,31 @@ func (r *Run) paced(c net.Conn, id uint32) error {
 		if err != nil {
 			return err
 		}
-		recv += n
+		for now := r.now(); n > 0; n-- {
+			freed[recv%k] = now
+			recv++
+		}
 	}
 }
 
-// keep appends a latency to a worker's batch, recording the batch when it
-// is full.
-func (r *Run) keep(lat []int64, ns int64) []int64 {
-	lat = append(lat, ns)
-	if len(lat) == cap(lat) {
-		r.Record(lat)
-		lat = lat[:0]
+// keep appends a duration to a worker's batch for h, recording the batch
+// when it is full.
+func (r *Run) keep(h *hdrhistogram.Histogram, batch []int64, ns int64) []int64 {
+	batch = append(batch, ns)
+	if len(batch) == cap(batch) {
+		r.record(h, batch)
+		batch = batch[:0]
 	}
-	return lat
+	return batch
 }
+
+// SendLag returns, at percentile q (0-100), how late the paced requests
+// measured were sent: from when each could go (it was due, and the window
+// of depth had room, or a churn worker was free) to when it went. Their
+// latency includes it: it is the load generator's own share (a busy
+// machine wakes it late), where the rest is the network's and the
+// server's, waits for the window included.
+func (r *Run) SendLag(q float64) time.Duration { return r.quantile(r.lag, q) }
 
 // waitDue waits until cycle seq of churn worker id is due; it returns the
 // due time, or false if the run stopped first.

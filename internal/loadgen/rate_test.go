@@ -116,7 +116,7 @@ func TestCoordinatedOmission(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := slow(r, stall/2)
-		t.Logf("paced %v: %d of %d latencies over %v, max %v", paced, n, r.Histogram().TotalCount(), stall/2, r.Max())
+		t.Logf("paced %v: %d of %d latencies over %v, max %v, send lag p50 %v p99 %v", paced, n, r.Histogram().TotalCount(), stall/2, r.Max(), r.SendLag(50), r.SendLag(99))
 		switch {
 		case r.Max() < stall:
 			t.Fatalf("paced %v: max %v, under the %v stall", paced, r.Max(), stall)
@@ -124,6 +124,10 @@ func TestCoordinatedOmission(t *testing.T) {
 			t.Fatalf("paced: %d latencies over %v, want about 150: the stall is not charged to the requests it delayed", n, stall/2)
 		case !paced && n > 10:
 			t.Fatalf("closed loop: %d latencies over %v, want 1", n, stall/2)
+		case paced && r.SendLag(90) > stall/3:
+			// The requests held back by the stall waited for the window,
+			// not for the generator.
+			t.Fatalf("paced: send lag p90 %v: the wait for the window counted as the generator's", r.SendLag(90))
 		}
 	}
 }

@@ -47,6 +47,7 @@ type Run struct {
 
 	latMu sync.Mutex
 	lat   *hdrhistogram.Histogram // nanoseconds
+	lag   *hdrhistogram.Histogram // of paced sends, nanoseconds
 
 	errMu sync.Mutex
 	err   error // the first error
@@ -73,7 +74,7 @@ func New(ctx context.Context, addr string, sc *Scenario, depth int) (*Run, error
 	}
 	host, _, _ := net.SplitHostPort(addr)
 	return &Run{ctx: ctx, sc: sc, addr: a, host: host, depth: depth, start: time.Now(),
-		lat: hdrhistogram.New(1, int64(time.Minute), 3), stopped: make(chan struct{})}, nil
+		lat: newHistogram(), lag: newHistogram(), stopped: make(chan struct{})}, nil
 }
 
 // UseTLS makes the run's connections speak TLS with cfg (with no
@@ -170,20 +171,27 @@ func (r *Run) Err() error {
 	return r.err
 }
 
+// newHistogram holds durations from 1ns to a minute, to 3 digits.
+func newHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(1, int64(time.Minute), 3) }
+
 // Record adds latencies, in nanoseconds, to the histogram.
-func (r *Run) Record(ns []int64) {
+func (r *Run) Record(ns []int64) { r.record(r.lat, ns) }
+
+func (r *Run) record(h *hdrhistogram.Histogram, ns []int64) {
 	r.latMu.Lock()
 	for _, v := range ns {
-		r.lat.RecordValue(max(1, min(v, r.lat.HighestTrackableValue())))
+		h.RecordValue(max(1, min(v, h.HighestTrackableValue())))
 	}
 	r.latMu.Unlock()
 }
 
 // Quantile returns the latency at percentile q (0-100) of those recorded.
-func (r *Run) Quantile(q float64) time.Duration {
+func (r *Run) Quantile(q float64) time.Duration { return r.quantile(r.lat, q) }
+
+func (r *Run) quantile(h *hdrhistogram.Histogram, q float64) time.Duration {
 	r.latMu.Lock()
 	defer r.latMu.Unlock()
-	return time.Duration(r.lat.ValueAtQuantile(q))
+	return time.Duration(h.ValueAtQuantile(q))
 }
 
 // Max returns the highest latency recorded.
@@ -333,9 +341,9 @@ func (r *Run) takeReplies(br *bufio.Reader, m []byte, id, recv uint32, lat *[]in
 			return n, err
 		}
 		if measuring && sendAt == nil {
-			*lat = r.keep(*lat, now-r.due(id, seq))
+			*lat = r.keep(r.lat, *lat, now-r.due(id, seq))
 		} else if measuring {
-			*lat = r.keep(*lat, now-sendAt[seq%uint32(len(sendAt))])
+			*lat = r.keep(r.lat, *lat, now-sendAt[seq%uint32(len(sendAt))])
 		}
 		br.Discard(rsize)
 		n++
@@ -354,16 +362,20 @@ func (r *Run) takeReplies(br *bufio.Reader, m []byte, id, recv uint32, lat *[]in
 // starts when it is due, and its latency runs from then.
 func (r *Run) Churn(id uint32) {
 	buf := make([]byte, 0, max(r.sc.Size(), r.sc.ReplySize()))
-	lat := make([]int64, 0, 256)
-	defer func() { r.Record(lat) }()
+	lat, lag := make([]int64, 0, 256), make([]int64, 0, 256)
+	defer func() { r.Record(lat); r.record(r.lag, lag) }()
 	pace := time.NewTimer(time.Hour)
 	pace.Stop()
 	for seq := uint32(0); r.phase.Load() != phaseStop; seq++ {
 		t0 := r.now()
 		if r.rate > 0 {
+			free := t0 // the end of the last cycle
 			var ok bool
 			if t0, ok = r.waitDue(pace, id, seq); !ok {
 				return
+			}
+			if r.phase.Load() == phaseMeasure {
+				lag = r.keep(r.lag, lag, r.now()-max(t0, free))
 			}
 		}
 		c, err := r.dial()
@@ -387,7 +399,7 @@ func (r *Run) Churn(id uint32) {
 		}
 		r.done.Add(1)
 		if r.phase.Load() == phaseMeasure {
-			lat = r.keep(lat, r.now()-t0)
+			lat = r.keep(r.lat, lat, r.now()-t0)
 		}
 	}
 }
