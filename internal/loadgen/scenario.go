@@ -1,7 +1,10 @@
 // Package loadgen is the load generator behind `proactor bench` and the
 // benchmark module's echobench: connections that keep messages in flight
-// (or connect, send one and close), every reply checked byte for byte, and
-// a latency histogram.
+// (or connect, send one and close), every reply checked byte for byte (a
+// wrong one is a MismatchError), and a latency histogram. A paced run
+// (SetRate) sends on a fixed schedule and counts each latency from when
+// the request was due, as wrk2 does, so a stalled server is charged for
+// every request it held back.
 package loadgen
 
 import (
