@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,7 +72,7 @@ type benchReport struct {
 	Error       string  `json:"error,omitempty"`
 	Interrupted bool    `json:"interrupted,omitempty"`
 
-	PerSecond []benchSample `json:"per_second"` // the throughput over the run, warm-up included
+	PerSecond []benchSample `json:"per_second,omitempty"` // the throughput over the run, warm-up included
 
 	hist    *hdrhistogram.Histogram // the latencies, nanoseconds
 	started bool                    // the load ran (the dials succeeded)
@@ -133,9 +134,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		if rerr != nil {
 			rep.Error, err = rerr.Error(), rerr
 		}
-		if rep.started {
-			reps = append(reps, rep)
-		}
+		reps = append(reps, rep) // in JSON even one that never started: it has the error
 		if !*asJSON && rep.started {
 			if i > 0 {
 				fmt.Fprintln(stdout)
@@ -164,6 +163,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 // writeBenchFiles writes the --hdr and --report files of the runs that
 // ran, failed ones too: what they measured is what the report shows.
 func writeBenchFiles(hdrFile, reportFile string, args []string, cfg benchConfig, reps []benchReport) error {
+	reps = slices.DeleteFunc(slices.Clone(reps), func(r benchReport) bool { return !r.started })
 	if len(reps) == 0 {
 		return nil
 	}

@@ -363,3 +363,29 @@ func TestBenchMismatch(t *testing.T) {
 		t.Fatalf("the report lacks the error:\n%s", page)
 	}
 }
+
+// TestBenchNoStart: a run whose dials fail prints no report, its error
+// once on stderr, and writes no file; with --json the list still has it,
+// error and all, for a program to read.
+func TestBenchNoStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	htmlPath := filepath.Join(t.TempDir(), "report.html")
+	out, errOut := benchInProcess(t, exitError, "--conns", "1", "--report", htmlPath, closed)
+	if out != "" || strings.Count(errOut, "connection refused") != 1 {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+	if _, err := os.Stat(htmlPath); err == nil {
+		t.Fatal("a report was written for a run that never started")
+	}
+	out, errOut = benchInProcess(t, exitError, "--json", "--conns", "1", closed)
+	var reps []benchReport
+	if err := json.Unmarshal([]byte(out), &reps); err != nil || len(reps) != 1 || !strings.Contains(reps[0].Error, "connection refused") ||
+		strings.Count(errOut, "connection refused") != 1 {
+		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
+}
