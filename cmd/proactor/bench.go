@@ -95,7 +95,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Progress, "progress", cfg.Progress, "show a status on stderr this often, redrawn in place on a terminal; 0 for never")
 	config := fs.String("config", "", "read the load from the TOML `FILE` (keys: the flags' names, and addr); flags given here win")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	hdrFile := fs.String("hdr", "", "write the latencies to `FILE` in HdrHistogram's percentile distribution format, in ms (with several sizes, a file each: lat.hdr becomes lat-64.hdr, ...)")
+	hdrFile := fs.String("hdr", "", "write the latencies to `FILE` in HdrHistogram's percentile distribution format, in µs (with several sizes, a file each: lat.hdr becomes lat-64.hdr, ...)")
 	reportFile := fs.String("report", "", "write an HTML report with plots of the latency and throughput to `FILE`")
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}

@@ -62,7 +62,7 @@ func TestBenchReport(t *testing.T) {
 	}
 
 	hdr := readHDRFile(t, hdrPath)
-	if last := hdr[len(hdr)-1]; last.percentile != 1 || math.Abs(last.ms*1e3-rep.MaxUs) > 1 {
+	if last := hdr[len(hdr)-1]; last.percentile != 1 || math.Abs(last.us-rep.MaxUs) > 0.01 {
 		t.Fatalf("HDR file ends at %+v; the run's max is %vµs", last, rep.MaxUs)
 	}
 
@@ -88,9 +88,9 @@ func TestBenchReport(t *testing.T) {
 		if hdr[i].percentile <= 0.999 {
 			px, xs = append(px, cx), append(xs, math.Log10(1/(1-hdr[i].percentile)))
 		}
-		py, ys = append(py, cy), append(ys, hdr[i].ms)
+		py, ys = append(py, cy), append(ys, hdr[i].us/1e3)
 	}
-	xmap, ymap := checkAffine(t, "latency x", xs, px, 0.05), checkAffine(t, "latency y", ys, py, 0.5)
+	xmap, ymap := checkAffine(t, "latency x", xs, px, 0.05), checkAffine(t, "latency y", ys, py, 0.05)
 	if d := dots[len(dots)-1]; d.num(t, "cx") != right {
 		t.Fatalf("100%% plotted at x %v, not at the right edge %v", d.num(t, "cx"), right)
 	}
@@ -206,7 +206,7 @@ func hasClass(lines []*xmlNode, class string, y float64) bool {
 	return false
 }
 
-type hdrLine struct{ ms, percentile float64 }
+type hdrLine struct{ us, percentile float64 }
 
 // readHDRFile reads the value and percentile columns of a percentile
 // distribution.
@@ -224,7 +224,7 @@ func readHDRFile(t *testing.T, path string) []hdrLine {
 		if len(fields) != 4 || fields[0] == "Value" || strings.HasPrefix(fields[0], "#") {
 			continue
 		}
-		lines = append(lines, hdrLine{ms: parseFloat(fields[0]), percentile: parseFloat(fields[1])})
+		lines = append(lines, hdrLine{us: parseFloat(fields[0]), percentile: parseFloat(fields[1])})
 	}
 	if len(lines) < 10 || !strings.Contains(readFile(t, path), "#[Max") {
 		t.Fatalf("%s: %d value lines, or no footer", path, len(lines))
