@@ -90,15 +90,15 @@ func TestBenchReport(t *testing.T) {
 		}
 		py, ys = append(py, cy), append(ys, hdr[i].us/1e3)
 	}
-	xmap, ymap := checkAffine(t, "latency x", xs, px, 0.05), checkAffine(t, "latency y", ys, py, 0.05)
-	if d := dots[len(dots)-1]; d.num(t, "cx") != right {
-		t.Fatalf("100%% plotted at x %v, not at the right edge %v", d.num(t, "cx"), right)
-	}
-	checkTicks(t, lat, "x-ticks", "x", xmap, func(s string) float64 {
+	xmap := axis(t, lat, "x-ticks", "x", func(s string) float64 {
 		p, _ := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
 		return math.Log10(1 / (1 - p/100))
 	})
-	checkTicks(t, lat, "y-ticks", "y", ymap, parseFloat)
+	checkPoints(t, "latency x", xmap, xs, px)
+	checkPoints(t, "latency y", axis(t, lat, "y-ticks", "y", parseFloat), ys, py)
+	if d := dots[len(dots)-1]; d.num(t, "cx") != right {
+		t.Fatalf("100%% plotted at x %v, not at the right edge %v", d.num(t, "cx"), right)
+	}
 	checkLine(t, lat, dots)
 
 	// Throughput: x is seconds from the start, y the sample's rate.
@@ -116,9 +116,9 @@ func TestBenchReport(t *testing.T) {
 			t.Fatalf("point %d of class %q for sample %+v", i, d.attr("class"), s)
 		}
 	}
-	xmap, ymap = checkAffine(t, "throughput x", xs, px, 0.02), checkAffine(t, "throughput y", ys, py, 0.02)
-	checkTicks(t, tp, "x-ticks", "x", xmap, parseFloat)
-	checkTicks(t, tp, "y-ticks", "y", ymap, parseFloat)
+	ymap := axis(t, tp, "y-ticks", "y", parseFloat)
+	checkPoints(t, "throughput x", axis(t, tp, "x-ticks", "x", parseFloat), xs, px)
+	checkPoints(t, "throughput y", ymap, ys, py)
 	checkLine(t, tp, dots)
 	if lv := tp.find("line"); !hasClass(lv, "level", ymap(2000)) {
 		t.Fatalf("no dashed level at the 2000/s pace (y %v)", ymap(2000))
@@ -133,35 +133,10 @@ func parseFloat(s string) float64 {
 	return v
 }
 
-// checkAffine checks that every position p[i] is a + b·v[i], with a and b
-// taken from the extreme values, within tol; it returns the map.
-func checkAffine(t *testing.T, what string, v, p []float64, tol float64) func(float64) float64 {
-	t.Helper()
-	lo, hi := 0, 0
-	for i := range v {
-		if v[i] < v[lo] {
-			lo = i
-		}
-		if v[i] > v[hi] {
-			hi = i
-		}
-	}
-	if v[hi] == v[lo] {
-		t.Fatalf("%s: every value is %v", what, v[lo])
-	}
-	b := (p[hi] - p[lo]) / (v[hi] - v[lo])
-	a := p[lo] - b*v[lo]
-	for i := range v {
-		if math.Abs(a+b*v[i]-p[i]) > tol {
-			t.Fatalf("%s: value %v plotted at %v, want %v", what, v[i], p[i], a+b*v[i])
-		}
-	}
-	return func(x float64) float64 { return a + b*x }
-}
-
-// checkTicks checks that the labels of an axis sit where the points' map
-// puts their values.
-func checkTicks(t *testing.T, fig *xmlNode, class, coord string, at func(float64) float64, parse func(string) float64) {
+// axis reads the tick labels of an axis (the g of class class, labels
+// placed at coord), checks that they sit on one straight scale, and returns
+// it: value to position.
+func axis(t *testing.T, fig *xmlNode, class, coord string, parse func(string) float64) func(float64) float64 {
 	t.Helper()
 	var ticks []*xmlNode
 	for _, g := range fig.find("g") {
@@ -172,9 +147,25 @@ func checkTicks(t *testing.T, fig *xmlNode, class, coord string, at func(float64
 	if len(ticks) < 3 {
 		t.Fatalf("%s: %d tick labels", class, len(ticks))
 	}
+	first, last := ticks[0], ticks[len(ticks)-1]
+	v0, v1 := parse(first.text()), parse(last.text())
+	b := (last.num(t, coord) - first.num(t, coord)) / (v1 - v0)
+	at := func(v float64) float64 { return first.num(t, coord) + b*(v-v0) }
 	for _, tk := range ticks {
-		if want := at(parse(tk.text())); math.Abs(tk.num(t, coord)-want) > 0.5 {
+		if want := at(parse(tk.text())); math.Abs(tk.num(t, coord)-want) > 0.05 {
 			t.Fatalf("%s: label %q at %v, want %v", class, tk.text(), tk.num(t, coord), want)
+		}
+	}
+	return at
+}
+
+// checkPoints checks that each value v[i] is plotted at p[i], where the
+// axis puts it.
+func checkPoints(t *testing.T, what string, at func(float64) float64, v, p []float64) {
+	t.Helper()
+	for i := range v {
+		if math.Abs(at(v[i])-p[i]) > 0.1 {
+			t.Fatalf("%s: value %v plotted at %v, want %v", what, v[i], p[i], at(v[i]))
 		}
 	}
 }
