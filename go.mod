@@ -12,6 +12,7 @@ require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/dustin/go-humanize v1.1.0
+	golang.org/x/term v0.47.0
 )
 
 require github.com/kylelemons/godebug v1.1.0 // indirect

@@ -8,15 +8,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/dustin/go-humanize"
 
 	"github.com/seed487d475b/proactor/examples/echo"
@@ -33,6 +36,7 @@ type benchConfig struct {
 	Sizes    sizeList      `toml:"size"`
 	Depth    int           `toml:"depth"`
 	Churn    bool          `toml:"churn"`
+	Rate     float64       `toml:"rate"`
 	TLS      bool          `toml:"tls"`
 	Insecure bool          `toml:"insecure"`
 	Duration time.Duration `toml:"duration"`
@@ -51,6 +55,7 @@ type benchReport struct {
 	Conns       int     `json:"conns"`
 	Size        int     `json:"size"`
 	Depth       int     `json:"depth,omitempty"`
+	RateTarget  float64 `json:"rate_target,omitempty"` // --rate
 	TLS         bool    `json:"tls,omitempty"`
 	Unit        string  `json:"unit"` // msg or conn
 	Seconds     float64 `json:"seconds"`
@@ -61,9 +66,16 @@ type benchReport struct {
 	P99us       float64 `json:"p99_us"`
 	P999us      float64 `json:"p99_9_us"`
 	MaxUs       float64 `json:"max_us"`
+	LagP50us    float64 `json:"send_lag_p50_us,omitempty"` // paced: how late the requests went out
+	LagP99us    float64 `json:"send_lag_p99_us,omitempty"`
 	Failed      int64   `json:"failed,omitempty"` // churn cycles
 	Error       string  `json:"error,omitempty"`
 	Interrupted bool    `json:"interrupted,omitempty"`
+
+	PerSecond []benchSample `json:"per_second,omitempty"` // the throughput over the run, warm-up included
+
+	hist    *hdrhistogram.Histogram // the latencies, nanoseconds
+	started bool                    // the load ran (the dials succeeded)
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
@@ -75,13 +87,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cfg.Sizes, "size", "bytes per request (`SIZES`: 64, 4KiB; a list such as 64,1KiB,16KiB runs each size in turn) (default 64)")
 	fs.IntVar(&cfg.Depth, "depth", cfg.Depth, "messages in flight per connection")
 	fs.BoolVar(&cfg.Churn, "churn", cfg.Churn, "connect, send one message, check the reply, close; over and over")
+	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "send `N` requests a second in all (with --churn: connections), on a fixed schedule, latency counted from when each was due (corrected for coordinated omission, as wrk2 does); 0: as fast as the replies come")
 	fs.BoolVar(&cfg.TLS, "tls", cfg.TLS, "speak TLS, verifying the server's certificate against the system's roots (with --churn every connection makes a full handshake)")
 	fs.BoolVar(&cfg.Insecure, "insecure", cfg.Insecure, "with --tls, do not verify the server's certificate (a self-signed one, say)")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured time")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "unmeasured time before it")
-	fs.DurationVar(&cfg.Progress, "progress", cfg.Progress, "report on stderr this often; 0 for never")
+	fs.DurationVar(&cfg.Progress, "progress", cfg.Progress, "show a status on stderr this often, redrawn in place on a terminal; 0 for never")
 	config := fs.String("config", "", "read the load from the TOML `FILE` (keys: the flags' names, and addr); flags given here win")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	hdrFile := fs.String("hdr", "", "write the latencies to `FILE` in HdrHistogram's percentile distribution format, in µs (with several sizes, a file each: lat.hdr becomes lat-64.hdr, ...)")
+	reportFile := fs.String("report", "", "write an HTML report with plots of the latency and throughput to `FILE`")
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 
@@ -119,8 +134,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		if rerr != nil {
 			rep.Error, err = rerr.Error(), rerr
 		}
-		reps = append(reps, rep)
-		if !*asJSON {
+		reps = append(reps, rep) // in JSON even one that never started: it has the error
+		if !*asJSON && rep.started {
 			if i > 0 {
 				fmt.Fprintln(stdout)
 			}
@@ -135,11 +150,36 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		enc.SetIndent("", "  ")
 		enc.Encode(reps) // a list: one report per size
 	}
+	if werr := writeBenchFiles(*hdrFile, *reportFile, args, cfg, reps); werr != nil && err == nil {
+		err = werr
+	}
 	if err != nil {
-		errorf(stderr, "bench: %v", err)
+		errorf(stderr, "bench: %v", err) // the only place the error is printed
 		return exitError
 	}
 	return exitOK
+}
+
+// writeBenchFiles writes the --hdr and --report files of the runs that
+// ran, failed ones too: what they measured is what the report shows.
+func writeBenchFiles(hdrFile, reportFile string, args []string, cfg benchConfig, reps []benchReport) error {
+	reps = slices.DeleteFunc(slices.Clone(reps), func(r benchReport) bool { return !r.started })
+	if len(reps) == 0 {
+		return nil
+	}
+	if hdrFile != "" {
+		for _, r := range reps {
+			if err := writeHDR(sizedPath(hdrFile, r.Size, len(cfg.Sizes) > 1), r.hist); err != nil {
+				return fmt.Errorf("--hdr: %w", err)
+			}
+		}
+	}
+	if reportFile != "" {
+		if err := writeReport(reportFile, args, cfg, reps); err != nil {
+			return fmt.Errorf("--report: %w", err)
+		}
+	}
+	return nil
 }
 
 // readBenchConfig fills cfg from a TOML file, then applies again the flags
@@ -185,6 +225,8 @@ func checkBench(cfg *benchConfig) ([]*loadgen.Scenario, error) {
 	case cfg.Duration < time.Millisecond:
 		// A bare number in the config file is nanoseconds.
 		return nil, fmt.Errorf("invalid -duration %v: give at least 1ms (\"30s\", not 30)", cfg.Duration)
+	case !(cfg.Rate >= 0) || math.IsInf(cfg.Rate, 0):
+		return nil, fmt.Errorf("invalid -rate %v: want requests a second, or 0 for as fast as the replies come", cfg.Rate)
 	case cfg.Warmup < 0 || cfg.Progress < 0:
 		return nil, errors.New("-warmup and -progress must not be negative")
 	case cfg.Insecure && !cfg.TLS:
@@ -239,7 +281,7 @@ func (l *sizeList) UnmarshalTOML(v any) error {
 // early; what was measured is reported.
 func bench(ctx context.Context, cfg benchConfig, sc *loadgen.Scenario, stderr io.Writer) (benchReport, error) {
 	rep := benchReport{Scenario: cfg.Scenario, Addr: cfg.Addr, Mode: "stream", Conns: cfg.Conns, Size: sc.Size(),
-		Depth: cfg.Depth, TLS: cfg.TLS, Unit: "msg"}
+		Depth: cfg.Depth, TLS: cfg.TLS, Unit: "msg", RateTarget: cfg.Rate}
 	if cfg.Churn {
 		rep.Mode, rep.Depth, rep.Unit = "churn", 0, "conn"
 	}
@@ -250,6 +292,7 @@ func bench(ctx context.Context, cfg benchConfig, sc *loadgen.Scenario, stderr io
 	if cfg.TLS {
 		run.UseTLS(&tls.Config{InsecureSkipVerify: cfg.Insecure})
 	}
+	run.SetRate(cfg.Rate)
 	var conns []net.Conn
 	if !cfg.Churn {
 		if conns, err = run.DialAll(cfg.Conns, nil); err != nil {
@@ -257,65 +300,37 @@ func bench(ctx context.Context, cfg benchConfig, sc *loadgen.Scenario, stderr io
 		}
 		defer loadgen.CloseAll(conns)
 	}
+	rep.started = true
+	p := benchWatch{w: stderr, tty: isTerminal(stderr), every: cfg.Progress, run: run, unit: rep.Unit,
+		size: humanize.IBytes(uint64(sc.Size())), start: time.Now()}
 	wait := run.Start(conns, cfg.Conns)
-	p := benchProgress{w: stderr, every: cfg.Progress, run: run, unit: rep.Unit, size: humanize.IBytes(uint64(sc.Size()))}
 	p.phase(ctx, "warm-up", cfg.Warmup)
 	run.Measure()
 	t0, ops0 := time.Now(), run.Done()
 	rep.Interrupted = !p.phase(ctx, "measure", cfg.Duration)
 	rep.Ops, rep.Seconds = run.Done()-ops0, time.Since(t0).Seconds()
 	run.Stop()
+	p.done()
+	rep.PerSecond = p.samples
 	// Bound the drain: a server that lost a message must not hang the run.
+	// A paced stream bounds its own, and a deadline set here would hold
+	// it in a read it makes to wait for the next due time.
 	for _, c := range conns {
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if cfg.Rate == 0 {
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+		}
 	}
 	wait()
 	rep.Rate = float64(rep.Ops) / rep.Seconds
 	us := func(q float64) float64 { return float64(run.Quantile(q).Nanoseconds()) / 1e3 }
 	rep.P50us, rep.P90us, rep.P99us, rep.P999us = us(50), us(90), us(99), us(99.9)
 	rep.MaxUs = float64(run.Max().Nanoseconds()) / 1e3
+	if cfg.Rate > 0 {
+		rep.LagP50us, rep.LagP99us = float64(run.SendLag(50).Nanoseconds())/1e3, float64(run.SendLag(99).Nanoseconds())/1e3
+	}
 	rep.Failed = run.Failed()
+	rep.hist = run.Histogram()
 	return rep, run.Err()
-}
-
-// benchProgress reports a running load on stderr.
-type benchProgress struct {
-	w     io.Writer
-	every time.Duration
-	run   *loadgen.Run
-	unit  string
-	size  string
-}
-
-// phase waits d, reporting every p.every; it returns false if ctx ended
-// first.
-func (p *benchProgress) phase(ctx context.Context, name string, d time.Duration) bool {
-	end := time.NewTimer(d)
-	defer end.Stop()
-	var tick <-chan time.Time
-	if p.every > 0 {
-		t := time.NewTicker(p.every)
-		defer t.Stop()
-		tick = t.C
-	}
-	start, last, lastOps := time.Now(), time.Now(), p.run.Done()
-	for {
-		select {
-		case <-end.C:
-			return true
-		case <-ctx.Done():
-			return false
-		case now := <-tick:
-			ops := p.run.Done()
-			rate := float64(ops-lastOps) / now.Sub(last).Seconds()
-			fmt.Fprintf(p.w, "proactor bench: %s, %s %v  %s %s/s", p.size, name, now.Sub(start).Round(time.Second), si(rate), p.unit)
-			if name == "measure" {
-				fmt.Fprintf(p.w, "  p50 %v  p99 %v", p.run.Quantile(50).Round(time.Microsecond), p.run.Quantile(99).Round(time.Microsecond))
-			}
-			fmt.Fprintln(p.w)
-			last, lastOps = now, ops
-		}
-	}
 }
 
 func si(v float64) string {
@@ -332,6 +347,9 @@ func printBench(w io.Writer, r benchReport) {
 	if r.TLS {
 		against += " over TLS"
 	}
+	if r.RateTarget > 0 {
+		against += fmt.Sprintf(", paced at %s %s/s", si(r.RateTarget), r.Unit)
+	}
 	fmt.Fprintf(w, "load      %s, against %s\n", what, against)
 	measured := fmt.Sprintf("%.1fs", r.Seconds)
 	if r.Interrupted {
@@ -344,9 +362,12 @@ func printBench(w io.Writer, r benchReport) {
 	fmt.Fprintln(w)
 	d := func(us float64) time.Duration { return time.Duration(us * 1e3).Round(time.Microsecond) }
 	fmt.Fprintf(w, "latency   p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n", d(r.P50us), d(r.P90us), d(r.P99us), d(r.P999us), d(r.MaxUs))
+	if r.RateTarget > 0 {
+		fmt.Fprintf(w, "send lag  p50 %v  p99 %v (the generator's own lateness, part of the latency)\n", d(r.LagP50us), d(r.LagP99us))
+	}
 	switch {
 	case r.Error != "":
-		fmt.Fprintf(w, "FAILED    %s\n", r.Error)
+		fmt.Fprintf(w, "FAILED    the run is void (the error follows on stderr)\n")
 	default:
 		fmt.Fprintf(w, "verified  every reply, byte for byte\n")
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -33,11 +32,7 @@ type progress struct {
 func newProgress(w io.Writer, show bool, what string, total int64) *progress {
 	p := &progress{w: w, what: what, total: total, on: show && total >= progressMin, start: time.Now()}
 	p.last = p.start
-	if f, ok := w.(*os.File); ok {
-		if info, err := f.Stat(); err == nil {
-			p.tty = info.Mode()&os.ModeCharDevice != 0
-		}
-	}
+	p.tty = isTerminal(w)
 	return p
 }
 

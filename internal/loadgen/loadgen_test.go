@@ -28,8 +28,8 @@ var servers = map[string]func(t *testing.T) string{
 }
 
 // TestScenarios runs each scenario against its server, as streams with
-// several messages in flight and as churn, at the smallest and largest
-// sizes it takes: every reply checks.
+// several messages in flight (as fast as they come back, and paced) and as
+// churn, at the smallest and largest sizes it takes: every reply checks.
 func TestScenarios(t *testing.T) {
 	tests := []struct {
 		scenario string
@@ -46,7 +46,12 @@ func TestScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Run(tt.scenario+"/stream", func(t *testing.T) { runStream(t, addr, sc) })
+			t.Run(tt.scenario+"/stream", func(t *testing.T) { runStream(t, newRun(t, addr, sc, 4)) })
+			t.Run(tt.scenario+"/paced", func(t *testing.T) {
+				r := newRun(t, addr, sc, 4)
+				r.SetRate(5000)
+				runStream(t, r)
+			})
 			t.Run(tt.scenario+"/churn", func(t *testing.T) { runChurn(t, addr, sc) })
 		}
 	}
@@ -84,8 +89,10 @@ func streams(t *testing.T, r *loadgen.Run, n int) (wait func()) {
 	return r.Start(conns, 0)
 }
 
-func runStream(t *testing.T, addr string, sc *loadgen.Scenario) {
-	r := newRun(t, addr, sc, 4)
+// runStream runs r on 3 streams for 200 replies, which must all check and
+// be measured.
+func runStream(t *testing.T, r *loadgen.Run) {
+	t.Helper()
 	wait := streams(t, r, 3)
 	r.Measure()
 	waitDone(t, r, 200)
@@ -185,13 +192,18 @@ func TestInFlightBound(t *testing.T) {
 	}
 }
 
-// TestMismatch: a changed byte voids the run with ErrMismatch.
+// TestMismatch: a changed byte voids the run with a MismatchError (the
+// server flips the first byte it reads).
 func TestMismatch(t *testing.T) {
 	_, addr := servertest.Start(t, corrupt{})
 	r := newRun(t, addr, echo64(t), 2)
 	streams(t, r, 1)()
-	if err := r.Err(); !errors.Is(err, loadgen.ErrMismatch) {
-		t.Fatalf("run ended with %v; want ErrMismatch", err)
+	var me *loadgen.MismatchError
+	if err := r.Err(); !errors.Is(err, loadgen.ErrMismatch) || !errors.As(err, &me) {
+		t.Fatalf("run ended with %v; want a MismatchError", err)
+	}
+	if me.Offset != 0 || me.Expected[0]^me.Received[0] != 1 {
+		t.Fatalf("%+v: want byte 0 to differ in its low bit", me)
 	}
 }
 

@@ -39,8 +39,15 @@ type Run struct {
 	done  atomic.Int64 // operations completed, in every phase
 	fails atomic.Int64 // churn cycles that failed
 
+	rate      float64 // requests a second in all; 0: unpaced
+	workers   uint32  // streams or churn workers, set by Start
+	paceStart int64   // when Start was called, since start
+	stopOnce  sync.Once
+	stopped   chan struct{} // closed by Stop
+
 	latMu sync.Mutex
 	lat   *hdrhistogram.Histogram // nanoseconds
+	lag   *hdrhistogram.Histogram // of paced sends, nanoseconds
 
 	errMu sync.Mutex
 	err   error // the first error
@@ -67,7 +74,7 @@ func New(ctx context.Context, addr string, sc *Scenario, depth int) (*Run, error
 	}
 	host, _, _ := net.SplitHostPort(addr)
 	return &Run{ctx: ctx, sc: sc, addr: a, host: host, depth: depth, start: time.Now(),
-		lat: hdrhistogram.New(1, int64(time.Minute), 3)}, nil
+		lat: newHistogram(), lag: newHistogram(), stopped: make(chan struct{})}, nil
 }
 
 // UseTLS makes the run's connections speak TLS with cfg (with no
@@ -130,7 +137,14 @@ func (r *Run) Measure() { r.phase.CompareAndSwap(phaseWarm, phaseMeasure) }
 
 // Stop makes the workers send nothing new; streams return once every reply
 // in flight has come back, churn workers after their current cycle.
-func (r *Run) Stop() { r.phase.Store(phaseStop) }
+func (r *Run) Stop() {
+	r.phase.Store(phaseStop)
+	r.stopOnce.Do(func() { close(r.stopped) })
+}
+
+// Stopped returns a channel closed by Stop, from the driver or from a
+// stream that failed.
+func (r *Run) Stopped() <-chan struct{} { return r.stopped }
 
 // Done returns the operations completed so far: replies checked for
 // streams, cycles for churn.
@@ -157,20 +171,27 @@ func (r *Run) Err() error {
 	return r.err
 }
 
+// newHistogram holds durations from 1ns to a minute, to 3 digits.
+func newHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(1, int64(time.Minute), 3) }
+
 // Record adds latencies, in nanoseconds, to the histogram.
-func (r *Run) Record(ns []int64) {
+func (r *Run) Record(ns []int64) { r.record(r.lat, ns) }
+
+func (r *Run) record(h *hdrhistogram.Histogram, ns []int64) {
 	r.latMu.Lock()
 	for _, v := range ns {
-		r.lat.RecordValue(max(1, min(v, r.lat.HighestTrackableValue())))
+		h.RecordValue(max(1, min(v, h.HighestTrackableValue())))
 	}
 	r.latMu.Unlock()
 }
 
 // Quantile returns the latency at percentile q (0-100) of those recorded.
-func (r *Run) Quantile(q float64) time.Duration {
+func (r *Run) Quantile(q float64) time.Duration { return r.quantile(r.lat, q) }
+
+func (r *Run) quantile(h *hdrhistogram.Histogram, q float64) time.Duration {
 	r.latMu.Lock()
 	defer r.latMu.Unlock()
-	return time.Duration(r.lat.ValueAtQuantile(q))
+	return time.Duration(h.ValueAtQuantile(q))
 }
 
 // Max returns the highest latency recorded.
@@ -253,7 +274,11 @@ func noMore(c net.Conn, id, seq uint32) error {
 
 // Stream keeps depth messages in flight on c until Stop: it reads every
 // reply available, checks it, and sends as many new requests in one write.
+// A paced run (SetRate) sends on its schedule instead.
 func (r *Run) Stream(c net.Conn, id uint32) error {
+	if r.rate > 0 {
+		return r.paced(c, id)
+	}
 	size, rsize, k := r.sc.Size(), r.sc.ReplySize(), uint32(r.depth)
 	br := bufio.NewReaderSize(c, max(4096, rsize*int(k)))
 	sendAt := make([]int64, k)
@@ -274,29 +299,11 @@ func (r *Run) Stream(c net.Conn, id uint32) error {
 		if err != nil {
 			return fmt.Errorf("conn %d message %d: read reply: %w", id, recv, err)
 		}
-		now := r.now()
-		measuring := r.phase.Load() == phaseMeasure
-		n := 0
-		for {
-			if err := r.sc.Check(m, id, recv); err != nil {
-				return err
-			}
-			if measuring {
-				lat = append(lat, now-sendAt[recv%k])
-				if len(lat) == cap(lat) {
-					r.Record(lat)
-					lat = lat[:0]
-				}
-			}
-			br.Discard(rsize)
-			recv++
-			n++
-			if br.Buffered() < rsize {
-				break
-			}
-			m, _ = br.Peek(rsize)
+		n, err := r.takeReplies(br, m, id, recv, &lat, sendAt)
+		if err != nil {
+			return err
 		}
-		r.done.Add(int64(n))
+		recv += n
 		if r.phase.Load() == phaseStop {
 			if recv != sent {
 				continue
@@ -319,15 +326,58 @@ func (r *Run) Stream(c net.Conn, id uint32) error {
 	}
 }
 
+// takeReplies checks the reply m, the next message recv of stream id, and
+// every whole reply buffered after it; measuring, it keeps the latency of
+// each, from when it was sent (sendAt, a ring of depth) or, in a paced
+// run (sendAt nil), from when it was due. It returns the replies taken.
+func (r *Run) takeReplies(br *bufio.Reader, m []byte, id, recv uint32, lat *[]int64, sendAt []int64) (uint32, error) {
+	rsize := len(m)
+	now := r.now()
+	measuring := r.phase.Load() == phaseMeasure
+	n := uint32(0)
+	for {
+		seq := recv + n
+		if err := r.sc.Check(m, id, seq); err != nil {
+			return n, err
+		}
+		if measuring && sendAt == nil {
+			*lat = r.keep(r.lat, *lat, now-r.due(id, seq))
+		} else if measuring {
+			*lat = r.keep(r.lat, *lat, now-sendAt[seq%uint32(len(sendAt))])
+		}
+		br.Discard(rsize)
+		n++
+		if br.Buffered() < rsize {
+			break
+		}
+		m, _ = br.Peek(rsize)
+	}
+	r.done.Add(int64(n))
+	return n, nil
+}
+
 // Churn loops until Stop: connect, one request, check the reply, close.
 // A failed cycle is counted and recorded (Fail) and the loop goes on after
-// a millisecond; a wrong reply ends it.
+// a millisecond; a wrong reply ends it. In a paced run (SetRate) each cycle
+// starts when it is due, and its latency runs from then.
 func (r *Run) Churn(id uint32) {
 	buf := make([]byte, 0, max(r.sc.Size(), r.sc.ReplySize()))
-	lat := make([]int64, 0, 256)
-	defer func() { r.Record(lat) }()
+	lat, lag := make([]int64, 0, 256), make([]int64, 0, 256)
+	defer func() { r.Record(lat); r.record(r.lag, lag) }()
+	pace := time.NewTimer(time.Hour)
+	pace.Stop()
 	for seq := uint32(0); r.phase.Load() != phaseStop; seq++ {
 		t0 := r.now()
+		if r.rate > 0 {
+			free := t0 // the end of the last cycle
+			var ok bool
+			if t0, ok = r.waitDue(pace, id, seq); !ok {
+				return
+			}
+			if r.phase.Load() == phaseMeasure {
+				lag = r.keep(r.lag, lag, r.now()-max(t0, free))
+			}
+		}
 		c, err := r.dial()
 		if err == nil {
 			c.SetDeadline(time.Now().Add(5 * time.Second))
@@ -349,11 +399,7 @@ func (r *Run) Churn(id uint32) {
 		}
 		r.done.Add(1)
 		if r.phase.Load() == phaseMeasure {
-			lat = append(lat, r.now()-t0)
-			if len(lat) == cap(lat) {
-				r.Record(lat)
-				lat = lat[:0]
-			}
+			lat = r.keep(r.lat, lat, r.now()-t0)
 		}
 	}
 }
@@ -362,6 +408,10 @@ func (r *Run) Churn(id uint32) {
 // goroutines of Churn. A stream's error is recorded and stops the run. The
 // returned wait blocks until every worker has returned.
 func (r *Run) Start(conns []net.Conn, churn int) (wait func()) {
+	r.workers, r.paceStart = uint32(len(conns)), r.now()
+	if conns == nil {
+		r.workers = uint32(churn)
+	}
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		wg.Go(func() {

@@ -1,7 +1,10 @@
 // Package loadgen is the load generator behind `proactor bench` and the
 // benchmark module's echobench: connections that keep messages in flight
-// (or connect, send one and close), every reply checked byte for byte, and
-// a latency histogram.
+// (or connect, send one and close), every reply checked byte for byte (a
+// wrong one is a MismatchError), and a latency histogram. A paced run
+// (SetRate) sends on a fixed schedule and counts each latency from when
+// the request was due, as wrk2 does, so a stalled server is charged for
+// every request it held back.
 package loadgen
 
 import (
@@ -171,17 +174,13 @@ func (s *Scenario) ReadGreeting(c io.Reader) error {
 var ErrMismatch = errors.New("reply differs from the one expected")
 
 // Check compares a reply (ReplySize bytes) with the one request seq of
-// connection id must get, without allocating unless it differs.
+// connection id must get, without allocating unless it differs; a reply
+// that differs is a *MismatchError.
 func (s *Scenario) Check(m []byte, id, seq uint32) error {
 	if len(m) == s.ReplySize() && s.matches(m, id, seq) {
 		return nil
 	}
-	exp := s.appendMsg(nil, s.repHead, s.ReplySize(), id, seq)
-	i := 0
-	for i < len(m) && i < len(exp) && m[i] == exp[i] {
-		i++
-	}
-	return fmt.Errorf("conn %d message %d, byte %d of %d: %w", id, seq, i, len(m), ErrMismatch)
+	return newMismatch(id, seq, m, s.appendMsg(nil, s.repHead, s.ReplySize(), id, seq))
 }
 
 func (s *Scenario) matches(m []byte, id, seq uint32) bool {

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -49,18 +50,14 @@ func TestTLS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Run(sc.Name()+"/stream", func(t *testing.T) {
-			r := newRun(t, addr, sc, 4)
-			r.UseTLS(cfg)
-			wait := streams(t, r, 3)
-			r.Measure()
-			waitDone(t, r, 200)
-			r.Stop()
-			wait()
-			if err := r.Err(); err != nil {
-				t.Fatal(err)
-			}
-		})
+		for _, rate := range []float64{0, 5000} {
+			t.Run(fmt.Sprintf("%s/stream/rate=%v", sc.Name(), rate), func(t *testing.T) {
+				r := newRun(t, addr, sc, 4)
+				r.UseTLS(cfg)
+				r.SetRate(rate) // paced: reads time out mid-record between the requests due
+				runStream(t, r)
+			})
+		}
 		t.Run(sc.Name()+"/churn", func(t *testing.T) {
 			r := newRun(t, addr, sc, 1)
 			r.UseTLS(cfg)
