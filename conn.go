@@ -95,7 +95,7 @@ type connExt struct {
 type addrPort struct {
 	ip   [16]byte
 	port uint16
-	kind uint8 // 0: invalid, 4 or 6
+	kind uint8 // 0: invalid, 4 or 6, or kindUnix
 }
 
 func packAddr(a netip.AddrPort) addrPort {
@@ -137,6 +137,9 @@ func newConn(srv *Server, cfg *config, l *loop, t driver.Token, s driver.Sock) *
 		reading:  true,
 		openedAt: l.now,
 	}
+	if cfg.unix {
+		c.local.kind, c.remote.kind = kindUnix, kindUnix
+	}
 	return c
 }
 
@@ -153,11 +156,23 @@ func (c *Conn) Server() *Server {
 	return c.srv
 }
 
-// LocalAddr returns the local address as a *net.TCPAddr.
-func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.local.unpack()) }
+// LocalAddr returns the local address as a *net.TCPAddr, or a
+// *net.UnixAddr on a unix socket.
+func (c *Conn) LocalAddr() net.Addr {
+	if c.local.kind == kindUnix {
+		return c.unixAddr(true)
+	}
+	return net.TCPAddrFromAddrPort(c.local.unpack())
+}
 
-// RemoteAddr returns the peer's address as a *net.TCPAddr.
-func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote.unpack()) }
+// RemoteAddr returns the peer's address as a *net.TCPAddr, or a
+// *net.UnixAddr on a unix socket.
+func (c *Conn) RemoteAddr() net.Addr {
+	if c.remote.kind == kindUnix {
+		return c.unixAddr(false)
+	}
+	return net.TCPAddrFromAddrPort(c.remote.unpack())
+}
 
 // LocalAddrPort returns the local address without allocating.
 func (c *Conn) LocalAddrPort() netip.AddrPort { return c.local.unpack() }

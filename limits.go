@@ -28,6 +28,9 @@ type admission struct {
 
 // allowed applies the allow and deny lists of a listener's config.
 func (c *config) allowed(a netip.Addr) bool {
+	if !a.IsValid() {
+		return true // a unix peer: its socket file's mode is the rule
+	}
 	a = a.Unmap()
 	for _, p := range c.deny {
 		if p.Contains(a) {
@@ -64,7 +67,7 @@ func (s *Server) admit(ln *listener, peer netip.AddrPort) (rejectReason, bool) {
 	if maxConns > 0 && s.adm.total >= maxConns {
 		return rejectMaxConns, false
 	}
-	if maxPerIP > 0 {
+	if maxPerIP > 0 && a.IsValid() { // a unix peer has no IP to count
 		if s.adm.perIP == nil {
 			s.adm.perIP = make(map[netip.Addr]int)
 		}
@@ -100,7 +103,7 @@ func (s *Server) unadmit(peer netip.AddrPort) {
 	s.adm.mu.Lock()
 	defer s.adm.mu.Unlock()
 	s.adm.total--
-	if s.cfg.maxPerIP > 0 {
+	if s.cfg.maxPerIP > 0 && a.IsValid() {
 		if n := s.adm.perIP[a] - 1; n > 0 {
 			s.adm.perIP[a] = n
 		} else {

@@ -28,6 +28,9 @@ const maxAcceptBackoff = time.Second
 
 // sockOptions are the TCP options of the connections cfg makes.
 func (c *config) sockOptions() driver.SockOptions {
+	if c.unix {
+		return driver.SockOptions{} // no TCP options: spare the calls
+	}
 	o := driver.SockOptions{NoDelay: !c.nagle, KeepAlive: c.keepAlive}
 	if o.KeepAlive == 0 {
 		o.KeepAlive = defaultKeepAlive
@@ -52,7 +55,7 @@ const (
 // setDeferAccept applies WithDeferAccept to ln and records in cfg how long
 // the kernel holds a silent client.
 func setDeferAccept(ln net.Listener, cfg *config, log *slog.Logger) error {
-	if !cfg.deferAccept {
+	if !cfg.deferAccept || cfg.unix {
 		return nil
 	}
 	if cfg.timeouts[FirstDataTimeout] <= 0 {

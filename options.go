@@ -3,6 +3,7 @@ package proactor
 import (
 	"crypto/tls"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 
@@ -41,6 +42,9 @@ type config struct {
 	reusePort   bool
 	tls         *tls.Config
 	tlsMax      int
+	unixMode    fs.FileMode // WithUnixSocketMode
+	unix        bool        // a unix socket's listener (noteUnix)
+	unixPath    string
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,
