@@ -85,6 +85,7 @@ type connExt struct {
 	res    chan dialResult // a Client's Dial waits here; nil for accepted connections
 	closed chan struct{}   // a Client's: closed when the connection is finished
 	tls    *tlsConn        // nil for plain TCP
+	proxy  *proxyState     // a WithProxyProtocol listener's: the wait for the header
 	// serverName is the host a Client dialed, which TLS verifies unless
 	// the config names one.
 	serverName string
@@ -449,6 +450,9 @@ func (k *Key[T]) String() string { return k.name }
 func (c *Conn) admitWrite(n int) error {
 	if c.req.Load() != reqNone {
 		return ErrClosed
+	}
+	if c.ext != nil && c.ext.proxy != nil && c.ext.proxy.pending.Load() {
+		return ErrNotOpen // nothing goes out before the PROXY header is read
 	}
 	if m := c.cfg.writeMax; m > 0 && c.out.mem+n > m {
 		c.req.Store(reqOverflow)

@@ -48,13 +48,14 @@ func (c *config) allowed(a netip.Addr) bool {
 	return false
 }
 
-// admit checks the listener's lists, the accept filter and the server's
-// limits, and counts the socket in if all agree.
-func (s *Server) admit(ln *listener, peer netip.AddrPort) (rejectReason, bool) {
-	if !ln.cfg.allowed(peer.Addr()) {
+// admit checks the listener's lists (in cfg), the accept filter and the
+// server's limits, and counts the socket in if all agree. loop is the
+// loop it runs on.
+func (s *Server) admit(cfg *config, loop int, peer netip.AddrPort) (rejectReason, bool) {
+	if !cfg.allowed(peer.Addr()) {
 		return rejectDenied, false
 	}
-	if s.filter != nil && !s.callFilter(ln.loop.idx, peer) {
+	if s.filter != nil && !s.callFilter(loop, peer) {
 		return rejectFilter, false
 	}
 	maxConns, maxPerIP := s.cfg.maxConns, s.cfg.maxPerIP

@@ -45,6 +45,7 @@ type config struct {
 	unixMode    fs.FileMode // WithUnixSocketMode
 	unix        bool        // a unix socket's listener (noteUnix)
 	unixPath    string
+	proxy       bool // WithProxyProtocol
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,

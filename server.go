@@ -198,7 +198,7 @@ func (s *Server) start(ln net.Listener, opts []Option, l *loop) (*listener, erro
 		ln.Close()
 		return nil, err
 	}
-	cfg.noteUnix(ln)
+	cfg.noteListener(ln)
 	if err := setDeferAccept(ln, &cfg, s.log); err != nil {
 		ln.Close()
 		return nil, err

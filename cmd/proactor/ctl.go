@@ -122,6 +122,10 @@ func printStatus(w io.Writer, st control.Status) {
 		fmt.Fprintf(tw, "tls\t%d handshakes; failed: %d not TLS, %d certificate, %d alert, %d eof, %d timeout, %d busy, %d other; %d bad records\n",
 			s.TLSHandshakes, f.NotTLS, f.Certificate, f.Alert, f.EOF, f.Timeout, f.Busy, f.Other, s.TLSRecordErrors)
 	}
+	if s.ProxyHeaders+s.ProxyHeaderErrors+s.ProxyHeaderTimeouts > 0 {
+		fmt.Fprintf(tw, "proxy\t%d PROXY headers; %d malformed or missing, %d timed out\n",
+			s.ProxyHeaders, s.ProxyHeaderErrors, s.ProxyHeaderTimeouts)
+	}
 	b := st.Buffers
 	fmt.Fprintf(tw, "buffers\t%d asked of the engine's pool, %d reused, %d allocated; %d bytes kept free\n", b.Gets, b.Hits, b.Allocs, b.Retained)
 	tw.Flush()
