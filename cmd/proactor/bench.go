@@ -312,6 +312,9 @@ func (p *benchProgress) phase(ctx context.Context, name string, d time.Duration)
 			if name == "measure" {
 				fmt.Fprintf(p.w, "  p50 %v  p99 %v", p.run.Quantile(50).Round(time.Microsecond), p.run.Quantile(99).Round(time.Microsecond))
 			}
+			if n := p.run.Failed(); n > 0 {
+				fmt.Fprintf(p.w, "  %d failed", n) // churn cycles, so far
+			}
 			fmt.Fprintln(p.w)
 			last, lastOps = now, ops
 		}
