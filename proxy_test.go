@@ -1,6 +1,7 @@
 package proactor_test
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -250,6 +251,26 @@ func TestProxyOverUnix(t *testing.T) {
 			echoOnce(t, c, "via unix")
 			if sc := await(t, h.opened, "OnOpen"); sc.RemoteAddrPort() != proxySrc {
 				t.Fatalf("remote %v (%v)", sc.RemoteAddrPort(), sc.RemoteAddr())
+			}
+		})
+	}
+}
+
+// The header comes before TLS: the handshake follows it, on every engine.
+func TestProxyTLS(t *testing.T) {
+	for _, engine := range proactor.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			h := newTLSHandler()
+			f := tlsServe(t, engine, h, proactor.WithProxyProtocol(true))
+			raw := rawDial(t, f.addr)
+			raw.Write(proxyproto.AppendV1(nil, proxySrc, proxyDst))
+			tc := tls.Client(raw, f.client)
+			echoOnce(t, tc, "over TLS behind a balancer")
+			if sc := await(t, h.opened, "OnOpen"); sc.RemoteAddrPort() != proxySrc {
+				t.Fatalf("remote %v", sc.RemoteAddrPort())
+			}
+			if st := f.srv.Stats(); st.TLSHandshakes != 1 || st.ProxyHeaders != 1 {
+				t.Fatalf("stats %+v", st)
 			}
 		})
 	}
