@@ -13,20 +13,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestConformance runs the behaviour suite against every engine this
 // machine has.
-func TestConformance(t *testing.T) {
-	engines := proactor.Engines()
-	if len(engines) == 0 {
-		t.Fatal("no engine available")
-	}
-	for _, name := range engines {
-		t.Run(name, func(t *testing.T) {
-			conformance.Run(t, conformance.Backend{
-				Name:    name,
-				Options: []proactor.Option{proactor.WithEngineName(name)},
-			})
-		})
-	}
-}
+func TestConformance(t *testing.T) { runConformance(t, conformance.Backend{}) }
 
 // TestConformanceTLS runs the same suite over TLS against every engine: the
 // servers and Clients of the cases speak TLS, and so do their peers.
@@ -35,13 +22,26 @@ func TestConformanceTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range proactor.Engines() {
+	runConformance(t, conformance.Backend{TLS: cfg})
+}
+
+// TestConformanceUnix runs the suite over unix stream sockets against
+// every engine: the cases' servers listen on, and their clients dial,
+// unix sockets. The cases that need TCP are skipped.
+func TestConformanceUnix(t *testing.T) { runConformance(t, conformance.Backend{Unix: true}) }
+
+// runConformance runs the suite against every engine, as b with the
+// engine's name and option.
+func runConformance(t *testing.T, b conformance.Backend) {
+	engines := proactor.Engines()
+	if len(engines) == 0 {
+		t.Fatal("no engine available")
+	}
+	for _, name := range engines {
 		t.Run(name, func(t *testing.T) {
-			conformance.Run(t, conformance.Backend{
-				Name:    name,
-				Options: []proactor.Option{proactor.WithEngineName(name)},
-				TLS:     cfg,
-			})
+			b := b
+			b.Name, b.Options = name, []proactor.Option{proactor.WithEngineName(name)}
+			conformance.Run(t, b)
 		})
 	}
 }

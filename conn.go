@@ -85,6 +85,7 @@ type connExt struct {
 	res    chan dialResult // a Client's Dial waits here; nil for accepted connections
 	closed chan struct{}   // a Client's: closed when the connection is finished
 	tls    *tlsConn        // nil for plain TCP
+	proxy  *proxyState     // a WithProxyProtocol listener's: the wait for the header
 	// serverName is the host a Client dialed, which TLS verifies unless
 	// the config names one.
 	serverName string
@@ -95,7 +96,7 @@ type connExt struct {
 type addrPort struct {
 	ip   [16]byte
 	port uint16
-	kind uint8 // 0: invalid, 4 or 6
+	kind uint8 // 0: invalid, 4 or 6, or kindUnix
 }
 
 func packAddr(a netip.AddrPort) addrPort {
@@ -137,6 +138,9 @@ func newConn(srv *Server, cfg *config, l *loop, t driver.Token, s driver.Sock) *
 		reading:  true,
 		openedAt: l.now,
 	}
+	if cfg.unix {
+		c.local.kind, c.remote.kind = kindUnix, kindUnix
+	}
 	return c
 }
 
@@ -153,11 +157,23 @@ func (c *Conn) Server() *Server {
 	return c.srv
 }
 
-// LocalAddr returns the local address as a *net.TCPAddr.
-func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.local.unpack()) }
+// LocalAddr returns the local address as a *net.TCPAddr, or a
+// *net.UnixAddr on a unix socket.
+func (c *Conn) LocalAddr() net.Addr {
+	if c.local.kind == kindUnix {
+		return c.unixAddr(true)
+	}
+	return net.TCPAddrFromAddrPort(c.local.unpack())
+}
 
-// RemoteAddr returns the peer's address as a *net.TCPAddr.
-func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote.unpack()) }
+// RemoteAddr returns the peer's address as a *net.TCPAddr, or a
+// *net.UnixAddr on a unix socket.
+func (c *Conn) RemoteAddr() net.Addr {
+	if c.remote.kind == kindUnix {
+		return c.unixAddr(false)
+	}
+	return net.TCPAddrFromAddrPort(c.remote.unpack())
+}
 
 // LocalAddrPort returns the local address without allocating.
 func (c *Conn) LocalAddrPort() netip.AddrPort { return c.local.unpack() }
@@ -434,6 +450,9 @@ func (k *Key[T]) String() string { return k.name }
 func (c *Conn) admitWrite(n int) error {
 	if c.req.Load() != reqNone {
 		return ErrClosed
+	}
+	if c.ext != nil && c.ext.proxy != nil && c.ext.proxy.pending.Load() {
+		return ErrNotOpen // nothing goes out before the PROXY header is read
 	}
 	if m := c.cfg.writeMax; m > 0 && c.out.mem+n > m {
 		c.req.Store(reqOverflow)

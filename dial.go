@@ -33,7 +33,9 @@ func NewClient(h Handler, opts ...Option) (*Client, error) {
 
 // Dial connects to a TCP address ("tcp", "tcp4" or "tcp6"; a host name is
 // resolved first) without blocking a loop: the connect runs on one of the
-// engine's loops. It returns once the connection is open and OnOpen has run,
+// engine's loops. With network "unix", addr is the path of a unix stream
+// socket; the connect, which completes or fails at once, runs on the
+// caller's goroutine (see unix.go for what differs from TCP). It returns once the connection is open and OnOpen has run,
 // or with an error: a *net.OpError wrapping the cause (errors.Is finds
 // syscall.ECONNREFUSED, ErrTimeout for the connect timeout, ctx.Err(), ...).
 // If ctx ends in the instant the connection opens, the connection is aborted
@@ -66,16 +68,23 @@ type dialResult struct {
 // ends that connection (Dial aborts it; a stopping Reconnector, whose OnOpen
 // has run, closes it gracefully).
 func (cl *Client) dial(ctx context.Context, network, addr string, late func(*Conn) error) (*Conn, error) {
-	ap, err := resolve(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
 	s := cl.s
 	s.mu.Lock()
 	stopping := s.stopping
 	s.mu.Unlock()
 	if stopping {
 		return nil, ErrServerClosed
+	}
+	var ap netip.AddrPort
+	var us driver.Sock // a unix socket, connected already
+	var err error
+	if network == "unix" {
+		us, err = cl.dialUnix(ctx, addr)
+	} else {
+		ap, err = resolve(ctx, network, addr)
+	}
+	if err != nil {
+		return nil, err
 	}
 	l := s.eng.pick()
 	res := make(chan dialResult, 1)
@@ -88,7 +97,13 @@ func (cl *Client) dial(ctx context.Context, network, addr string, late func(*Con
 		connecting: true,
 		ext:        &connExt{res: res, closed: make(chan struct{}), serverName: host(addr)},
 	}
-	if !l.push(task{kind: taskDial, c: c}) {
+	if network == "unix" {
+		c.local.kind, c.remote.kind = kindUnix, kindUnix
+	}
+	if !l.push(task{kind: taskDial, c: c, sock: us}) {
+		if network == "unix" {
+			closeSock(us)
+		}
 		return nil, ErrEngineClosed
 	}
 	select {
@@ -136,7 +151,11 @@ func resolve(ctx context.Context, network, addr string) (netip.AddrPort, error) 
 
 // startDial runs on the loop: the connect is submitted, and the connect
 // timeout armed.
-func (l *loop) startDial(c *Conn) {
+func (l *loop) startDial(c *Conn, s driver.Sock) {
+	if c.remote.kind == kindUnix {
+		l.adoptDial(c, s)
+		return
+	}
 	c.openedAt = l.now
 	c.tok = l.allocSlot()
 	if err := l.poller.Connect(c.tok, c.remote.unpack(), c.cfg.sockOptions()); err != nil {
@@ -160,7 +179,9 @@ func (l *loop) Connected(t driver.Token, s driver.Sock, err error) {
 		c.dialFailed(err)
 		return
 	}
-	c.local, c.remote = packAddr(s.Local), packAddr(s.Peer)
+	if c.remote.kind != kindUnix {
+		c.local, c.remote = packAddr(s.Local), packAddr(s.Peer)
+	}
 	if cfg := c.cfg.tls; cfg != nil {
 		// Still connecting until the handshake ends: the connect timeout
 		// and a cancelled context end it as they end a connect.

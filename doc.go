@@ -69,6 +69,17 @@
 // workers pool in Stats; WithDumpBadFrames shows, in hex, the first bytes
 // of a frame the framer refused.
 //
+// # Unix sockets and load balancers
+//
+// Listen("unix:/path") serves a unix stream socket (file mode:
+// WithUnixSocketMode), and Client.Dial(ctx, "unix", "/path") dials one,
+// on every engine. A unix peer has no IP address: the allow and deny
+// lists and the per-IP cap do not apply to it; the socket file's mode is
+// the access control. WithProxyProtocol makes a listener behind a load
+// balancer take the client's address from the PROXY protocol header
+// (package proxyproto), and every admission rule then judges that address.
+// docs/DEPLOY.md shows HAProxy, nginx and Kubernetes in front.
+//
 // # Stopping
 //
 // Shutdown follows net/http: stop accepting, ask every connection to finish

@@ -21,6 +21,7 @@ import (
 // methods are safe for concurrent use.
 type Engine struct {
 	name   string
+	drv    driver.Driver
 	loops  []*loop
 	next   atomic.Uint32 // round-robin cursor for new connections
 	ids    atomic.Uint64 // connection IDs, never reused
@@ -83,7 +84,7 @@ func newEngine(cfg *config) (*Engine, error) {
 	}
 	// The epoch lies in the past so that no clock reading is 0, which
 	// connections use for "not set".
-	e := &Engine{name: drv.Name(), log: cfg.log(), epoch: time.Now().Add(-time.Second), read: cfg.readSize()}
+	e := &Engine{name: drv.Name(), drv: drv, log: cfg.log(), epoch: time.Now().Add(-time.Second), read: cfg.readSize()}
 	e.chunks.init()
 	e.bufs = cfg.bufPool
 	if e.bufs == nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+
+	"github.com/seed487d475b/proactor/internal/unixsock"
 )
 
 // AddListener starts accepting on ln, a listener opened elsewhere: one
@@ -39,8 +41,11 @@ func (s *Server) StopAccepting() {
 	for _, x := range lns {
 		// A stopped engine has closed its listeners already.
 		_ = x.loop.call(func() {
-			if ul, ok := x.ln.(*net.UnixListener); ok {
-				// The path names the socket the other process serves now.
+			// The path names the socket the other process serves now.
+			switch ul := x.ln.(type) {
+			case *unixsock.Listener: // Listen("unix:PATH")
+				ul.Keep()
+			case *net.UnixListener:
 				ul.SetUnlinkOnClose(false)
 			}
 			x.setAccepting(false)

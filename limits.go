@@ -28,6 +28,9 @@ type admission struct {
 
 // allowed applies the allow and deny lists of a listener's config.
 func (c *config) allowed(a netip.Addr) bool {
+	if !a.IsValid() {
+		return true // a unix peer: its socket file's mode is the rule
+	}
 	a = a.Unmap()
 	for _, p := range c.deny {
 		if p.Contains(a) {
@@ -45,13 +48,14 @@ func (c *config) allowed(a netip.Addr) bool {
 	return false
 }
 
-// admit checks the listener's lists, the accept filter and the server's
-// limits, and counts the socket in if all agree.
-func (s *Server) admit(ln *listener, peer netip.AddrPort) (rejectReason, bool) {
-	if !ln.cfg.allowed(peer.Addr()) {
+// admit checks the listener's lists (in cfg), the accept filter and the
+// server's limits, and counts the socket in if all agree. loop is the
+// loop it runs on.
+func (s *Server) admit(cfg *config, loop int, peer netip.AddrPort) (rejectReason, bool) {
+	if !cfg.allowed(peer.Addr()) {
 		return rejectDenied, false
 	}
-	if s.filter != nil && !s.callFilter(ln.loop.idx, peer) {
+	if s.filter != nil && !s.callFilter(loop, peer) {
 		return rejectFilter, false
 	}
 	maxConns, maxPerIP := s.cfg.maxConns, s.cfg.maxPerIP
@@ -64,7 +68,7 @@ func (s *Server) admit(ln *listener, peer netip.AddrPort) (rejectReason, bool) {
 	if maxConns > 0 && s.adm.total >= maxConns {
 		return rejectMaxConns, false
 	}
-	if maxPerIP > 0 {
+	if maxPerIP > 0 && a.IsValid() { // a unix peer has no IP to count
 		if s.adm.perIP == nil {
 			s.adm.perIP = make(map[netip.Addr]int)
 		}
@@ -100,7 +104,7 @@ func (s *Server) unadmit(peer netip.AddrPort) {
 	s.adm.mu.Lock()
 	defer s.adm.mu.Unlock()
 	s.adm.total--
-	if s.cfg.maxPerIP > 0 {
+	if s.cfg.maxPerIP > 0 && a.IsValid() {
 		if n := s.adm.perIP[a] - 1; n > 0 {
 			s.adm.perIP[a] = n
 		} else {

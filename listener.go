@@ -3,6 +3,7 @@ package proactor
 import (
 	"log/slog"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/seed487d475b/proactor/internal/driver"
@@ -28,6 +29,9 @@ const maxAcceptBackoff = time.Second
 
 // sockOptions are the TCP options of the connections cfg makes.
 func (c *config) sockOptions() driver.SockOptions {
+	if c.unix {
+		return driver.SockOptions{AcceptBatch: c.acceptBatch} // no TCP options: spare the calls
+	}
 	o := driver.SockOptions{NoDelay: !c.nagle, KeepAlive: c.keepAlive, AcceptBatch: c.acceptBatch, Local: c.localAddr}
 	if o.KeepAlive == 0 {
 		o.KeepAlive = defaultKeepAlive
@@ -52,7 +56,7 @@ const (
 // setDeferAccept applies WithDeferAccept to ln and records in cfg how long
 // the kernel holds a silent client.
 func setDeferAccept(ln net.Listener, cfg *config, log *slog.Logger) error {
-	if !cfg.deferAccept {
+	if !cfg.deferAccept || cfg.unix {
 		return nil
 	}
 	if cfg.timeouts[FirstDataTimeout] <= 0 {
@@ -152,7 +156,9 @@ func (ln *listener) resume() {
 // to the loop that will own it.
 func (ln *listener) dispatch(s driver.Sock) {
 	srv := ln.srv
-	if why, ok := srv.admit(ln, s.Peer); !ok {
+	if ln.cfg.proxy {
+		// Admitted once the PROXY header names the client (proxy.go).
+	} else if why, ok := srv.admit(ln.cfg, ln.loop.idx, s.Peer); !ok {
 		srv.stats[ln.loop.idx].rejected[why].Add(1)
 		ln.loop.poller.Discard(s)
 		return
@@ -168,7 +174,7 @@ func (ln *listener) dispatch(s driver.Sock) {
 	target.coming.Add(1)
 	if !target.push(task{kind: taskOpen, ln: ln, sock: s}) {
 		target.coming.Add(-1)
-		srv.unadmit(s.Peer)
+		ln.unadmit(s.Peer)
 		ln.loop.poller.Discard(s)
 	}
 }
@@ -210,11 +216,18 @@ func (l *loop) AcceptFailed(t driver.Token, err error) {
 	})
 }
 
+// unadmit releases what dispatch admitted; a PROXY listener admits later.
+func (ln *listener) unadmit(peer netip.AddrPort) {
+	if !ln.cfg.proxy {
+		ln.srv.unadmit(peer)
+	}
+}
+
 // open makes a connection of an admitted socket on this loop.
 func (l *loop) open(ln *listener, s driver.Sock) {
 	srv := ln.srv
 	drop := func() {
-		srv.unadmit(s.Peer)
+		ln.unadmit(s.Peer)
 		l.poller.Discard(s)
 	}
 	if l.stopping {
@@ -229,6 +242,9 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 		return
 	}
 	c := newConn(srv, ln.cfg, l, t, s)
+	if ln.cfg.proxy {
+		c.awaitProxy() // before others can reach c
+	}
 	if ln.cfg.tls != nil {
 		c.attachTLS(ln.cfg.tls, false) // before others can reach c
 	}
@@ -237,10 +253,14 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 	if !srv.track(c) {
 		l.poller.Close(t, true)
 		l.freeSlot(t)
-		srv.unadmit(s.Peer)
+		ln.unadmit(s.Peer)
 		return
 	}
 	l.setConn(c)
+	if ln.cfg.proxy {
+		c.rearm() // the header's timeout; proxyInput opens
+		return
+	}
 	if ln.cfg.tls != nil {
 		c.startTLS() // OnOpen once the handshake is done
 		return

@@ -269,7 +269,7 @@ func (l *loop) runTask(t *task) {
 	case taskShutdown:
 		t.c.shutdown()
 	case taskDial:
-		l.startDial(t.c)
+		l.startDial(t.c, t.sock)
 	case taskFunc:
 		t.fn()
 	}

@@ -3,6 +3,7 @@ package proactor
 import (
 	"crypto/tls"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 
@@ -51,6 +52,10 @@ type config struct {
 	bufPool     *buffer.Pool   // WithBufferPool
 	bufOpts     []buffer.Option
 	trimEvery   time.Duration // WithTrimInterval; 0: trimEvery, negative: never
+	unixMode    fs.FileMode   // WithUnixSocketMode
+	unix        bool          // a unix socket's listener (noteUnix)
+	unixPath    string
+	proxy       bool // WithProxyProtocol
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,
@@ -245,12 +250,16 @@ func (c *config) connectTimeout() int64 {
 func WithMaxConns(n int) Option { return func(c *config) { c.maxConns = n } }
 
 // WithMaxConnsPerIP caps the server's open connections from one IP address,
-// counted in Stats.RejectedPerIP. Server-wide: ignored as a Listen option.
-// Default: no cap.
+// counted in Stats.RejectedPerIP (a unix socket's peer has none and is not
+// counted; behind WithProxyProtocol the header's client is). Server-wide:
+// ignored as a Listen option. Default: no cap.
 func WithMaxConnsPerIP(n int) Option { return func(c *config) { c.maxPerIP = n } }
 
 // WithAllow admits only peers inside one of the prefixes (IPv4-mapped IPv6
-// addresses are compared as IPv4). Repeated options add up. Default: all.
+// addresses are compared as IPv4). Repeated options add up. A peer without
+// an IP address (a unix socket's, unless WithProxyProtocol names the
+// client) is not judged by the allow and deny lists: the socket file's
+// mode is its access control. Default: all.
 func WithAllow(prefixes ...netip.Prefix) Option {
 	return func(c *config) { c.allow = append(c.allow, prefixes...) }
 }

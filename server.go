@@ -79,8 +79,9 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // Engine returns the engine the server runs on.
 func (s *Server) Engine() *Engine { return s.eng }
 
-// Listen starts accepting on a TCP address such as "127.0.0.1:0" and returns
-// the bound address. It does not block; call it once per address. Options
+// Listen starts accepting on a TCP address such as "127.0.0.1:0", or on a
+// unix stream socket named "unix:/path" (see WithUnixSocketMode), and
+// returns the bound address. It does not block; call it once per address. Options
 // given here override the server's for connections from this listener
 // (timeouts, allow and deny lists, deferred accept, write queue limits);
 // engine options and the server-wide limits are ignored.
@@ -89,6 +90,9 @@ func (s *Server) Engine() *Engine { return s.eng }
 // accepting for its own loop; the address returned (and in Addrs) is the
 // one they share.
 func (s *Server) Listen(addr string, opts ...Option) (net.Addr, error) {
+	if path, ok := isUnixAddr(addr); ok {
+		return s.listenUnix(path, opts)
+	}
 	cfg, err := s.listenConfig(opts)
 	if err != nil {
 		return nil, err
@@ -158,7 +162,7 @@ func (s *Server) listenConfig(opts []Option) (config, error) {
 	return cfg, cfg.checkWriteCap(s.eng.read)
 }
 
-// Serve accepts connections on ln, which must be a TCP listener, and blocks
+// Serve accepts connections on ln, a TCP or unix stream listener, and blocks
 // until the server stops. The server owns ln from then on and closes it. It
 // returns ErrServerClosed after Shutdown or Close. opts override the
 // server's options for this listener, as for Listen.
@@ -196,6 +200,7 @@ func (s *Server) start(ln net.Listener, opts []Option, l *loop) (*listener, erro
 		ln.Close()
 		return nil, err
 	}
+	cfg.noteListener(ln)
 	if err := setDeferAccept(ln, &cfg, s.log); err != nil {
 		ln.Close()
 		return nil, err

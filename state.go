@@ -74,15 +74,17 @@ func (c *Conn) readDone(p []byte, err error) {
 			return
 		}
 		c.lastActive, c.gotData = c.loop.now, true
-		if c.ext != nil && c.ext.tls != nil {
-			c.tlsInput(p) // records, decrypted and delivered as plaintext
-			return
+		if c.ext != nil {
+			if c.proxyOf() != nil {
+				c.proxyInput(p) // the PROXY header first
+				return
+			}
+			if c.ext.tls != nil {
+				c.tlsInput(p) // records, decrypted and delivered as plaintext
+				return
+			}
 		}
-		c.serviceAfterPoll()
-		l := c.loop
-		l.lendFrom(p)
-		c.deliver(p)
-		l.settleLends()
+		c.input(p)
 		return
 	}
 	c.reading = false // the engine stops reading after EOF or an error
@@ -91,6 +93,10 @@ func (c *Conn) readDone(p []byte, err error) {
 		return
 	}
 	c.eof = true
+	if c.proxyOf() != nil {
+		c.proxyFailed(io.ErrUnexpectedEOF) // ended before its header
+		return
+	}
 	if t := c.tlsOf(); t != nil {
 		t.pipe.end(nil)
 		if !t.opened {
@@ -103,6 +109,16 @@ func (c *Conn) readDone(p []byte, err error) {
 		return
 	}
 	c.peerEOF()
+}
+
+// input hands plain read bytes to the handler; bytes of the read buffer
+// that OnData writes back are sent from it without a copy.
+func (c *Conn) input(p []byte) {
+	c.serviceAfterPoll()
+	l := c.loop
+	l.lendFrom(p)
+	c.deliver(p)
+	l.settleLends()
 }
 
 // peerEOF acts on the peer's FIN: OnPeerClosed, or the end of a close.
@@ -458,6 +474,10 @@ func (c *Conn) shutdown() {
 	if c.closed {
 		return
 	}
+	if c.proxyOf() != nil {
+		c.finish(ErrServerClosed, true) // never opened: nothing is owed
+		return
+	}
 	c.quick = true
 	if sh, ok := c.handler().(ShutdownHandler); ok {
 		defer c.recover("OnShutdown")
@@ -496,7 +516,10 @@ func (c *Conn) finish(err error, abort bool) {
 		// A handshake in progress ends, with the reason if there is one.
 		t.pipe.end(cmp.Or(err, ErrClosed))
 	}
-	opened := t == nil || t.opened // a TLS connection opens after its handshake
+	// A TLS connection opens after its handshake, a PROXY listener's after
+	// its header.
+	waited := c.proxyOf() != nil
+	opened := (t == nil || t.opened) && !waited
 	if opened {
 		c.stats().closed.Add(1)
 	}
@@ -512,7 +535,9 @@ func (c *Conn) finish(err error, abort bool) {
 	// ConnCount; counted as gone only after it, so that Shutdown returns
 	// after every OnClose.
 	c.srv.registry.remove(c)
-	c.srv.unadmit(c.remote.unpack())
+	if !waited { // admitted only once its header was read
+		c.srv.unadmit(c.remote.unpack())
+	}
 	if opened {
 		c.callClose(err)
 	}

@@ -42,7 +42,10 @@ type Stats struct {
 
 	// Workers are the jobs of the pool given by WithWorkerPool (zero
 	// without one): queued, running, completed, rejected.
-	Workers workers.Stats `json:"workers"`
+	Workers             workers.Stats `json:"workers"`
+	ProxyHeaders        uint64        `json:"proxy_headers"`         // PROXY protocol headers read (WithProxyProtocol)
+	ProxyHeaderErrors   uint64        `json:"proxy_header_errors"`   // connections closed for a malformed PROXY header, or ended before one
+	ProxyHeaderTimeouts uint64        `json:"proxy_header_timeouts"` // connections closed without a PROXY header in time
 }
 
 // TLSFailures counts failed TLS handshakes by reason.
@@ -68,6 +71,7 @@ type statShard struct {
 	tlsHandshakes               atomic.Uint64
 	tlsRecordErrors             atomic.Uint64
 	tlsFailures                 [numTLSReasons]atomic.Uint64
+	proxyHeaders, proxyErrors   atomic.Uint64
 	// queued is the bytes queued on the loop's connections of this server,
 	// kept beside each connection's own count so that a snapshot does not
 	// walk every connection. Unlike the rest it is written by any goroutine
@@ -104,6 +108,9 @@ func (s *Stats) add(sh *statShard) {
 	s.TLSHandshakes += sh.tlsHandshakes.Load()
 	s.TLSRecordErrors += sh.tlsRecordErrors.Load()
 	s.TLSHandshakeTimeouts += sh.timeouts[HandshakeTimeout].Load()
+	s.ProxyHeaders += sh.proxyHeaders.Load()
+	s.ProxyHeaderErrors += sh.proxyErrors.Load()
+	s.ProxyHeaderTimeouts += sh.timeouts[ProxyHeaderTimeout].Load()
 	f := &s.TLSFailures
 	for i, p := range []*uint64{&f.NotTLS, &f.Certificate, &f.Alert, &f.EOF, &f.Timeout, &f.Busy, &f.Other} {
 		*p += sh.tlsFailures[i].Load()

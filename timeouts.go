@@ -15,16 +15,17 @@ type TimeoutKind uint8
 // The timeouts, set with WithFirstDataTimeout, WithIdleTimeout,
 // WithReadTimeout and WithWriteTimeout.
 const (
-	FirstDataTimeout TimeoutKind = iota // accepted, and nothing received since
-	IdleTimeout                         // nothing read or written
-	ReadTimeout                         // input begun and left unfinished (slowloris)
-	WriteTimeout                        // queued output not draining
-	ConnectTimeout                      // a Dial not connected in time
-	HandshakeTimeout                    // a TLS handshake not done in time
+	FirstDataTimeout   TimeoutKind = iota // accepted, and nothing received since
+	IdleTimeout                           // nothing read or written
+	ReadTimeout                           // input begun and left unfinished (slowloris)
+	WriteTimeout                          // queued output not draining
+	ConnectTimeout                        // a Dial not connected in time
+	HandshakeTimeout                      // a TLS handshake not done in time
+	ProxyHeaderTimeout                    // a PROXY protocol header not received in time
 	numTimeouts
 )
 
-var timeoutNames = [numTimeouts]string{"first-data", "idle", "read", "write", "connect", "tls-handshake"}
+var timeoutNames = [numTimeouts]string{"first-data", "idle", "read", "write", "connect", "tls-handshake", "proxy-header"}
 
 func (k TimeoutKind) String() string {
 	if k < numTimeouts {
@@ -66,6 +67,9 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 	to := &c.cfg.timeouts
 	if t := c.tlsOf(); t != nil && !t.shaken && !c.closed {
 		set(c.openedAt+c.cfg.handshakeTimeout(), HandshakeTimeout)
+	}
+	if c.proxyOf() != nil {
+		set(c.openedAt+to[ProxyHeaderTimeout], ProxyHeaderTimeout)
 	}
 	if c.connecting {
 		set(c.openedAt+c.cfg.connectTimeout(), ConnectTimeout)

@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/buffer"
+	"github.com/seed487d475b/proactor/internal/unixsock"
 )
 
 // Status is what the endpoint reports of its server.
@@ -149,16 +149,14 @@ func (s *statusOnly) WriteHeader(code int)        { s.code = code }
 
 // ErrInUse is returned by Listen when a live endpoint already answers on
 // the path.
-var ErrInUse = errors.New("control: socket in use by a running server")
+var ErrInUse = unixsock.ErrInUse
 
 // Endpoint serves the API on a unix socket.
 type Endpoint struct {
 	path string
-	file os.FileInfo // the socket file, so that Close removes only it
-	ln   net.Listener
+	ln   *unixsock.Listener
 	hs   *http.Server
 	done chan struct{}
-	keep bool // Handover: the socket file stays for the new process
 }
 
 // Path returns the socket's path.
@@ -174,12 +172,10 @@ func (e *Endpoint) Close() error {
 		err = e.hs.Close()
 	}
 	<-e.done
-	// Only the file Listen made: after a crash and a restart elsewhere the
-	// path may name another server's socket.
-	if fi, lerr := os.Lstat(e.path); lerr == nil && !e.keep && os.SameFile(fi, e.file) {
-		if rerr := os.Remove(e.path); err == nil && rerr != nil {
-			err = fmt.Errorf("control: %w", rerr)
-		}
+	// The listener removes its socket file, only if it is still the one
+	// Listen made (Shutdown has closed it; this reports how that went).
+	if rerr := e.ln.Close(); err == nil && rerr != nil {
+		err = fmt.Errorf("control: %w", rerr)
 	}
 	return err
 }

@@ -1,18 +1,15 @@
 package control
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/internal/unixsock"
 )
 
 // Listen serves the API for srv on a unix socket at path until Close. The
@@ -23,48 +20,17 @@ import (
 // replaced; one a live server answers on is not (ErrInUse), nor is
 // anything at path that is not a socket.
 func Listen(path string, srv *proactor.Server, opts ...Option) (*Endpoint, error) {
-	if len(path) > maxSocketPath {
-		return nil, fmt.Errorf("control: socket path too long for clients to connect (%d bytes, at most %d): %s", len(path), maxSocketPath, path)
-	}
-	if err := clearStale(path); err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp(filepath.Dir(path), ".control-") // mode 0700
+	ln, err := unixsock.Listen(path, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
-	defer os.RemoveAll(dir) // the socket stays reachable at path
-	tmp := filepath.Join(dir, "s")
-	if len(tmp) > maxSocketPath {
-		return nil, fmt.Errorf("control: socket path %s too long: the directory's path must stay under %d bytes", path, maxSocketPath-len(tmp)+len(filepath.Dir(path)))
-	}
-	ln, err := net.Listen("unix", tmp)
-	if err != nil {
-		return nil, fmt.Errorf("control: %w", err)
-	}
-	// The socket leaves tmp below; Close removes it from path itself.
-	ln.(*net.UnixListener).SetUnlinkOnClose(false)
-	var fi os.FileInfo
-	if err = os.Chmod(tmp, 0o600); err == nil {
-		err = os.Link(tmp, path)
-	}
-	if errors.Is(err, fs.ErrExist) {
-		err = fmt.Errorf("%w: %s", ErrInUse, path)
-	} else if err == nil {
-		fi, err = os.Lstat(path)
-	}
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("control: %w", err)
-	}
-	return serve(path, fi, ln, srv, opts), nil
+	return serve(path, ln, srv, opts), nil
 }
 
-// serve runs the API on ln, whose socket file is fi at path.
-func serve(path string, fi os.FileInfo, ln net.Listener, srv *proactor.Server, opts []Option) *Endpoint {
+// serve runs the API on ln.
+func serve(path string, ln *unixsock.Listener, srv *proactor.Server, opts []Option) *Endpoint {
 	e := &Endpoint{
 		path: path,
-		file: fi,
 		ln:   ln,
 		hs:   &http.Server{Handler: Handler(srv, opts...), ReadHeaderTimeout: 10 * time.Second},
 		done: make(chan struct{}),
@@ -74,41 +40,6 @@ func serve(path string, fi os.FileInfo, ln net.Listener, srv *proactor.Server, o
 		e.hs.Serve(ln) // returns ErrServerClosed once Close is called
 	}()
 	return e
-}
-
-// maxSocketPath is the longest unix socket path every OS takes (sun_path
-// holds 104 bytes on the BSDs, 108 on Linux, with a terminating NUL).
-const maxSocketPath = 103
-
-// clearStale makes way for a new socket at path: nothing there, or a
-// socket nobody answers on, which it removes.
-func clearStale(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("control: %w", err)
-	}
-	if fi.Mode().Type() != fs.ModeSocket {
-		return fmt.Errorf("control: %s exists and is not a socket", path)
-	}
-	c, err := net.DialTimeout("unix", path, time.Second)
-	switch {
-	case err == nil:
-		c.Close()
-		return fmt.Errorf("%w: %s", ErrInUse, path)
-	case errors.Is(err, syscall.ENOENT):
-		return nil // its server removed it meanwhile: the path is free
-	case !errors.Is(err, syscall.ECONNREFUSED):
-		// A full backlog (EAGAIN), another user's socket (EACCES), ...:
-		// not proof that nobody answers, so not removed.
-		return fmt.Errorf("control: %s: %w", path, err)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("control: %w", err)
-	}
-	return nil
 }
 
 // DefaultPath is where a server named name keeps its socket unless told

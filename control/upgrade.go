@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/internal/unixsock"
 )
 
 // UpgradeRequest asks a server to hand its sockets to a new process
@@ -83,29 +83,22 @@ func (c *Client) Upgrade(ctx context.Context, req UpgradeRequest) (UpgradeResult
 // process an upgrade replaced. The endpoint owns ln; its Close removes the
 // socket file, which it takes as its own, as Listen's does.
 func Serve(path string, ln *net.UnixListener, srv *proactor.Server, opts ...Option) (*Endpoint, error) {
-	fi, err := os.Lstat(path)
-	if err == nil && fi.Mode().Type() != fs.ModeSocket {
-		err = fmt.Errorf("%s is not a socket", path)
-	}
+	uln, err := unixsock.Adopt(path, ln)
 	if err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("control: inherited socket: %w", err)
 	}
-	// The file is the endpoint's to remove, not the listener's (whose
-	// address may be where it was bound before being linked into place).
-	ln.SetUnlinkOnClose(false)
-	return serve(path, fi, ln, srv, opts), nil
+	return serve(path, uln, srv, opts), nil
 }
 
 // File returns a duplicate of the endpoint's listening socket, for a new
 // process to inherit (see Handover).
 func (e *Endpoint) File() (*os.File, error) {
-	return e.ln.(*net.UnixListener).File()
+	return e.ln.UnixListener.File()
 }
 
 // Handover stops the endpoint as Close does but leaves the socket file in
 // place: a new process that inherited the socket (File) serves it now.
 func (e *Endpoint) Handover() error {
-	e.keep = true
+	e.ln.Keep()
 	return e.Close()
 }

@@ -110,6 +110,11 @@ func NewCollector(srv *proactor.Server, opts ...Option) *Collector {
 	counter(timeouts, "write", func(st *proactor.Stats) uint64 { return st.WriteTimeouts })
 	counter(timeouts, "connect", func(st *proactor.Stats) uint64 { return st.ConnectTimeouts })
 	counter(timeouts, "tls_handshake", func(st *proactor.Stats) uint64 { return st.TLSHandshakeTimeouts })
+	counter(timeouts, "proxy_header", func(st *proactor.Stats) uint64 { return st.ProxyHeaderTimeouts })
+	counter(desc("proxy_headers_total", "PROXY protocol headers read."), "",
+		func(st *proactor.Stats) uint64 { return st.ProxyHeaders })
+	counter(desc("proxy_header_errors_total", "Connections closed for a malformed PROXY protocol header, or ended before one."), "",
+		func(st *proactor.Stats) uint64 { return st.ProxyHeaderErrors })
 	counter(desc("tls_handshakes_total", "TLS handshakes completed."), "",
 		func(st *proactor.Stats) uint64 { return st.TLSHandshakes })
 	tlsFailed := desc("tls_handshake_failures_total", "TLS handshakes failed, by reason.", "reason")

@@ -55,10 +55,10 @@ proactor_loops{engine=%q,server="echo"} 1
 		"proactor_accepting_paused", "proactor_loops"); err != nil {
 		t.Fatal(err)
 	}
-	// 42 series: 25 single ones, and 4 rejection reasons, 6 timeout
+	// 45 series: 27 single ones, and 4 rejection reasons, 7 timeout
 	// kinds and 7 TLS failure reasons under three names.
-	if n := testutil.CollectAndCount(col); n != 42 {
-		t.Fatalf("%d series, want 42", n)
+	if n := testutil.CollectAndCount(col); n != 45 {
+		t.Fatalf("%d series, want 45", n)
 	}
 	// The pool's figures are the engine's.
 	b := srv.Engine().Buffers().Get(100)

@@ -138,6 +138,10 @@ func printStatus(w io.Writer, st control.Status) {
 		fmt.Fprintf(tw, "workers\t%d jobs queued, %d running, %d completed, %d rejected (%d panicked); %d workers\n",
 			w.Queued, w.Running, w.Completed, w.Rejected, w.Panics, w.Workers)
 	}
+	if s.ProxyHeaders+s.ProxyHeaderErrors+s.ProxyHeaderTimeouts > 0 {
+		fmt.Fprintf(tw, "proxy\t%d PROXY headers; %d malformed or missing, %d timed out\n",
+			s.ProxyHeaders, s.ProxyHeaderErrors, s.ProxyHeaderTimeouts)
+	}
 	b := st.Buffers
 	fmt.Fprintf(tw, "buffers\t%d asked of the engine's pool, %d reused, %d allocated; %d bytes kept free\n", b.Gets, b.Hits, b.Allocs, b.Retained)
 	tw.Flush()

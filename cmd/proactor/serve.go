@@ -130,7 +130,7 @@ type serveConfig struct {
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("proactor serve", flag.ContinueOnError)
 	var listen addrList
-	fs.Var(&listen, "listen", "listen on `ADDR`; repeat for several addresses (default: the server's own)")
+	fs.Var(&listen, "listen", "listen on `ADDR`, host:port or unix:PATH (a unix socket); repeat for several addresses (default: the server's own)")
 	engine := fs.String("engine", "auto", "I/O `engine`: auto, or one of: "+strings.Join(proactor.Engines(), ", "))
 	loops := fs.Int("loops", 0, "number of event loops; 0 means GOMAXPROCS")
 	timeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections before aborting them")
@@ -149,6 +149,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	filesOpts.register(fs)
 	var pop3Opts pop3Flags
 	pop3Opts.register(fs)
+	var transport transportFlags
+	transport.register(fs)
 	// The flag package would print its errors unprefixed and the usage
 	// without the server list; silence it and report both below.
 	fs.SetOutput(io.Discard)
@@ -174,6 +176,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = pop3Opts.check(name, fs)
 	}
+	if err == nil {
+		err = transport.check()
+	}
 	if err == nil && *reusePort && *leastConns {
 		err = errors.New("--least-conns has no effect with --reuse-port, where each loop keeps what its socket accepts")
 	}
@@ -196,7 +201,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		errorf(stderr, "serve: %v", err)
 		return exitError
 	}
-	opts := append(protect.options(), balanceOptions(*reusePort, *leastConns)...)
+	opts := slices.Concat(protect.options(), balanceOptions(*reusePort, *leastConns), transport.options())
 	tlsCfg, err := tlsOpts.config(stdout)
 	if err != nil {
 		errorf(stderr, "serve: %v", err)

@@ -25,8 +25,8 @@ func testDial(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	a1, _ := srv.Listen("127.0.0.1:0")
-	a2, _ := srv.Listen("127.0.0.1:0")
+	a1, _ := srv.Listen(b.listenAddr(t))
+	a2, _ := srv.Listen(b.listenAddr(t))
 
 	cliRec := newRecorder(t)
 	cliRec.onData = func(*proactor.Conn, []byte) {} // collect only
@@ -36,7 +36,7 @@ func testDial(t *testing.T, b Backend) {
 	}
 	t.Cleanup(func() { cl.Close() })
 	for _, a := range []net.Addr{a1, a2} {
-		c, err := cl.Dial(ctxTimeout(t), "tcp", a.String())
+		c, err := cl.Dial(ctxTimeout(t), b.network(), a.String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +94,7 @@ func testDialOneShot(t *testing.T, b Backend) {
 	_, addr := serve(t, b, newRecorder(t))
 	r := newRecorder(t)
 	r.onData = func(*proactor.Conn, []byte) {}
-	c, err := proactor.Dial(ctxTimeout(t), "tcp", addr, r, b.clientOptions()...)
+	c, err := proactor.Dial(ctxTimeout(t), b.network(), addr, r, b.clientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func testReconnect(t *testing.T, b Backend) {
 	}
 	t.Cleanup(func() { cl.Close() })
 	fast := proactor.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, MaxAttempts: 3}
-	rc := cl.Reconnect("tcp", addr, fast)
+	rc := cl.Reconnect(b.network(), addr, fast)
 	for round := range 3 {
 		wait(t, cliRec.opened, "a connection")
 		wait(t, srvRec.opened, "the server's side")
@@ -131,13 +131,13 @@ func testReconnect(t *testing.T, b Backend) {
 	srv.Close()
 	cliRec.waitClose(t)
 	wait(t, rc.Done(), "the Reconnector to give up")
-	if !errors.Is(rc.Err(), syscall.ECONNREFUSED) || rc.Conn() != nil {
+	if !b.refused(rc.Err()) || rc.Conn() != nil {
 		t.Fatalf("gave up with %v, conn %v", rc.Err(), rc.Conn())
 	}
 	rc.Stop() // idempotent after giving up
 
 	_, addr2 := serve(t, b, newRecorder(t))
-	rc2 := cl.Reconnect("tcp", addr2, fast)
+	rc2 := cl.Reconnect(b.network(), addr2, fast)
 	wait(t, cliRec.opened, "a connection")
 	rc2.Stop()
 	if ev := cliRec.waitClose(t); ev.err != nil {

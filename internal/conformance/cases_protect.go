@@ -41,7 +41,7 @@ func testFirstDataTimeout(t *testing.T, b Backend) {
 	if b.TLS == nil {
 		expectTimeout(t, r.waitClose(t), proactor.FirstDataTimeout)
 	}
-	if _, err := readAll(silent.Raw()); !errors.Is(err, syscall.ECONNRESET) {
+	if _, err := readAll(silent.Raw()); !b.reset(err) {
 		t.Fatalf("silent client: %v; want a reset", err)
 	}
 	expectEcho(t, honest, []byte("still served"))
@@ -191,13 +191,13 @@ func testStalledPeer(t *testing.T, b Backend) {
 // the reset can even beat connect(2) home, failing the dial itself. The
 // client is plain TCP on every backend: the refusal comes before any TLS,
 // so a TLS client would only see its handshake cut the same way.
-func expectRejected(t *testing.T, local, addr string) {
+func expectRejected(t *testing.T, b Backend, local, addr string) {
 	t.Helper()
 	d := net.Dialer{Timeout: testTimeout}
 	if local != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
 	}
-	c, err := d.Dial("tcp", addr)
+	c, err := d.Dial(b.network(), addr)
 	if err != nil {
 		if !errors.Is(err, syscall.ECONNRESET) {
 			t.Fatalf("rejected dial: %v; want success or a reset", err)
@@ -222,7 +222,7 @@ func testMaxConns(t *testing.T, b Backend) {
 	a, c := dial(t, b, addr), dial(t, b, addr)
 	expectEcho(t, a, []byte("a"))
 	expectEcho(t, c, []byte("c"))
-	expectRejected(t, "", addr)
+	expectRejected(t, b, "", addr)
 	if st := srv.Stats(); st.RejectedMaxConns != 1 || st.Accepted != 2 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -236,7 +236,7 @@ func testMaxConnsPerIP(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithMaxConnsPerIP(1))
 	expectEcho(t, dial(t, b, addr), []byte("first"))
-	expectRejected(t, "", addr)
+	expectRejected(t, b, "", addr)
 	if st := srv.Stats(); st.RejectedPerIP != 1 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -271,8 +271,8 @@ func testAllowDeny(t *testing.T, b Backend) {
 		proactor.WithDeny(netip.MustParsePrefix("127.0.0.2/32")))
 	c, _ := dialFrom(t, b, "127.0.0.1", addr)
 	expectEcho(t, c, []byte("allowed"))
-	expectRejected(t, "127.0.0.2", addr)
-	expectRejected(t, "127.0.0.9", addr)
+	expectRejected(t, b, "127.0.0.2", addr)
+	expectRejected(t, b, "127.0.0.9", addr)
 	if st := srv.Stats(); st.RejectedDenied != 2 || st.Accepted != 1 {
 		t.Fatalf("stats %+v", st)
 	}

@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -60,10 +61,17 @@ func (b Backend) clientOptions() []proactor.Option {
 // that *net.TCPConn has beyond net.Conn act on the TCP connection, TLS
 // first where TLS has its say.
 type clientConn struct {
-	net.Conn              // the stream: tcp itself, or a *tls.Conn over it
-	tcp      *net.TCPConn // the socket
-	tls      *tls.Conn    // nil for plain TCP
-	reset    bool         // SetLinger(0) was called: Close resets
+	net.Conn           // the stream: tcp itself, or a *tls.Conn over it
+	tcp      sockConn  // the socket: a *net.TCPConn, or a *net.UnixConn
+	tls      *tls.Conn // nil for plain TCP
+	reset    bool      // SetLinger(0) was called: Close resets
+}
+
+// sockConn is what the cases use of *net.TCPConn and *net.UnixConn.
+type sockConn interface {
+	net.Conn
+	CloseWrite() error
+	SetReadBuffer(int) error
 }
 
 // CloseWrite half-closes: a close_notify over TLS, then the FIN.
@@ -79,8 +87,12 @@ func (c *clientConn) CloseWrite() error {
 // SetLinger sets the socket's linger; with 0, Close resets the connection
 // without a close_notify first, as an abort does.
 func (c *clientConn) SetLinger(sec int) error {
+	tc, ok := c.tcp.(*net.TCPConn)
+	if !ok {
+		return errors.New("conformance: a unix socket has no linger")
+	}
 	c.reset = sec == 0
-	return c.tcp.SetLinger(sec)
+	return tc.SetLinger(sec)
 }
 
 func (c *clientConn) SetReadBuffer(n int) error { return c.tcp.SetReadBuffer(n) }
@@ -96,7 +108,7 @@ func (c *clientConn) Close() error {
 
 // Raw is the TCP connection under TLS, for a case that watches the socket
 // itself: a reset that comes before any TLS was spoken.
-func (c *clientConn) Raw() *net.TCPConn { return c.tcp }
+func (c *clientConn) Raw() net.Conn { return c.tcp }
 
 // dial connects to addr; over TLS it returns once the handshake is done,
 // as a plain dial returns once connected, so the server's OnOpen follows
@@ -119,7 +131,7 @@ func dial(t testing.TB, b Backend, addr string) *clientConn {
 // is paused, or a client that must say nothing.
 func dialLazy(t testing.TB, b Backend, addr string) *clientConn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, testTimeout)
+	c, err := net.DialTimeout(b.network(), addr, testTimeout)
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
@@ -130,7 +142,7 @@ func dialLazy(t testing.TB, b Backend, addr string) *clientConn {
 // the test ends.
 func clientOf(t testing.TB, b Backend, c net.Conn) *clientConn {
 	c.SetDeadline(time.Now().Add(testTimeout))
-	cc := &clientConn{Conn: c, tcp: c.(*net.TCPConn)}
+	cc := &clientConn{Conn: c, tcp: c.(sockConn)}
 	if b.TLS != nil {
 		cc.tls = tls.Client(c, b.TLS.Client)
 		cc.Conn = cc.tls

@@ -8,12 +8,15 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +30,10 @@ type Backend struct {
 	Name    string
 	Options []proactor.Option // select the engine; more options may follow
 	TLS     *TLS              // if set, every case runs over TLS
+	// Unix makes the cases' servers listen on, and their clients dial,
+	// unix stream sockets; cases that need TCP (resets, socket options,
+	// IP addresses) are skipped.
+	Unix bool
 }
 
 type testCase struct {
@@ -34,10 +41,21 @@ type testCase struct {
 	run  func(t *testing.T, b Backend)
 }
 
+// tcpOnly names the cases that need TCP: a reset, a TCP option, an IP
+// address, TCP's own errors.
+var tcpOnly = map[string]bool{
+	"PeerReset": true, "ReusePort": true, "SocketOptions": true, "MaxConnsPerIP": true,
+	"AllowDeny": true, "AcceptFilter": true, "DeferAccept": true, "DeferAcceptBound": true,
+	"StalledPeer": true, "DialErrors": true,
+}
+
 // Run runs every case against b.
 func Run(t *testing.T, b Backend) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			if b.Unix && tcpOnly[tc.name] {
+				t.Skip("needs TCP")
+			}
 			checkLeaks(t)
 			tc.run(t, b)
 		})
@@ -93,11 +111,47 @@ func serve(t *testing.T, b Backend, h proactor.Handler, opts ...proactor.Option)
 		t.Fatalf("NewServer: %v", err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	addr, err := srv.Listen("127.0.0.1:0")
+	addr, err := srv.Listen(b.listenAddr(t))
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
 	return srv, addr.String()
+}
+
+// listenAddr is an address for Listen: 127.0.0.1:0, or a fresh unix
+// socket path.
+func (b Backend) listenAddr(t *testing.T) string {
+	if !b.Unix {
+		return "127.0.0.1:0"
+	}
+	dir, err := os.MkdirTemp("", "pc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return "unix:" + filepath.Join(dir, "s")
+}
+
+// reset reports whether err is what a peer sees of an abort: ECONNRESET;
+// on a unix socket, which has no reset, the end of the stream (nil from
+// readAll) too.
+func (b Backend) reset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || b.Unix && err == nil
+}
+
+// refused reports whether err is a dial's failure to a server that is
+// gone: ECONNREFUSED; on a unix socket, whose file the server removed,
+// ENOENT too.
+func (b Backend) refused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || b.Unix && errors.Is(err, syscall.ENOENT)
+}
+
+// network is what the backend's clients dial.
+func (b Backend) network() string {
+	if b.Unix {
+		return "unix"
+	}
+	return "tcp"
 }
 
 // testTimeout bounds every blocking step of a case, so a bug fails the

@@ -200,4 +200,8 @@ func Bounds(p []byte) (lo, hi uintptr) {
 type Driver interface {
 	Name() string
 	NewPoller(cfg Config) (Poller, error)
+	// Adopt turns a connected socket of Go's net package (a unix socket a
+	// Client dialed, say) into a Sock that a Poller can Attach; c belongs
+	// to the result from then on. Safe from any goroutine.
+	Adopt(c net.Conn) (Sock, error)
 }

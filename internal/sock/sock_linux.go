@@ -33,33 +33,53 @@ func Wrap(call string, err error) error {
 // non-blocking, so that ln and the engine can be closed independently. It
 // also returns the bound address when it is not a wildcard.
 func DupListener(ln net.Listener) (int, netip.AddrPort, error) {
-	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return -1, netip.AddrPort{}, Wrap("listen", unix.EINVAL)
-	}
-	rc, err := sc.SyscallConn()
+	fd, err := dup(ln)
 	if err != nil {
 		return -1, netip.AddrPort{}, err
-	}
-	fd := -1
-	var derr error
-	if err := rc.Control(func(s uintptr) {
-		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return -1, netip.AddrPort{}, err
-	}
-	if derr != nil {
-		return -1, netip.AddrPort{}, Wrap("fcntl", derr)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return -1, netip.AddrPort{}, Wrap("fcntl", err)
 	}
 	var local netip.AddrPort
 	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsUnspecified() {
 		local = a.AddrPort()
 	}
 	return fd, local, nil
+}
+
+// Adopt takes over a connected socket of Go's net package: the engine gets
+// a descriptor of its own, close-on-exec and non-blocking, and c is closed.
+func Adopt(c net.Conn) (driver.Sock, error) {
+	fd, err := dup(c)
+	c.Close()
+	if err != nil {
+		return driver.Sock{FD: -1}, err
+	}
+	return driver.Sock{FD: fd}, nil
+}
+
+// dup duplicates the descriptor of a socket of Go's net package.
+func dup(x any) (int, error) {
+	sc, ok := x.(syscall.Conn)
+	if !ok {
+		return -1, Wrap("dup", unix.EINVAL)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) {
+		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, Wrap("fcntl", derr)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return -1, Wrap("fcntl", err)
+	}
+	return fd, nil
 }
 
 // SetOptions sets o on a new socket. Errors are ignored, as Go's net

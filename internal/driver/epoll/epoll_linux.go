@@ -600,3 +600,5 @@ func (p *poller) finishWrite(t driver.Token, c *connSlot, s driver.Sink) {
 	}
 	s.Wrote(t, total, err)
 }
+
+func (epollDriver) Adopt(c net.Conn) (driver.Sock, error) { return sock.Adopt(c) }

@@ -359,3 +359,6 @@ func (g *gate) set(on bool, setDeadline func(time.Time) error) error {
 }
 
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// Adopt keeps c: the engine runs on Go's sockets.
+func (stdDriver) Adopt(c net.Conn) (driver.Sock, error) { return sockOf(c), nil }

@@ -998,3 +998,5 @@ func (nopSink) Read(driver.Token, []byte, error)           {}
 func (nopSink) Wrote(driver.Token, int, error)             {}
 func (nopSink) Hangup(driver.Token, error)                 {}
 func (nopSink) Connected(driver.Token, driver.Sock, error) {}
+
+func (uringDriver) Adopt(c net.Conn) (driver.Sock, error) { return sock.Adopt(c) }
