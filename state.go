@@ -64,6 +64,7 @@ func (c *Conn) readDone(p []byte, err error) {
 	if err == nil {
 		c.stats().reads.Add(1)
 		c.stats().bytesRead.Add(uint64(len(p)))
+		c.loop.slot(c).read += uint64(len(p))
 		// From the moment Close or Abort is called, even on another
 		// goroutine and before the loop has acted on it, input is drained
 		// unseen: no OnData after Close.
@@ -323,6 +324,7 @@ func (c *Conn) wrote(n int, err error) bool {
 		c.mu.Unlock()
 		c.addQueued(int64(-n))
 		c.stats().bytesWr.Add(uint64(n))
+		c.loop.slot(c).written += uint64(n)
 		c.lastActive, c.stalled = c.loop.now, 0
 		if c.cfg.framer == nil && c.answers() {
 			c.unanswered = 0 // answered: the read timeout's rule without a framer

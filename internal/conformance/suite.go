@@ -200,6 +200,7 @@ var cases = []testCase{
 	{"CloseAborts", testCloseAborts},
 	{"Registry", testRegistry},
 	{"RegistryChurn", testRegistryChurn},
+	{"Conns", testConns},
 	{"SharedEngine", testSharedEngine},
 	{"Values", testValues},
 	{"WriteBuffer", testWriteBuffer},
