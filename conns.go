@@ -13,7 +13,7 @@ type ConnInfo struct {
 	ID     uint64         `json:"id"`
 	Peer   netip.AddrPort `json:"peer"`
 	Local  netip.AddrPort `json:"local"`
-	Opened time.Time      `json:"opened"` // when it was accepted, or its dial started
+	Opened time.Time      `json:"opened"` // when it was accepted (a Client's: opened, or while it dials, when the dial began)
 	Age    time.Duration  `json:"age"`    // how long it has been open, at the snapshot
 	Loop   int            `json:"loop"`   // the index of the event loop that owns it
 

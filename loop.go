@@ -84,7 +84,8 @@ type loop struct {
 	dirty  []*Conn    // connections to service after this Poll (serviceAfterPoll)
 	chunks chunkCache // write-queue chunks of this loop's connections
 	wheel  wheel
-	now    int64 // the loop's clock, refreshed after each Poll
+	now    int64  // the loop's clock, refreshed after each Poll
+	calls  uint32 // OnData calls made, for sampling them (see sampleEvery)
 
 	// Lending (see lend): while a read's callbacks run, lendLo and lendHi
 	// bound its bytes; a Write of some of them to an empty queue borrows

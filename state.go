@@ -30,7 +30,16 @@ func (c *Conn) callOpen() {
 
 func (c *Conn) callData(p []byte) {
 	defer c.recover("OnData")
+	l := c.loop
+	if l.calls++; l.calls%sampleEvery != 0 {
+		c.handler().OnData(c, p)
+		return
+	}
+	start := l.eng.clock()
 	c.handler().OnData(c, p)
+	sh := c.stats()
+	sh.observe(histLoopLag, time.Duration(start-l.now))
+	sh.observe(histCallback, time.Duration(l.eng.clock()-start))
 }
 
 func (c *Conn) callPeerClosed() {
@@ -477,6 +486,7 @@ func (c *Conn) finish(err error, abort bool) {
 	opened := t == nil || t.opened // a TLS connection opens after its handshake
 	if opened {
 		c.stats().closed.Add(1)
+		c.stats().observe(histLifetime, time.Duration(l.eng.clock()-c.openedAt))
 	}
 	if err != nil {
 		if opened {

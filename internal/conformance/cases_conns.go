@@ -109,3 +109,43 @@ func testConns(t *testing.T, b Backend) {
 		t.Fatalf("Conns = %+v once every connection closed", all)
 	}
 }
+
+// testHistograms: one OnData call in 64 on a loop is timed (loop lag and
+// callback duration), and every connection's lifetime is counted when it
+// closes, before OnClose.
+func testHistograms(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	srv, addr := serve(t, b, r, proactor.WithLoops(1))
+	start := time.Now()
+	c := dial(t, b, addr)
+	wait(t, r.opened, "OnOpen")
+	for i := range 130 { // one read, one OnData each: the reply comes before the next
+		expectEcho(t, c, []byte{byte(i)})
+	}
+	hs := srv.Histograms()
+	if hs.LoopLag.Count != 2 || hs.Callback.Count != 2 {
+		t.Fatalf("130 OnData calls: %d loop lags and %d callbacks timed; want 2 each", hs.LoopLag.Count, hs.Callback.Count)
+	}
+	elapsed := time.Since(start)
+	for _, h := range []proactor.Histogram{hs.LoopLag, hs.Callback} {
+		if h.Sum < 0 || h.Sum > elapsed {
+			t.Fatalf("sum %v over %v", h.Sum, elapsed)
+		}
+	}
+	if hs.ConnLifetime.Count != 0 {
+		t.Fatalf("a lifetime before any close: %+v", hs.ConnLifetime)
+	}
+	c.Close()
+	r.waitClose(t)
+	l := srv.Histograms().ConnLifetime
+	if l.Count != 1 || l.Sum <= 0 || l.Sum > time.Since(start) {
+		t.Fatalf("one connection closed after %v: %+v", time.Since(start), l)
+	}
+	// Its one observation lies in the bucket its sum belongs to.
+	for i, n := range l.Counts {
+		in := (i == len(l.Bounds) || l.Sum <= l.Bounds[i]) && (i == 0 || l.Sum > l.Bounds[i-1])
+		if in != (n == 1) {
+			t.Fatalf("lifetime %v counted in the wrong bucket: %+v", l.Sum, l)
+		}
+	}
+}

@@ -201,6 +201,7 @@ var cases = []testCase{
 	{"Registry", testRegistry},
 	{"RegistryChurn", testRegistryChurn},
 	{"Conns", testConns},
+	{"Histograms", testHistograms},
 	{"SharedEngine", testSharedEngine},
 	{"Values", testValues},
 	{"WriteBuffer", testWriteBuffer},
