@@ -55,10 +55,11 @@ proactor_loops{engine=%q,server="echo"} 1
 		"proactor_accepting_paused", "proactor_loops"); err != nil {
 		t.Fatal(err)
 	}
-	// 38 series: 21 single ones, and 4 rejection reasons, 6 timeout
-	// kinds and 7 TLS failure reasons under three names.
-	if n := testutil.CollectAndCount(col); n != 38 {
-		t.Fatalf("%d series, want 38", n)
+	// 42 metrics: 22 single ones, 4 rejection reasons, 6 timeout kinds
+	// and 7 TLS failure reasons under three names, and 3 histograms
+	// (each one metric of _bucket, _sum and _count series).
+	if n := testutil.CollectAndCount(col); n != 42 {
+		t.Fatalf("%d metrics, want 42", n)
 	}
 	// The pool's figures are the engine's.
 	b := srv.Engine().Buffers().Get(100)
