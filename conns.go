@@ -14,7 +14,7 @@ type ConnInfo struct {
 	Peer   netip.AddrPort `json:"peer"`
 	Local  netip.AddrPort `json:"local"`
 	Opened time.Time      `json:"opened"` // when it was accepted (a Client's: opened, or while it dials, when the dial began)
-	Age    time.Duration  `json:"age"`    // how long it has been open, at the snapshot
+	Age    time.Duration  `json:"age_ns"` // how long it has been open, at the snapshot
 	Loop   int            `json:"loop"`   // the index of the event loop that owns it
 
 	// State is the connection's stage: "connecting" (a Client's dial),

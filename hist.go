@@ -65,10 +65,10 @@ func (s *statShard) observe(kind int, d time.Duration) {
 
 // Histogram is a snapshot of a distribution of durations.
 type Histogram struct {
-	Bounds []time.Duration `json:"bounds"` // the buckets' upper bounds, inclusive, but for the last bucket's
-	Counts []uint64        `json:"counts"` // observations per bucket, not cumulative: len(Bounds)+1, the last above every bound
-	Count  uint64          `json:"count"`  // observations in all
-	Sum    time.Duration   `json:"sum"`    // of every observation
+	Bounds []time.Duration `json:"bounds_ns"` // the buckets' upper bounds, inclusive, but for the last bucket's
+	Counts []uint64        `json:"counts"`    // observations per bucket, not cumulative: len(Bounds)+1, the last above every bound
+	Count  uint64          `json:"count"`     // observations in all
+	Sum    time.Duration   `json:"sum_ns"`    // of every observation
 }
 
 // Quantile returns the upper bound of the bucket that holds the q-th
