@@ -3,7 +3,7 @@
 // Usage:
 //
 //	proactor serve NAME [flags]
-//	proactor ctl stats|pause|resume|shutdown [flags]
+//	proactor ctl stats|conns|close ID|abort ID|pause|resume|shutdown [flags]
 //	proactor bench [flags] [ADDR]
 //	proactor dial [flags] ADDR
 //	proactor file put|get|ls ADDR ...
