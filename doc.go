@@ -54,6 +54,15 @@
 // wrapped syscall error such as ECONNRESET (test with errors.Is), or one of
 // this package's sentinels (ErrAborted, ErrServerClosed, ErrPanic, ...).
 //
+// # Watching
+//
+// Server.Stats sums per-loop counters and Server.Histograms per-loop
+// histograms (connection lifetime, and, for one OnData call in 64, loop lag
+// and callback time): neither walks the connections, so both are cheap to
+// scrape (package metrics exports them to Prometheus). Server.Conns is the
+// listing: each loop describes its connections (addresses, age, state of
+// each side, bytes read and written, queue) between two iterations.
+//
 // # Stopping
 //
 // Shutdown follows net/http: stop accepting, ask every connection to finish
