@@ -79,6 +79,14 @@
 // balancer take the client's address from the PROXY protocol header
 // (package proxyproto), and every admission rule then judges that address.
 // docs/DEPLOY.md shows HAProxy, nginx and Kubernetes in front.
+// # Watching
+//
+// Server.Stats sums per-loop counters and Server.Histograms per-loop
+// histograms (connection lifetime, and, for one OnData call in 64, loop lag
+// and callback time): neither walks the connections, so both are cheap to
+// scrape (package metrics exports them to Prometheus). Server.Conns is the
+// listing: each loop describes its connections (addresses, age, state of
+// each side, bytes read and written, queue) between two iterations.
 //
 // # Stopping
 //

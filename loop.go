@@ -84,7 +84,8 @@ type loop struct {
 	dirty  []*Conn    // connections to service after this Poll (serviceAfterPoll)
 	chunks chunkCache // write-queue chunks of this loop's connections
 	wheel  wheel
-	now    int64 // the loop's clock, refreshed after each Poll
+	now    int64  // the loop's clock, refreshed after each Poll
+	calls  uint32 // OnData calls made, for sampling them (see sampleEvery)
 
 	// Lending (see lend): while a read's callbacks run, lendLo and lendHi
 	// bound its bytes; a Write of some of them to an empty queue borrows
@@ -305,12 +306,15 @@ func (l *loop) teardown() {
 }
 
 // connRef is a loop's slot: the connection in it, the generation of its
-// latest token, and the next free slot + 1 while it is free. Free slots are
-// reused last-freed first, so the busy part of the tables stays small.
+// latest token, the next free slot + 1 while it is free, and the bytes its
+// connection read and wrote (for Server.Conns; here rather than in Conn,
+// which is at the top of its size class). Free slots are reused
+// last-freed first, so the busy part of the tables stays small.
 type connRef struct {
-	c    *Conn
-	gen  uint32
-	next uint32
+	c             *Conn
+	gen           uint32
+	next          uint32
+	read, written uint64
 }
 
 func (l *loop) allocSlot() driver.Token {
@@ -320,6 +324,7 @@ func (l *loop) allocSlot() driver.Token {
 		r := l.conns.At(s)
 		l.free, r.next = r.next, 0
 		r.gen++
+		r.read, r.written = 0, 0
 		return driver.MakeToken(s, r.gen)
 	}
 	s := l.used
@@ -338,6 +343,9 @@ func (l *loop) freeSlot(t driver.Token) {
 
 // setConn puts c in its token's slot.
 func (l *loop) setConn(c *Conn) { l.conns.At(c.tok.Slot()).c = c }
+
+// slot returns the slot of c, which must be open on l.
+func (l *loop) slot(c *Conn) *connRef { return l.conns.At(c.tok.Slot()) }
 
 func (l *loop) conn(t driver.Token) *Conn {
 	if r := l.conns.Get(t.Slot()); r != nil {

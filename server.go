@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/seed487d475b/proactor/buffer"
 	"github.com/seed487d475b/proactor/internal/sockopt"
@@ -26,6 +27,7 @@ type Server struct {
 	log      *slog.Logger
 	stats    []statShard // one per loop
 	registry registry
+	started  time.Time // when NewServer made it
 	paused   atomic.Bool
 	// acceptStopped is set by StopAccepting, for good (handoff.go).
 	acceptStopped atomic.Bool
@@ -55,7 +57,7 @@ func NewServer(h Handler, opts ...Option) (*Server, error) {
 	if err := cfg.checkWriteCap(read); err != nil {
 		return nil, err
 	}
-	s := &Server{handler: h, cfg: cfg, log: cfg.log(), done: make(chan struct{})}
+	s := &Server{handler: h, cfg: cfg, log: cfg.log(), done: make(chan struct{}), started: time.Now()}
 	s.filter, _ = h.(AcceptFilter)
 	s.eng = cfg.engine
 	if s.eng == nil {
@@ -75,6 +77,9 @@ func NewServer(h Handler, opts ...Option) (*Server, error) {
 // Done returns a channel that is closed once the server has stopped, after
 // Shutdown or Close.
 func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Started returns when the server was made (NewServer), for its uptime.
+func (s *Server) Started() time.Time { return s.started }
 
 // Engine returns the engine the server runs on.
 func (s *Server) Engine() *Engine { return s.eng }

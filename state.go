@@ -30,7 +30,16 @@ func (c *Conn) callOpen() {
 
 func (c *Conn) callData(p []byte) {
 	defer c.recover("OnData")
+	l := c.loop
+	if l.calls++; l.calls%sampleEvery != 0 {
+		c.handler().OnData(c, p)
+		return
+	}
+	start := l.eng.clock()
 	c.handler().OnData(c, p)
+	sh := c.stats()
+	sh.observe(histLoopLag, time.Duration(start-l.now))
+	sh.observe(histCallback, time.Duration(l.eng.clock()-start))
 }
 
 func (c *Conn) callPeerClosed() {
@@ -64,6 +73,7 @@ func (c *Conn) readDone(p []byte, err error) {
 	if err == nil {
 		c.stats().reads.Add(1)
 		c.stats().bytesRead.Add(uint64(len(p)))
+		c.loop.slot(c).read += uint64(len(p))
 		// From the moment Close or Abort is called, even on another
 		// goroutine and before the loop has acted on it, input is drained
 		// unseen: no OnData after Close.
@@ -362,6 +372,7 @@ func (c *Conn) wrote(n int, err error) bool {
 		c.mu.Unlock()
 		c.addQueued(int64(-n))
 		c.stats().bytesWr.Add(uint64(n))
+		c.loop.slot(c).written += uint64(n)
 		c.lastActive, c.stalled = c.loop.now, 0
 		if c.cfg.framer == nil && c.answers() {
 			c.unanswered = 0 // answered: the read timeout's rule without a framer
@@ -522,6 +533,7 @@ func (c *Conn) finish(err error, abort bool) {
 	opened := (t == nil || t.opened) && !waited
 	if opened {
 		c.stats().closed.Add(1)
+		c.stats().observe(histLifetime, time.Duration(l.eng.clock()-c.openedAt))
 	}
 	if err != nil {
 		if opened {

@@ -78,7 +78,8 @@ type statShard struct {
 	// that writes (under the connection's lock) as well as by the loop.
 	queued                            atomic.Int64
 	reads, bytesRead, writes, bytesWr atomic.Uint64
-	_                                 [64]byte // keep shards on separate cache lines
+	hist                              [numHists]histShard // the loop's share of Server.Histograms
+	_                                 [64]byte            // keep shards on separate cache lines
 }
 
 func (s *Stats) add(sh *statShard) {

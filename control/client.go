@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"syscall"
+
+	"github.com/seed487d475b/proactor"
 )
 
 // ErrNoServer is returned by a Client when no server answers on its
@@ -65,6 +67,48 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/shutdown", nil)
 }
 
+// Conns lists the server's open connections, in the order of their IDs.
+func (c *Client) Conns(ctx context.Context) ([]proactor.ConnInfo, error) {
+	var cs []proactor.ConnInfo
+	err := c.do(ctx, http.MethodGet, "/conns", &cs)
+	return cs, err
+}
+
+// CloseConn closes the connection with the given ID gracefully (its queue
+// drains, then a FIN). The error matches ErrNoConn when no such connection
+// is open, ErrClosing when it is closing already.
+func (c *Client) CloseConn(ctx context.Context, id uint64) error {
+	return c.connAction(ctx, id, "close")
+}
+
+// AbortConn resets the connection with the given ID: its queue is
+// dropped. The errors are CloseConn's.
+func (c *Client) AbortConn(ctx context.Context, id uint64) error {
+	return c.connAction(ctx, id, "abort")
+}
+
+func (c *Client) connAction(ctx context.Context, id uint64, action string) error {
+	err := c.do(ctx, http.MethodPost, fmt.Sprintf("/conns/%d/%s", id, action), nil)
+	var ae *apiError
+	if errors.As(err, &ae) {
+		switch ae.code {
+		case http.StatusNotFound:
+			return fmt.Errorf("%w: %d", ErrNoConn, id)
+		case http.StatusConflict:
+			return fmt.Errorf("%w: %d", ErrClosing, id)
+		}
+	}
+	return err
+}
+
+// apiError is an error the endpoint answered.
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string { return "control: " + e.msg }
+
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	return c.doBody(ctx, method, path, nil, out)
 }
@@ -100,7 +144,7 @@ func (c *Client) doBody(ctx context.Context, method, path string, in, out any) e
 		if json.Unmarshal(body, &e) != nil || e.Error == "" {
 			e.Error = resp.Status
 		}
-		return fmt.Errorf("control: %s", e.Error)
+		return &apiError{code: resp.StatusCode, msg: e.Error}
 	}
 	if out == nil {
 		return nil

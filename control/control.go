@@ -5,14 +5,18 @@
 //
 // The API, all JSON:
 //
-//	GET  /status    the Status
-//	POST /pause     stop accepting (Server.Pause); answers the Status
-//	POST /resume    accept again (Server.Resume); answers the Status
-//	POST /shutdown  start a graceful shutdown; answers 202 at once
-//	POST /upgrade   hand the sockets to a new process (an UpgradeRequest;
-//	                answers the UpgradeResult once it is ready); WithUpgrade
+//	GET  /status            the Status
+//	POST /pause             stop accepting (Server.Pause); answers the Status
+//	POST /resume            accept again (Server.Resume); answers the Status
+//	POST /shutdown          start a graceful shutdown; answers 202 at once
+//	GET  /conns             the open connections (Server.Conns), by ID
+//	POST /conns/{id}/close  close one gracefully (Conn.Close); answers a ConnAction
+//	POST /conns/{id}/abort  reset one (Conn.Abort); answers a ConnAction
+//	POST /upgrade           hand the sockets to a new process (an UpgradeRequest;
+//	                        answers the UpgradeResult once it is ready); WithUpgrade
 //
-// An error is answered with its HTTP status and {"error": "..."}.
+// An error is answered with its HTTP status and {"error": "..."}: 404 for
+// a connection that is not open, 409 for one already closing.
 package control
 
 import (
@@ -27,6 +31,7 @@ import (
 
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/buffer"
+	"github.com/seed487d475b/proactor/internal/buildinfo"
 	"github.com/seed487d475b/proactor/internal/unixsock"
 )
 
@@ -40,6 +45,14 @@ type Status struct {
 	Listeners []string       `json:"listeners"`
 	Stats     proactor.Stats `json:"stats"`
 	Buffers   buffer.Stats   `json:"buffers"` // the engine's buffer pool
+
+	Version   string        `json:"version"`            // proactor's module version ("(devel)" in its own tree)
+	Revision  string        `json:"revision,omitempty"` // the binary's version control revision, when recorded
+	GoVersion string        `json:"go_version"`
+	Started   time.Time     `json:"started"`   // when the server was made (Server.Started)
+	Uptime    time.Duration `json:"uptime_ns"` // since Started, when the status was taken
+
+	Histograms proactor.Histograms `json:"histograms"`
 }
 
 // Option configures an endpoint.
@@ -87,11 +100,20 @@ func Handler(srv *proactor.Server, opts ...Option) http.Handler {
 		reply(w, http.StatusAccepted, map[string]bool{"shutting_down": true})
 	})
 	mux.HandleFunc("POST /upgrade", cfg.handleUpgrade)
+	mux.HandleFunc("GET /conns", func(w http.ResponseWriter, _ *http.Request) {
+		reply(w, http.StatusOK, srv.Conns())
+	})
+	for _, action := range []string{"close", "abort"} {
+		mux.HandleFunc("POST /conns/{id}/"+action, func(w http.ResponseWriter, r *http.Request) {
+			code, v := connAction(srv, r.PathValue("id"), action)
+			reply(w, code, v)
+		})
+	}
 	// The mux's own 404 and 405 answers are plain text; the API's are JSON.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
-			h.ServeHTTP(w, r)
+			mux.ServeHTTP(w, r) // which sets the pattern's path values
 			return
 		}
 		rec := &statusOnly{}
@@ -105,15 +127,22 @@ func Handler(srv *proactor.Server, opts ...Option) http.Handler {
 }
 
 func statusOf(srv *proactor.Server, name string) Status {
+	bi := buildinfo.Read()
 	st := Status{
-		Server:    name,
-		PID:       os.Getpid(),
-		Engine:    srv.Engine().Name(),
-		Loops:     srv.Engine().Loops(),
-		Paused:    srv.Paused(),
-		Listeners: []string{},
-		Stats:     srv.Stats(),
-		Buffers:   srv.Engine().Buffers().Stats(),
+		Version:    bi.Version,
+		Revision:   bi.Revision,
+		GoVersion:  bi.GoVersion,
+		Started:    srv.Started(),
+		Uptime:     time.Since(srv.Started()),
+		Histograms: srv.Histograms(),
+		Server:     name,
+		PID:        os.Getpid(),
+		Engine:     srv.Engine().Name(),
+		Loops:      srv.Engine().Loops(),
+		Paused:     srv.Paused(),
+		Listeners:  []string{},
+		Stats:      srv.Stats(),
+		Buffers:    srv.Engine().Buffers().Stats(),
 	}
 	for _, a := range srv.Addrs() {
 		st.Listeners = append(st.Listeners, a.String())

@@ -19,6 +19,7 @@ import (
 	"github.com/seed487d475b/proactor"
 	"github.com/seed487d475b/proactor/control"
 	"github.com/seed487d475b/proactor/examples/echo"
+	"github.com/seed487d475b/proactor/internal/buildinfo"
 	"github.com/seed487d475b/proactor/internal/servertest"
 )
 
@@ -62,6 +63,15 @@ func TestStatusPauseResume(t *testing.T) {
 	}
 	if st.Stats.Accepted != 1 || st.Stats.Active != 1 || st.Stats.BytesRead != 5 {
 		t.Fatalf("stats %+v", st.Stats)
+	}
+	if bi := buildinfo.Read(); st.Version != bi.Version || st.GoVersion != bi.GoVersion || st.Revision != bi.Revision {
+		t.Fatalf("version %q %q %q; want %+v", st.Version, st.GoVersion, st.Revision, bi)
+	}
+	if !st.Started.Equal(srv.Started()) || st.Uptime <= 0 || st.Uptime > time.Since(srv.Started()) {
+		t.Fatalf("started %v, uptime %v; the server started %v", st.Started, st.Uptime, srv.Started())
+	}
+	if h := st.Histograms.Callback; len(h.Bounds) == 0 || len(h.Counts) != len(h.Bounds)+1 {
+		t.Fatalf("histograms %+v", st.Histograms)
 	}
 
 	if st, err = cl.Pause(ctx(t)); err != nil || !st.Paused || !srv.Paused() {
@@ -190,6 +200,10 @@ func TestErrorAnswers(t *testing.T) {
 		{name: "GetPause", method: http.MethodGet, path: "/pause", want: http.StatusMethodNotAllowed},
 		{name: "PostStatus", method: http.MethodPost, path: "/status", want: http.StatusMethodNotAllowed},
 		{name: "Unknown", method: http.MethodGet, path: "/nosuch", want: http.StatusNotFound},
+		{name: "BadConnID", method: http.MethodPost, path: "/conns/x/close", want: http.StatusBadRequest},
+		{name: "NoSuchConn", method: http.MethodPost, path: "/conns/999999/abort", want: http.StatusNotFound},
+		{name: "UnknownConnAction", method: http.MethodPost, path: "/conns/1/kill", want: http.StatusNotFound},
+		{name: "GetConnClose", method: http.MethodGet, path: "/conns/1/close", want: http.StatusMethodNotAllowed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,12 +27,22 @@
 //	buffer_gets_total, buffer_hits_total  the engine's buffer pool: buffers asked for, and
 //	                                      those served from its free lists (no allocation)
 //	buffer_retained_bytes                 bytes the pool keeps in free buffers
+//	connection_lifetime_seconds           histogram: how long closed connections were open
+//	loop_lag_seconds                      histogram: from the poller's wait to OnData (sampled)
+//	callback_duration_seconds             histogram: how long OnData ran (sampled)
+//	build_info{version,revision,goversion}  1; proactor's module version, the binary's
+//	                                      version control revision, the Go toolchain
+//
+// The sampled histograms time one OnData call in 64 on each loop, so their
+// _count is a 64th of the calls (Server.Histograms). Names pair read with
+// written, never received with sent.
 package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed487d475b/proactor"
+	"github.com/seed487d475b/proactor/internal/buildinfo"
 )
 
 // Option configures a Collector.
@@ -66,6 +76,8 @@ type Collector struct {
 	paused  *prometheus.Desc
 	loops   *prometheus.Desc
 	pool    [3]*prometheus.Desc // gets, hits, retained bytes
+	hists   [3]*prometheus.Desc // lifetime, loop lag, callback duration
+	build   prometheus.Metric   // build_info: constant for the process
 }
 
 // NewCollector returns a Collector of srv's counters.
@@ -86,7 +98,15 @@ func NewCollector(srv *proactor.Server, opts ...Option) *Collector {
 			desc("buffer_hits_total", "Buffers the engine's pool served from its free lists, without allocating."),
 			desc("buffer_retained_bytes", "Bytes the engine's pool keeps in free buffers."),
 		},
+		hists: [3]*prometheus.Desc{
+			desc("connection_lifetime_seconds", "How long connections were open, from accept (a Client's: from OnOpen) to close."),
+			desc("loop_lag_seconds", "How long input waited on its loop, from the end of the poller's wait to OnData; one OnData call in 64 sampled."),
+			desc("callback_duration_seconds", "How long OnData calls ran; one call in 64 sampled."),
+		},
 	}
+	bi := buildinfo.Read()
+	c.build = constMetric(desc("build_info", "Always 1; the labels say what the binary was built from.", "version", "revision", "goversion"),
+		prometheus.GaugeValue, 1, bi.Version, bi.Revision, bi.GoVersion)
 	counter := func(d *prometheus.Desc, label string, v func(*proactor.Stats) uint64) {
 		c.metrics = append(c.metrics, metric{desc: d, typ: prometheus.CounterValue, label: label,
 			value: func(st *proactor.Stats) float64 { return float64(v(st)) }})
@@ -174,6 +194,10 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.pool {
 		ch <- d
 	}
+	for _, d := range c.hists {
+		ch <- d
+	}
+	ch <- c.build.Desc()
 }
 
 // Collect takes one Stats snapshot and sends every metric from it.
@@ -197,6 +221,27 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- constMetric(c.pool[0], prometheus.CounterValue, float64(ps.Gets))
 	ch <- constMetric(c.pool[1], prometheus.CounterValue, float64(ps.Hits))
 	ch <- constMetric(c.pool[2], prometheus.GaugeValue, float64(ps.Retained))
+	hs := c.srv.Histograms()
+	for i, h := range []proactor.Histogram{hs.ConnLifetime, hs.LoopLag, hs.Callback} {
+		ch <- histogram(c.hists[i], h)
+	}
+	ch <- c.build
+}
+
+// histogram turns a snapshot into Prometheus' cumulative buckets, in
+// seconds.
+func histogram(d *prometheus.Desc, h proactor.Histogram) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(h.Bounds))
+	var below uint64
+	for i, b := range h.Bounds {
+		below += h.Counts[i]
+		buckets[b.Seconds()] = below
+	}
+	m, err := prometheus.NewConstHistogram(d, h.Count, h.Sum.Seconds(), buckets)
+	if err != nil {
+		return prometheus.NewInvalidMetric(d, err)
+	}
+	return m
 }
 
 // constMetric makes a metric, or one that reports the error to the scrape

@@ -55,10 +55,11 @@ proactor_loops{engine=%q,server="echo"} 1
 		"proactor_accepting_paused", "proactor_loops"); err != nil {
 		t.Fatal(err)
 	}
-	// 45 series: 27 single ones, and 4 rejection reasons, 7 timeout
-	// kinds and 7 TLS failure reasons under three names.
-	if n := testutil.CollectAndCount(col); n != 45 {
-		t.Fatalf("%d series, want 45", n)
+	// 49 metrics: 28 single ones, 4 rejection reasons, 7 timeout kinds
+	// and 7 TLS failure reasons under three names, and 3 histograms
+	// (each one metric of _bucket, _sum and _count series).
+	if n := testutil.CollectAndCount(col); n != 49 {
+		t.Fatalf("%d metrics, want 49", n)
 	}
 	// The pool's figures are the engine's.
 	b := srv.Engine().Buffers().Get(100)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -10,9 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed487d475b/proactor"
 )
 
 // TestMain gives the servers the tests start a runtime directory of their
@@ -46,7 +51,9 @@ func TestCtl(t *testing.T) {
 	}
 
 	if out := ctl("stats"); !strings.Contains(out, "server       echo") || !strings.Contains(out, "accepting    on") ||
-		!strings.Contains(out, addr) {
+		!strings.Contains(out, addr) || !strings.Contains(out, "version      proactor (devel)") ||
+		!regexp.MustCompile(`started      \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+ \(up [0-9.]+m?s\)`).MatchString(out) ||
+		!strings.Contains(out, "read         0 B in 0 reads") {
 		t.Fatalf("stats:\n%s", out)
 	}
 	if out := ctl("pause"); out != "proactor: echo: accepting paused\n" {
@@ -71,7 +78,7 @@ func TestCtl(t *testing.T) {
 	if _, err := io.ReadFull(c, got); err != nil || string(got) != "hello" {
 		t.Fatalf("after resume: %q, %v", got, err)
 	}
-	c.Close()
+	ctlConns(t, bin, sock, c)
 
 	if out := ctl("shutdown"); out != "proactor: shutting down\n" {
 		t.Fatalf("shutdown: %q", out)
@@ -90,6 +97,51 @@ func TestCtl(t *testing.T) {
 	}
 }
 
+// ctlConns lists c, the server's one connection (it echoed 5 bytes), as a
+// table and as JSON, closes it by its ID, and finds no such connection
+// after.
+func ctlConns(t *testing.T, bin, sock string, c net.Conn) {
+	t.Helper()
+	ctl := func(args ...string) string {
+		out, _ := runProactor(t, bin, exitOK, append([]string{"ctl", "--control", sock}, args...)...)
+		return out
+	}
+	out := ctl("conns")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "ID  PEER") {
+		t.Fatalf("conns:\n%s", out)
+	}
+	// Aligned: each column of the row starts where its header does.
+	header, row := lines[0], lines[1]
+	for _, col := range []string{"PEER", "LOCAL", "AGE", "STATE", "INPUT", "OUTPUT", "READ", "WRITTEN", "QUEUED", "LOOP"} {
+		i := strings.Index(header, col)
+		if i <= 0 || i >= len(row) || row[i-1] != ' ' || row[i] == ' ' {
+			t.Fatalf("column %s not aligned:\n%s", col, out)
+		}
+	}
+	if f := strings.Fields(row); len(f) != 14 || f[1] != c.LocalAddr().String() || f[4] != "open" ||
+		f[5] != "reading" || f[7]+f[8] != "5B" || f[11]+f[12] != "0B" || f[13] != "0" {
+		t.Fatalf("conns row %q", row)
+	}
+	var cs []proactor.ConnInfo
+	if err := json.Unmarshal([]byte(ctl("conns", "--json")), &cs); err != nil || len(cs) != 1 ||
+		cs[0].BytesRead != 5 || cs[0].Peer.String() != c.LocalAddr().String() {
+		t.Fatalf("conns --json: %+v, %v", cs, err)
+	}
+	id := strconv.FormatUint(cs[0].ID, 10)
+	if out := ctl("close", id); out != "proactor: connection "+id+" closing\n" {
+		t.Fatalf("close: %q", out)
+	}
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("after ctl close: read %d, %v; want EOF", n, err)
+	}
+	c.Close()
+	_, errOut := runProactor(t, bin, exitError, "ctl", "--control", sock, "abort", "999999")
+	if !strings.Contains(errOut, "no open connection 999999") {
+		t.Fatalf("abort of an unknown ID: %q", errOut)
+	}
+}
+
 func TestCtlUsage(t *testing.T) {
 	bin := buildBinary(t)
 	tests := []struct {
@@ -101,6 +153,10 @@ func TestCtlUsage(t *testing.T) {
 		{name: "NoAction", args: []string{"ctl"}, wantStatus: exitUsage, wantStderr: "missing action"},
 		{name: "UnknownAction", args: []string{"ctl", "explode"}, wantStatus: exitUsage, wantStderr: `unknown action "explode"`},
 		{name: "TwoActions", args: []string{"ctl", "pause", "resume"}, wantStatus: exitUsage, wantStderr: `unexpected argument "resume"`},
+		{name: "CloseNoID", args: []string{"ctl", "close"}, wantStatus: exitUsage, wantStderr: "close: missing the connection's ID"},
+		{name: "AbortBadID", args: []string{"ctl", "abort", "x"}, wantStatus: exitUsage, wantStderr: `abort: bad connection ID "x"`},
+		{name: "CloseTwoIDs", args: []string{"ctl", "close", "1", "2"}, wantStatus: exitUsage, wantStderr: `unexpected argument "2"`},
+		{name: "ConnsWithID", args: []string{"ctl", "conns", "3"}, wantStatus: exitUsage, wantStderr: `unexpected argument "3"`},
 		{name: "NoServer", args: []string{"ctl", "--server", "nosuch", "stats"}, wantStatus: exitError, wantStderr: "no server is listening"},
 	}
 	for _, tt := range tests {

@@ -3,13 +3,14 @@
 // Usage:
 //
 //	proactor serve NAME [flags]
-//	proactor ctl stats|pause|resume|shutdown [flags]
+//	proactor ctl stats|conns|close ID|abort ID|pause|resume|shutdown [flags]
 //	proactor bench [flags] [ADDR]
 //	proactor dial [flags] ADDR
 //	proactor file put|get|ls ADDR ...
 //	proactor pop3-user --users FILE NAME < password
 //
-// Run "proactor serve -h" for the servers and flags. Exit status is 0 on
+// Run "proactor serve -h" for the servers and flags, "proactor --version"
+// for what the binary was built from. Exit status is 0 on
 // success, 1 when the server fails, and 2 for a bad command line.
 package main
 
@@ -18,6 +19,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/seed487d475b/proactor/internal/buildinfo"
 )
 
 // Exit statuses; 2 for a bad command line matches what the flag package
@@ -60,6 +63,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "-h", "-help", "--help":
 		usage(stdout)
+		return exitOK
+	case "-version", "--version":
+		fmt.Fprintln(stdout, buildinfo.Read())
 		return exitOK
 	}
 	for _, c := range commands {

@@ -254,6 +254,8 @@ var cases = []testCase{
 	{"CloseAborts", testCloseAborts},
 	{"Registry", testRegistry},
 	{"RegistryChurn", testRegistryChurn},
+	{"Conns", testConns},
+	{"Histograms", testHistograms},
 	{"SharedEngine", testSharedEngine},
 	{"Values", testValues},
 	{"WriteBuffer", testWriteBuffer},
