@@ -41,6 +41,7 @@ type config struct {
 	reusePort   bool
 	tls         *tls.Config
 	tlsMax      int
+	packetSize  int // WithPacketSize (packet.go)
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,

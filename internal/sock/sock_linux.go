@@ -37,29 +37,39 @@ func DupListener(ln net.Listener) (int, netip.AddrPort, error) {
 	if !ok {
 		return -1, netip.AddrPort{}, Wrap("listen", unix.EINVAL)
 	}
-	rc, err := sc.SyscallConn()
+	fd, err := dup(sc)
 	if err != nil {
 		return -1, netip.AddrPort{}, err
-	}
-	fd := -1
-	var derr error
-	if err := rc.Control(func(s uintptr) {
-		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return -1, netip.AddrPort{}, err
-	}
-	if derr != nil {
-		return -1, netip.AddrPort{}, Wrap("fcntl", derr)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return -1, netip.AddrPort{}, Wrap("fcntl", err)
 	}
 	var local netip.AddrPort
 	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsUnspecified() {
 		local = a.AddrPort()
 	}
 	return fd, local, nil
+}
+
+// dup takes a descriptor of its own for sc's socket, close-on-exec and
+// non-blocking.
+func dup(sc syscall.Conn) (int, error) {
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) {
+		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, Wrap("fcntl", derr)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return -1, Wrap("fcntl", err)
+	}
+	return fd, nil
 }
 
 // SetOptions sets o on a new socket. Errors are ignored, as Go's net

@@ -51,6 +51,8 @@ const (
 	kRead
 	kWrote
 	kConnected
+	kDatagram   // packet.go
+	kRecvFailed // packet.go
 )
 
 type completion struct {
@@ -61,6 +63,8 @@ type completion struct {
 	n    int
 	err  error
 	conn *connState // for kRead: whom to release after delivery
+	pkt  *pktState  // for kDatagram and kRecvFailed: the socket
+	idx  int        // for kDatagram: the buffer to give back
 }
 
 type poller struct {
@@ -74,6 +78,8 @@ type poller struct {
 
 	conns []*connState // by slot; loop goroutine only
 	lns   []*lnState
+	pkts  []*pktState        // datagram sockets by slot (packet.go)
+	ds    [1]driver.Datagram // delivery scratch
 }
 
 func (stdDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
@@ -172,6 +178,8 @@ func (p *poller) deliver(c *completion, s driver.Sink) {
 		cs.conn = c.sock.Conn
 		go p.readLoop(c.tok, cs)
 		s.Connected(c.tok, c.sock, nil)
+	case kDatagram, kRecvFailed:
+		p.deliverPacket(c)
 	}
 }
 

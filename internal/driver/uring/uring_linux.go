@@ -97,6 +97,7 @@ const (
 	kSend
 	kPoll // a connect in progress, or the hang-up watch of an idle socket
 	kCancel
+	kPacket // a datagram socket's recvmsg (packet_linux.go)
 )
 
 func userData(k kind, slot, gen uint32) uint64 {
@@ -244,6 +245,9 @@ type options struct {
 	recvLimit  int    // bytes after which a multishot receive ends: 0 readBudget, -1 none
 	sqEntries  uint32
 	cqEntries  uint32
+	// singleRecvmsg receives datagrams with single-shot recvmsg, as on a
+	// kernel without the multishot form.
+	singleRecvmsg bool
 }
 
 // newBufRing registers the loop's buffer ring: incremental where the
@@ -308,6 +312,16 @@ type poller struct {
 	spareHeld [][]byte
 	spareLow  int    // the fewest spare buffers since the last Trim
 	seq       uint32 // counts Polls, for the read budget
+
+	// Datagram sockets (packet_linux.go).
+	pkts         []pktSlot
+	pktOrphans   map[uint64]*pktRecv // receives of closed sockets, until their last completion
+	pktDead      []*pktRecv          // closed while idle, freed after the reap
+	pktGroups    []uint16            // buffer groups free for reuse
+	pktNextGroup uint16
+	pktSingle    bool // the kernel refused multishot recvmsg
+	pds          pktBatch
+	tx           *sock.Mmsg // sendmmsg scratch, made on the first send
 }
 
 func (d uringDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
@@ -345,6 +359,8 @@ func newPoller(cfg driver.Config, o options) (*poller, error) {
 		wakeBuf: new([8]byte),
 		o:       o,
 		cqes:    make([]uring.CQE, 256),
+
+		pktOrphans: make(map[uint64]*pktRecv),
 	}
 	switch {
 	case o.recvLimit == 0:
@@ -937,6 +953,7 @@ func (p *poller) Release() error {
 			p.Unlisten(driver.MakeToken(uint32(i), l.gen))
 		}
 	}
+	p.releasePackets()
 	p.released = true
 	drained := !p.owned // a ring never entered holds nothing of ours
 	if onThread {
@@ -958,6 +975,7 @@ func (p *poller) Release() error {
 	err := p.ring.Close()
 	if drained {
 		err = errors.Join(err, p.bufs.Free())
+		p.freeOrphanPackets()
 	}
 	err = errors.Join(err, sock.Wrap("close", unix.Close(p.wakefd)))
 	p.orphans, p.starved, p.deliver = nil, nil, nil
