@@ -231,6 +231,9 @@ func (p *poller) onPacket(cqe *uring.CQE, s driver.Sink) {
 			r.ring.Recycle(bid)
 			break
 		}
+		// The buffer's rounding may hold a few bytes more than asked: the
+		// limit is the socket's size, on every engine.
+		payload = payload[:min(len(payload), ps.size)]
 		p.gather(t, r, driver.Datagram{Data: payload, Addr: from, Size: size}, bid)
 	case cqe.Res >= 0 && r.ring == nil:
 		p.flushPackets()
