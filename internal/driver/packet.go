@@ -9,8 +9,9 @@ import (
 // which every engine offers as a PacketPoller:
 //
 //   - ListenPacket(t, pc, s, size): the engine takes the socket (a
-//     duplicate of pc's descriptor, or pc itself on the portable engine)
-//     and starts receiving into buffers of size bytes. Received datagrams
+//     duplicate of pc's descriptor, after which it closes pc; or pc
+//     itself on the portable engine) and starts receiving into buffers of
+//     size bytes. The caller closes pc after ClosePacket either way. Received datagrams
 //     are reported in batches as s.Datagrams(t, ds); each Datagram's Data
 //     is valid only until Datagrams returns. A datagram larger than size
 //     arrives with Size above len(Data) (MSG_TRUNC): the engine never

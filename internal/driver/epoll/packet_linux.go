@@ -37,6 +37,9 @@ func (p *poller) ListenPacket(t driver.Token, pc net.PacketConn, s driver.Packet
 	if err != nil {
 		return err
 	}
+	// The duplicate is the socket from here on. pc's descriptor stays in
+	// Go's network poller, which every datagram would wake for nothing.
+	pc.Close()
 	for int(t.Slot()) >= len(p.pkts) {
 		p.pkts = append(p.pkts, pktSlot{fd: -1})
 	}

@@ -78,6 +78,9 @@ func (p *poller) ListenPacket(t driver.Token, pc net.PacketConn, s driver.Packet
 	if err != nil {
 		return err
 	}
+	// The duplicate is the socket from here on. pc's descriptor stays in
+	// Go's network poller, which every datagram would wake for nothing.
+	pc.Close()
 	r, err := p.newPktRecv(size)
 	if err != nil {
 		unix.Close(fd)
