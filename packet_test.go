@@ -118,6 +118,7 @@ func TestPacket(t *testing.T) {
 		{"SendError", testPacketSendError},
 		{"Panic", testPacketPanic},
 		{"CloseWhileReceiving", testPacketCloseWhileReceiving},
+		{"EngineClose", testPacketEngineClose},
 	}
 	for _, engine := range proactor.Engines() {
 		t.Run(engine, func(t *testing.T) {
@@ -407,4 +408,37 @@ func testPacketCloseWhileReceiving(t *testing.T, engine string) {
 		t.Fatalf("the port is still held: %v", err)
 	}
 	again.Close()
+}
+
+// Closing a shared engine closes the datagram sockets on it: Done comes,
+// and the server forgets them.
+func testPacketEngineClose(t *testing.T, engine string) {
+	e, err := proactor.NewEngine(proactor.WithEngineName(engine), proactor.WithLoops(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := proactor.NewPacketServer(newUDPEcho(), proactor.WithEngine(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := srv.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := udpClient(t)
+	c.WriteToUDPAddrPort([]byte("x"), pc.LocalAddr().(*net.UDPAddr).AddrPort())
+	recvUDP(t, c, make([]byte, 64))
+	e.Close()
+	select {
+	case <-pc.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the socket outlived its engine")
+	}
+	if st := srv.Stats(); st.Sockets != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if _, err := srv.ListenPacket("udp", "127.0.0.1:0"); !errors.Is(err, proactor.ErrEngineClosed) {
+		t.Fatalf("ListenPacket on a closed engine: %v", err)
+	}
+	srv.Close()
 }

@@ -30,10 +30,17 @@ type client struct {
 // counts the window as lost and sends a new one.
 const lossTimeout = 200 * time.Millisecond
 
+// selfCPU is the user and system time this process has used.
+func selfCPU() time.Duration {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // runLoad drives the echo at --addr from one thread: an epoll set over the
 // client sockets, recvmmsg and sendmmsg batches. It prints "window-start"
-// after the warm-up and "window-end ECHOES LOST" after the window, then
-// drains for a moment and exits.
+// after the warm-up and "window-end ECHOES LOST CPU-NS" after the window
+// (CPU-NS: its own CPU time in the window), and exits.
 func runLoad(args []string) int {
 	fs := flag.NewFlagSet("udpbench load", flag.ExitOnError)
 	addrS := fs.String("addr", "", "the server")
@@ -112,6 +119,7 @@ func load(addr netip.AddrPort, warmup, duration time.Duration, nclients, infligh
 	}
 	windowStart, windowEnd := start.Add(warmup), start.Add(warmup+duration)
 	var echoes, lost int64
+	var cpu0 time.Duration
 	inWindow := false
 	events := make([]unix.EpollEvent, nclients)
 	for {
@@ -119,10 +127,11 @@ func load(addr netip.AddrPort, warmup, duration time.Duration, nclients, infligh
 		if !inWindow && now.After(windowStart) {
 			inWindow = true
 			echoes, lost = 0, 0
+			cpu0 = selfCPU()
 			fmt.Println("window-start")
 		}
 		if now.After(windowEnd) {
-			fmt.Printf("window-end %d %d\n", echoes, lost)
+			fmt.Printf("window-end %d %d %d\n", echoes, lost, selfCPU()-cpu0)
 			return nil
 		}
 		n, err := unix.EpollWait(epfd, events, 50)

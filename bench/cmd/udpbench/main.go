@@ -47,6 +47,8 @@ func main() {
 type result struct {
 	rate  float64 // datagrams echoed per second
 	cpuNs float64 // server CPU per datagram
+	util  float64 // server CPU time over the window (1: one CPU busy)
+	lutil float64 // the load generator's, likewise
 	lost  int64
 }
 
@@ -79,7 +81,7 @@ func runBench(args []string) int {
 				fmt.Fprintf(os.Stderr, "udpbench: %s, round %d: %v\n", kind, r+1, err)
 				return 1
 			}
-			fmt.Fprintf(os.Stderr, "round %d %-15s %9.0f datagrams/s  %6.0f ns CPU/datagram  %d lost\n", r+1, kind, x.rate, x.cpuNs, x.lost)
+			fmt.Fprintf(os.Stderr, "round %d %-15s %9.0f datagrams/s  %6.0f ns CPU/datagram  server CPU %3.0f%%  load CPU %3.0f%%  %d lost\n", r+1, kind, x.rate, x.cpuNs, 100*x.util, 100*x.lutil, x.lost)
 			res[kind] = append(res[kind], x)
 		}
 	}
@@ -140,15 +142,18 @@ func runOne(exe, kind string, pin bool, warmup, duration time.Duration, clients,
 		switch {
 		case len(f) == 1 && f[0] == "window-start":
 			start, err = procCPU(srv.Process.Pid)
-		case len(f) == 3 && f[0] == "window-end":
+		case len(f) == 4 && f[0] == "window-end":
 			end, err = procCPU(srv.Process.Pid)
 			n, _ := strconv.ParseInt(f[1], 10, 64)
 			x.lost, _ = strconv.ParseInt(f[2], 10, 64)
+			lcpu, _ := strconv.ParseInt(f[3], 10, 64)
+			x.lutil = float64(lcpu) / float64(duration)
 			if n == 0 {
 				return result{}, fmt.Errorf("no datagram echoed")
 			}
 			x.rate = float64(n) / duration.Seconds()
 			x.cpuNs = float64(end-start) / float64(n)
+			x.util = float64(end-start) / float64(duration)
 		}
 		if err != nil {
 			return result{}, err
@@ -214,16 +219,16 @@ func median(xs []float64) (float64, float64) {
 func report(w io.Writer, kinds []string, res map[string][]result, clients, inflight, size int, d time.Duration, rounds int) {
 	fmt.Fprintf(w, "UDP echo, %d client sockets × %d datagrams in flight × %d B; %d interleaved rounds of %v; medians ± half the range\n\n",
 		clients, inflight, size, rounds, d)
-	fmt.Fprintln(w, "| server | datagrams/s | server CPU per datagram | CPU vs gonet | lost |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| server | datagrams/s | server CPU per datagram | CPU vs gonet | server CPU use | load CPU use | lost |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	var base float64
 	if r, ok := res["gonet"]; ok {
-		base, _ = median(cpus(r))
+		base, _ = median(pick(r, func(x result) float64 { return x.cpuNs }))
 	}
 	for _, k := range kinds {
 		r := res[k]
-		rate, rr := median(rates(r))
-		cpu, cr := median(cpus(r))
+		rate, rr := median(pick(r, func(x result) float64 { return x.rate }))
+		cpu, cr := median(pick(r, func(x result) float64 { return x.cpuNs }))
 		ratio := "—"
 		if base > 0 {
 			ratio = fmt.Sprintf("%.2f×", cpu/base)
@@ -232,22 +237,17 @@ func report(w io.Writer, kinds []string, res map[string][]result, clients, infli
 		for _, x := range r {
 			lost += x.lost
 		}
-		fmt.Fprintf(w, "| %s | %.0f ± %.0f | %.0f ± %.0f ns | %s | %d |\n", k, rate, rr, cpu, cr, ratio, lost)
+		util, _ := median(pick(r, func(x result) float64 { return x.util }))
+		lutil, _ := median(pick(r, func(x result) float64 { return x.lutil }))
+		fmt.Fprintf(w, "| %s | %.0f ± %.0f | %.0f ± %.0f ns | %s | %.0f%% | %.0f%% | %d |\n", k, rate, rr, cpu, cr, ratio, 100*util, 100*lutil, lost)
 	}
 }
 
-func rates(r []result) []float64 {
+// pick returns one figure of each result.
+func pick(r []result, f func(result) float64) []float64 {
 	out := make([]float64, len(r))
 	for i, x := range r {
-		out[i] = x.rate
-	}
-	return out
-}
-
-func cpus(r []result) []float64 {
-	out := make([]float64, len(r))
-	for i, x := range r {
-		out[i] = x.cpuNs
+		out[i] = f(x)
 	}
 	return out
 }
