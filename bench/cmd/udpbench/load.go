@@ -27,7 +27,9 @@ type client struct {
 }
 
 // lossTimeout is how long a client waits for a missing echo before it
-// counts the window as lost and sends a new one.
+// gives up on its window (counted: a datagram dropped, or a stall of the
+// machine longer than this; echoes that come later are not counted twice)
+// and sends a new one.
 const lossTimeout = 200 * time.Millisecond
 
 // selfCPU is the user and system time this process has used.

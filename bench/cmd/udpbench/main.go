@@ -49,7 +49,7 @@ type result struct {
 	cpuNs float64 // server CPU per datagram
 	util  float64 // server CPU time over the window (1: one CPU busy)
 	lutil float64 // the load generator's, likewise
-	lost  int64
+	lost  int64 // datagrams a client gave up on: no echo for 200 ms
 }
 
 func runBench(args []string) int {
@@ -81,7 +81,7 @@ func runBench(args []string) int {
 				fmt.Fprintf(os.Stderr, "udpbench: %s, round %d: %v\n", kind, r+1, err)
 				return 1
 			}
-			fmt.Fprintf(os.Stderr, "round %d %-15s %9.0f datagrams/s  %6.0f ns CPU/datagram  server CPU %3.0f%%  load CPU %3.0f%%  %d lost\n", r+1, kind, x.rate, x.cpuNs, 100*x.util, 100*x.lutil, x.lost)
+			fmt.Fprintf(os.Stderr, "round %d %-15s %9.0f datagrams/s  %6.0f ns CPU/datagram  server CPU %3.0f%%  load CPU %3.0f%%  %d given up\n", r+1, kind, x.rate, x.cpuNs, 100*x.util, 100*x.lutil, x.lost)
 			res[kind] = append(res[kind], x)
 		}
 	}
@@ -219,7 +219,7 @@ func median(xs []float64) (float64, float64) {
 func report(w io.Writer, kinds []string, res map[string][]result, clients, inflight, size int, d time.Duration, rounds int) {
 	fmt.Fprintf(w, "UDP echo, %d client sockets × %d datagrams in flight × %d B; %d interleaved rounds of %v; medians ± half the range\n\n",
 		clients, inflight, size, rounds, d)
-	fmt.Fprintln(w, "| server | datagrams/s | server CPU per datagram | CPU vs gonet | server CPU use | load CPU use | lost |")
+	fmt.Fprintln(w, "| server | datagrams/s | server CPU per datagram | CPU vs gonet | server CPU use | load CPU use | given up |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	var base float64
 	if r, ok := res["gonet"]; ok {
