@@ -49,7 +49,7 @@ type result struct {
 	cpuNs float64 // server CPU per datagram
 	util  float64 // server CPU time over the window (1: one CPU busy)
 	lutil float64 // the load generator's, likewise
-	lost  int64 // datagrams a client gave up on: no echo for 200 ms
+	lost  int64   // datagrams a client gave up on: no echo for 200 ms
 }
 
 func runBench(args []string) int {
