@@ -22,14 +22,16 @@ type client struct {
 	fd          int
 	id          uint32
 	seq         uint32
+	since       uint32 // the first sequence number of the current window
 	outstanding int
 	lastRecv    time.Time
 }
 
 // lossTimeout is how long a client waits for a missing echo before it
 // gives up on its window (counted: a datagram dropped, or a stall of the
-// machine longer than this; echoes that come later are not counted twice)
-// and sends a new one.
+// machine longer than this) and sends a new one; echoes of the old window
+// that come later count as echoes but are not replaced, so what is in
+// flight stays the window.
 const lossTimeout = 200 * time.Millisecond
 
 // selfCPU is the user and system time this process has used.
@@ -150,15 +152,21 @@ func load(addr netip.AddrPort, warmup, duration time.Duration, nclients, infligh
 			if err != nil {
 				return fmt.Errorf("recvmmsg: %w", err)
 			}
+			fresh := 0
 			for _, d := range got {
 				if d.Size != size || binary.LittleEndian.Uint32(d.Data) != c.id {
 					return fmt.Errorf("client %d: wrong echo of %d bytes (id %d)", c.id, d.Size, binary.LittleEndian.Uint32(d.Data))
 				}
+				// An echo of a window given up on is counted but not
+				// replaced: the new window is already out.
+				if binary.LittleEndian.Uint32(d.Data[4:])-c.since < 1<<31 {
+					fresh++
+				}
 			}
 			echoes += int64(len(got))
-			c.outstanding = max(c.outstanding-len(got), 0)
+			c.outstanding = max(c.outstanding-fresh, 0)
 			c.lastRecv = now
-			if err := send(c, len(got)); err != nil {
+			if err := send(c, fresh); err != nil {
 				return err
 			}
 		}
@@ -166,6 +174,7 @@ func load(addr netip.AddrPort, warmup, duration time.Duration, nclients, infligh
 			if now.Sub(c.lastRecv) > lossTimeout {
 				lost += int64(c.outstanding)
 				c.outstanding = 0
+				c.since = c.seq
 				c.lastRecv = now
 				if err := send(c, inflight); err != nil {
 					return err
