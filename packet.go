@@ -60,9 +60,14 @@ const (
 	// maxPacketSize is the largest UDP payload (over IPv6; IPv4's is 20
 	// bytes less, which the kernel enforces).
 	maxPacketSize = 65535 - 8
-	// maxQueuedPackets bounds the datagrams queued on a socket between
-	// two flushes; past it WriteTo refuses with ErrQueueFull.
+	// maxQueuedPackets and maxQueuedBytes bound what is queued on a
+	// socket between two flushes; past either WriteTo refuses with
+	// ErrQueueFull.
 	maxQueuedPackets = 4096
+	maxQueuedBytes   = 4 << 20
+	// keepQueueBytes is the most a flushed queue keeps for the next: a
+	// burst's larger buffer goes back to the GC.
+	keepQueueBytes = 256 << 10
 )
 
 // WithPacketSize sets the largest datagram a PacketServer's sockets
@@ -307,7 +312,9 @@ func (c *PacketConn) Done() <-chan struct{} { return c.done }
 // together after it (one sendmmsg on epoll and uring); from another
 // goroutine, as soon as the loop gets to them. Safe from any goroutine.
 // A datagram the kernel refuses later is reported to a
-// PacketErrorHandler and counted, as UDP loses datagrams anyway.
+// PacketErrorHandler and counted, as UDP loses datagrams anyway. Past 4096
+// datagrams or 4 MiB queued and not yet handed to the kernel, WriteTo
+// returns ErrQueueFull and queues nothing.
 func (c *PacketConn) WriteTo(p []byte, addr netip.AddrPort) error {
 	if len(p) > maxPacketSize {
 		return ErrPacketTooLarge
@@ -320,7 +327,7 @@ func (c *PacketConn) WriteTo(p []byte, addr netip.AddrPort) error {
 		c.mu.Unlock()
 		return net.ErrClosed
 	}
-	if len(c.msgs) >= maxQueuedPackets {
+	if len(c.msgs) >= maxQueuedPackets || len(c.msgs) > 0 && len(c.out)+len(p) > maxQueuedBytes {
 		c.mu.Unlock()
 		c.sh.drops.Add(1)
 		return ErrQueueFull
@@ -401,6 +408,9 @@ func (c *PacketConn) send() {
 	}
 	clear(all)
 	c.ds = all[:0]
+	if cap(out) > keepQueueBytes {
+		out = nil
+	}
 	c.spareOut, c.spareMsgs = out[:0], msgs[:0]
 }
 
@@ -483,6 +493,9 @@ func (c *PacketConn) reportError(addr netip.AddrPort, err error) {
 // connections and listeners.
 
 func (l *loop) openPacket(c *PacketConn) error {
+	if c.finished {
+		return ErrServerClosed // Close overtook the start
+	}
 	slot := len(l.pkts)
 	for i, x := range l.pkts {
 		if x == nil {

@@ -119,6 +119,7 @@ func TestPacket(t *testing.T) {
 		{"Panic", testPacketPanic},
 		{"CloseWhileReceiving", testPacketCloseWhileReceiving},
 		{"EngineClose", testPacketEngineClose},
+		{"QueueFull", testPacketQueueFull},
 	}
 	for _, engine := range proactor.Engines() {
 		t.Run(engine, func(t *testing.T) {
@@ -441,4 +442,42 @@ func testPacketEngineClose(t *testing.T, engine string) {
 		t.Fatalf("ListenPacket on a closed engine: %v", err)
 	}
 	srv.Close()
+}
+
+// A callback that writes more than the queue holds before it can be
+// flushed gets ErrQueueFull for the excess, which is counted as dropped;
+// the next batch has room again.
+func testPacketQueueFull(t *testing.T, engine string) {
+	sink := udpClient(t) // never read: the flood lands in its buffer
+	to := sink.LocalAddr().(*net.UDPAddr).AddrPort()
+	h := newUDPEcho()
+	var refused atomic.Int64
+	h.onPkt = func(pc *proactor.PacketConn, data []byte, from netip.AddrPort) bool {
+		if string(data) != "fill" {
+			return false
+		}
+		for range 4096 {
+			if err := pc.WriteTo([]byte("x"), to); err != nil {
+				panic(err)
+			}
+		}
+		if err := pc.WriteTo(data, from); errors.Is(err, proactor.ErrQueueFull) {
+			refused.Add(1)
+		}
+		return true
+	}
+	srv, _, addr := startUDP(t, engine, h)
+	c := udpClient(t)
+	c.WriteToUDPAddrPort([]byte("fill"), addr)
+	statsSettle(srv, func(st proactor.PacketStats) bool { return st.Sent+st.Dropped >= 4097 })
+	c.WriteToUDPAddrPort([]byte("after"), addr)
+	if got, _ := recvUDP(t, c, make([]byte, 64)); string(got) != "after" {
+		t.Fatalf("got %q, want the echo of the datagram after the flood", got)
+	}
+	if refused.Load() != 1 {
+		t.Fatalf("%d writes refused, want 1", refused.Load())
+	}
+	if st := srv.Stats(); st.Dropped < 1 {
+		t.Fatalf("stats %+v", st)
+	}
 }
