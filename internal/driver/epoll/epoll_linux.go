@@ -6,6 +6,8 @@
 // armed only while such a write is pending. Interest is level-triggered: one
 // read per readiness event per connection keeps loops fair without a
 // read-until-EAGAIN loop, and a paused connection simply drops EPOLLIN.
+// Datagram sockets get one recvmmsg of up to a batch per readiness event
+// and send with sendmmsg (packet_linux.go).
 package epoll
 
 import (

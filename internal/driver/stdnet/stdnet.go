@@ -4,7 +4,8 @@
 //
 // Go's net package offers blocking calls only, so the engine turns them into
 // completions with goroutines: one accept goroutine per listener, one reader
-// goroutine per connection, and one goroutine per pending write. Each posts
+// goroutine per connection and per datagram socket (packet.go), and one
+// goroutine per pending write. Each posts
 // its completion to the loop's queue and wakes the loop; the loop delivers
 // completions to the Sink inside Poll, so the state machine above sees the
 // same single-threaded, in-order world as on epoll.

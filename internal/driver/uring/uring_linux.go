@@ -6,6 +6,8 @@
 // no buffer), a sendmsg for the part of a write the socket did not take at
 // once, a read of an eventfd kept armed for Wake, and a one-shot poll for
 // connects and for hang-ups of connections that neither read nor write.
+// Datagram sockets receive with a multishot recvmsg from a buffer ring of
+// their own (packet_linux.go).
 //
 // Submission is single-threaded: the ring is created disabled with
 // IORING_SETUP_SINGLE_ISSUER (and DEFER_TASKRUN where the kernel has it);
