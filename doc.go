@@ -1,4 +1,4 @@
-// Package proactor is a framework for TCP servers in the Proactor model: the
+// Package proactor is a framework for TCP (and UDP) servers in the Proactor model: the
 // framework owns the sockets, the event loops, the buffers, accepting and
 // shutdown; your Handler reacts to completed I/O.
 //
@@ -79,6 +79,7 @@
 // balancer take the client's address from the PROXY protocol header
 // (package proxyproto), and every admission rule then judges that address.
 // docs/DEPLOY.md shows HAProxy, nginx and Kubernetes in front.
+//
 // # Watching
 //
 // Server.Stats sums per-loop counters and Server.Histograms per-loop
@@ -87,6 +88,24 @@
 // scrape (package metrics exports them to Prometheus). Server.Conns is the
 // listing: each loop describes its connections (addresses, age, state of
 // each side, bytes read and written, queue) between two iterations.
+//
+// # Datagrams (UDP)
+//
+// A PacketServer runs a PacketHandler on UDP sockets (ListenPacket,
+// ServePacket) on the loops of an Engine, which it may share with
+// Servers. Each socket belongs to one loop; OnPacket(pc, data, from) runs
+// there for each datagram received whole, in order, never two at a time
+// for one socket, and data is valid only until it returns.
+// PacketConn.WriteTo(p, addr) copies a reply and is safe from any
+// goroutine; the replies written during a batch of OnPacket calls leave
+// together after it. A datagram larger than WithPacketSize (4096 bytes by
+// default) is dropped and reported to the optional PacketErrorHandler as a
+// *TruncatedError (ErrTruncated), never delivered cut; datagrams the kernel
+// refuses to send are reported there too, and everything is counted in
+// PacketStats. PacketConn.Close sends what is queued, closes the socket on
+// its loop and closes Done once no callback of it can run; a panic in
+// OnPacket is recovered, logged and counted, and the next datagram is
+// delivered.
 //
 // # Stopping
 //

@@ -100,6 +100,9 @@ type loop struct {
 
 	plain []byte // TLS: decrypted bytes being delivered, made on first use
 
+	pkts   []*PacketConn // datagram sockets by slot (packet.go)
+	pktGen uint32
+
 	stopping bool
 	done     chan struct{}
 }
@@ -300,6 +303,7 @@ func (l *loop) teardown() {
 			ln.unlisten()
 		}
 	}
+	l.closePackets()
 	if err := l.poller.Release(); err != nil {
 		l.eng.log.Error("proactor: releasing poller", "loop", l.idx, "err", err)
 	}

@@ -56,6 +56,7 @@ type config struct {
 	unix        bool          // a unix socket's listener (noteUnix)
 	unixPath    string
 	proxy       bool // WithProxyProtocol
+	packetSize  int  // WithPacketSize (packet.go)
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,

@@ -30,6 +30,7 @@ import (
 	"github.com/seed487d475b/proactor/examples/line"
 	"github.com/seed487d475b/proactor/examples/packet"
 	"github.com/seed487d475b/proactor/examples/pop3d"
+	"github.com/seed487d475b/proactor/examples/udpecho"
 	"github.com/seed487d475b/proactor/examples/web"
 	"github.com/seed487d475b/proactor/metrics"
 	"github.com/seed487d475b/proactor/pop3"
@@ -87,6 +88,11 @@ var servers = map[string]func() (proactor.Handler, []listenSpec){
 	// first listener hands a connection over only once data has arrived
 	// (deferred accept, with a first-data timeout as the backstop), the
 	// second at once.
+	// udp-echo is the datagram echo (udp.go): no Handler, and its
+	// address is UDP's.
+	udpEchoName: func() (proactor.Handler, []listenSpec) {
+		return nil, []listenSpec{{addr: udpecho.DefaultAddr + "/udp"}}
+	},
 	"dual": func() (proactor.Handler, []listenSpec) {
 		return echo.Handler{}, []listenSpec{
 			{addr: "127.0.0.1:5004", opts: []proactor.Option{
@@ -151,6 +157,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	pop3Opts.register(fs)
 	var transport transportFlags
 	transport.register(fs)
+	var udpOpts udpFlags
+	udpOpts.register(fs)
 	// The flag package would print its errors unprefixed and the usage
 	// without the server list; silence it and report both below.
 	fs.SetOutput(io.Discard)
@@ -179,6 +187,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = transport.check()
 	}
+	if err == nil {
+		err = udpOpts.check(name, fs)
+	}
 	if err == nil && *reusePort && *leastConns {
 		err = errors.New("--least-conns has no effect with --reuse-port, where each loop keeps what its socket accepts")
 	}
@@ -188,6 +199,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	if name == udpEchoName {
+		return serveUDP(listen, *engine, *loops, logLevel, udpOpts, stdout, stderr)
+	}
 	h, specs := servers[name]()
 	switch name {
 	case "files":

@@ -21,6 +21,7 @@ const (
 const (
 	OpPollAdd     uint8 = 6
 	OpSendmsg     uint8 = 9
+	OpRecvmsg     uint8 = 10
 	OpAccept      uint8 = 13
 	OpAsyncCancel uint8 = 14
 	OpRead        uint8 = 22

@@ -6,6 +6,8 @@
 // armed only while such a write is pending. Interest is level-triggered: one
 // read per readiness event per connection keeps loops fair without a
 // read-until-EAGAIN loop, and a paused connection simply drops EPOLLIN.
+// Datagram sockets get one recvmmsg of up to a batch per readiness event
+// and send with sendmmsg (packet_linux.go).
 package epoll
 
 import (
@@ -114,6 +116,8 @@ type poller struct {
 	conns    driver.Table[connSlot]
 	lns      []lnSlot
 	w        sock.Writer
+	pkts     []pktSlot  // datagram sockets (packet_linux.go)
+	tx       *sock.Mmsg // sendmmsg scratch, made on the first send
 }
 
 func (epollDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
@@ -415,6 +419,7 @@ func (p *poller) Release() error {
 			l.fd = -1
 		}
 	}
+	p.releasePackets()
 	unix.Close(p.wakefd)
 	return p.epf.Close()
 }
@@ -472,6 +477,8 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 		case ev.Pad == padWake:
 			var buf [8]byte
 			unix.Read(p.wakefd, buf[:])
+		case ev.Fd&pktFlag != 0:
+			p.receive(driver.MakeToken(uint32(ev.Fd&^pktFlag), uint32(ev.Pad)))
 		case ev.Fd&lnFlag != 0:
 			p.accept(driver.MakeToken(uint32(ev.Fd&^lnFlag), uint32(ev.Pad)), s)
 		default:

@@ -233,6 +233,7 @@ func (p *poller) Release() error {
 			p.Unlisten(driver.MakeToken(uint32(i), l.gen))
 		}
 	}
+	p.releasePackets()
 	// Readers waiting for delivery have quit on done; sockets accepted but
 	// not delivered would be left open, so they are closed here, and post
 	// closes any that arrive later.

@@ -4,7 +4,8 @@
 //
 // Go's net package offers blocking calls only, so the engine turns them into
 // completions with goroutines: one accept goroutine per listener, one reader
-// goroutine per connection, and one goroutine per pending write. Each posts
+// goroutine per connection and per datagram socket (packet.go), and one
+// goroutine per pending write. Each posts
 // its completion to the loop's queue and wakes the loop; the loop delivers
 // completions to the Sink inside Poll, so the state machine above sees the
 // same single-threaded, in-order world as on epoll.
@@ -51,6 +52,8 @@ const (
 	kRead
 	kWrote
 	kConnected
+	kDatagram   // packet.go
+	kRecvFailed // packet.go
 )
 
 type completion struct {
@@ -61,6 +64,8 @@ type completion struct {
 	n    int
 	err  error
 	conn *connState // for kRead: whom to release after delivery
+	pkt  *pktState  // for kDatagram and kRecvFailed: the socket
+	idx  int        // for kDatagram: the buffer to give back
 }
 
 type poller struct {
@@ -74,6 +79,8 @@ type poller struct {
 
 	conns []*connState // by slot; loop goroutine only
 	lns   []*lnState
+	pkts  []*pktState        // datagram sockets by slot (packet.go)
+	ds    [1]driver.Datagram // delivery scratch
 }
 
 func (stdDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
@@ -174,6 +181,8 @@ func (p *poller) deliver(c *completion, s driver.Sink) {
 		cs.conn = c.sock.Conn
 		go p.readLoop(c.tok, cs)
 		s.Connected(c.tok, c.sock, nil)
+	case kDatagram, kRecvFailed:
+		p.deliverPacket(c)
 	}
 }
 

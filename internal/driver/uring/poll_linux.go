@@ -39,6 +39,7 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 	}
 	p.deliverHeld(s)
 	p.rearmStarved()
+	p.freeDeadPackets()
 	return nil
 }
 
@@ -50,6 +51,7 @@ func (p *poller) reap(s driver.Sink) {
 		for i := range n {
 			p.dispatch(&p.cqes[i], s)
 		}
+		p.flushPackets()
 		if n < len(p.cqes) {
 			return
 		}
@@ -73,6 +75,8 @@ func (p *poller) dispatch(cqe *uring.CQE, s driver.Sink) {
 		p.onSend(cqe, s)
 	case kPoll:
 		p.onPoll(cqe, s)
+	case kPacket:
+		p.onPacket(cqe, s)
 	}
 }
 

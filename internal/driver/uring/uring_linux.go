@@ -6,6 +6,8 @@
 // no buffer), a sendmsg for the part of a write the socket did not take at
 // once, a read of an eventfd kept armed for Wake, and a one-shot poll for
 // connects and for hang-ups of connections that neither read nor write.
+// Datagram sockets receive with a multishot recvmsg from a buffer ring of
+// their own (packet_linux.go).
 //
 // Submission is single-threaded: the ring is created disabled with
 // IORING_SETUP_SINGLE_ISSUER (and DEFER_TASKRUN where the kernel has it);
@@ -97,6 +99,7 @@ const (
 	kSend
 	kPoll // a connect in progress, or the hang-up watch of an idle socket
 	kCancel
+	kPacket // a datagram socket's recvmsg (packet_linux.go)
 )
 
 func userData(k kind, slot, gen uint32) uint64 {
@@ -250,6 +253,9 @@ type options struct {
 	recvLimit  int    // bytes after which a multishot receive ends: 0 readBudget, -1 none
 	sqEntries  uint32
 	cqEntries  uint32
+	// singleRecvmsg receives datagrams with single-shot recvmsg, as on a
+	// kernel without the multishot form.
+	singleRecvmsg bool
 }
 
 // newBufRing registers the loop's buffer ring: incremental where the
@@ -314,6 +320,16 @@ type poller struct {
 	spareHeld [][]byte
 	spareLow  int    // the fewest spare buffers since the last Trim
 	seq       uint32 // counts Polls, for the read budget
+
+	// Datagram sockets (packet_linux.go).
+	pkts         []pktSlot
+	pktOrphans   map[uint64]*pktRecv // receives of closed sockets, until their last completion
+	pktDead      []*pktRecv          // closed while idle, freed after the reap
+	pktGroups    []uint16            // buffer groups free for reuse
+	pktNextGroup uint16
+	pktSingle    bool // the kernel refused multishot recvmsg
+	pds          pktBatch
+	tx           *sock.Mmsg // sendmmsg scratch, made on the first send
 }
 
 func (d uringDriver) NewPoller(cfg driver.Config) (driver.Poller, error) {
@@ -351,6 +367,8 @@ func newPoller(cfg driver.Config, o options) (*poller, error) {
 		wakeBuf: new([8]byte),
 		o:       o,
 		cqes:    make([]uring.CQE, 256),
+
+		pktOrphans: make(map[uint64]*pktRecv),
 	}
 	switch {
 	case o.recvLimit == 0:
@@ -957,6 +975,7 @@ func (p *poller) Release() error {
 			p.Unlisten(driver.MakeToken(uint32(i), l.gen))
 		}
 	}
+	p.releasePackets()
 	p.released = true
 	drained := !p.owned // a ring never entered holds nothing of ours
 	if onThread {
@@ -978,6 +997,7 @@ func (p *poller) Release() error {
 	err := p.ring.Close()
 	if drained {
 		err = errors.Join(err, p.bufs.Free())
+		p.freeOrphanPackets()
 	}
 	err = errors.Join(err, sock.Wrap("close", unix.Close(p.wakefd)))
 	p.orphans, p.starved, p.deliver = nil, nil, nil
