@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed487d475b/proactor"
 )
@@ -179,7 +180,10 @@ func TestServeFilesLimits(t *testing.T) {
 // checks its exit.
 func startFilesServer(t *testing.T, bin, root string, flags ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*testTimeout)
+	// A safety net, not a deadline: the server lives as long as its test,
+	// which moves 64 MiB three times and took ~59 s under -race on a busy
+	// machine (2*testTimeout killed it mid-test).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	var stderr bytes.Buffer
 	args := append([]string{"serve", "files", "--root", root, "--listen", "127.0.0.1:0", "--loops", "1"}, flags...)
 	cmd := exec.CommandContext(ctx, bin, args...)
