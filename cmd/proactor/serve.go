@@ -31,6 +31,7 @@ import (
 	"github.com/seed487d475b/proactor/examples/pop3d"
 	"github.com/seed487d475b/proactor/examples/web"
 	"github.com/seed487d475b/proactor/metrics"
+	"github.com/seed487d475b/proactor/metrics/status"
 	"github.com/seed487d475b/proactor/pop3"
 )
 
@@ -135,7 +136,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	leastConns := fs.Bool("least-conns", false, "give each accepted connection to the loop with the fewest (default: round-robin)")
 	var logLevel slog.Level
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log at `LEVEL` and above: debug (every connection closed with an error, and why), info, warn, error")
-	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics over HTTP at http://`ADDR`/metrics (127.0.0.1:0 picks a free port; default: none)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics and a live status page at http://ADDR/ (127.0.0.1:0 picks a free port; default: none)")
 	ctl := fs.String("control", "", "serve the control endpoint (`proactor ctl`) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
 	var protect protectFlags
 	protect.register(fs)
@@ -442,7 +443,8 @@ func startControl(cfg serveConfig, srv *proactor.Server, stop chan struct{}, std
 }
 
 // serveMetrics serves srv's counters, with the Go runtime's and the
-// process's, at /metrics on cfg.metrics until the returned server is closed.
+// process's, at /metrics on cfg.metrics, and the live status page at /,
+// until the returned server is closed.
 func serveMetrics(cfg serveConfig, srv *proactor.Server, stdout io.Writer) (*http.Server, error) {
 	ln, err := net.Listen("tcp", cfg.metrics)
 	if err != nil {
@@ -456,9 +458,11 @@ func serveMetrics(cfg serveConfig, srv *proactor.Server, stdout io.Writer) (*htt
 	)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /", status.Handler(srv, status.WithName(cfg.name), status.WithGatherer(reg)))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln) // ends with ErrServerClosed when hs is closed
 	fmt.Fprintf(stdout, "proactor: metrics on http://%s/metrics\n", ln.Addr())
+	fmt.Fprintf(stdout, "proactor: status page on http://%s/\n", ln.Addr())
 	return hs, nil
 }
 
