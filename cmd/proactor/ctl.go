@@ -23,7 +23,7 @@ var ctlActions = []struct{ name, summary string }{
 
 func runCtl(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("proactor ctl", flag.ContinueOnError)
-	socket := fs.String("control", "", "the server's control socket `PATH` (default: the one `proactor serve NAME` makes for --server)")
+	socket := fs.String("control", "", "the server's control socket `PATH` (default: the one proactor serve NAME makes for --server)")
 	name := fs.String("server", "echo", "the `NAME` the server was started with, to find its default socket")
 	asJSON := fs.Bool("json", false, "stats: print the status as JSON")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
@@ -36,9 +36,7 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		errorf(stderr, "ctl: %v", err)
-		ctlUsage(stderr, fs)
-		return exitUsage
+		return usageError(stderr, "ctl", fs, err)
 	}
 	path := *socket
 	if path == "" {
@@ -133,7 +131,5 @@ func ctlUsage(w io.Writer, fs *flag.FlagSet) {
 		fmt.Fprintf(w, "  %-9s %s\n", a.name, a.summary)
 	}
 	fmt.Fprintf(w, "\nFlags:\n")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	printFlags(w, fs)
 }

@@ -137,7 +137,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	var logLevel slog.Level
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log at `LEVEL` and above: debug (every connection closed with an error, and why), info, warn, error")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics and a live status page at http://ADDR/ (127.0.0.1:0 picks a free port; default: none)")
-	ctl := fs.String("control", "", "serve the control endpoint (`proactor ctl`) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
+	ctl := fs.String("control", "", "serve the control endpoint (for proactor ctl) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
 	var protect protectFlags
 	protect.register(fs)
 	var tlsOpts tlsFlags
@@ -151,7 +151,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 
-	name, err := parseNamed(fs, args, "server name")
+	name, err := parseNamed(fs, args, "server name (one of: "+strings.Join(serverNames(), ", ")+")")
 	if errors.Is(err, flag.ErrHelp) {
 		serveUsage(stdout, fs)
 		return exitOK
@@ -175,9 +175,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		err = errors.New("--least-conns has no effect with --reuse-port, where each loop keeps what its socket accepts")
 	}
 	if err != nil {
-		errorf(stderr, "serve: %v", err)
-		serveUsage(stderr, fs)
-		return exitUsage
+		return usageError(stderr, "serve", fs, err)
 	}
 
 	h, specs := servers[name]()
@@ -266,27 +264,32 @@ func parseNamed(fs *flag.FlagSet, args []string, what string) (string, error) {
 
 func checkServeFlags(name string, loops int, timeout time.Duration) error {
 	if _, ok := servers[name]; !ok {
-		return fmt.Errorf("unknown server %q", name)
+		return fmt.Errorf("unknown server %q; servers: %s", name, strings.Join(serverNames(), ", "))
 	}
 	if loops < 0 {
 		// proactor.WithLoops reads a negative count as the default, which
 		// would hide the typo.
-		return fmt.Errorf("invalid -loops %d: must be 0 or more", loops)
+		return fmt.Errorf("--loops %d: must be 0 or more", loops)
 	}
 	if timeout <= 0 {
-		return fmt.Errorf("invalid -shutdown-timeout %v: must be positive", timeout)
+		return fmt.Errorf("--shutdown-timeout %v: must be positive", timeout)
 	}
 	return nil
 }
 
-func serveUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: proactor serve NAME [flags]\n\nServers:\n")
+// serverNames returns the names serve accepts, sorted.
+func serverNames() []string {
 	names := make([]string, 0, len(servers))
 	for name := range servers {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	for _, name := range names {
+	return names
+}
+
+func serveUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: proactor serve NAME [flags]\n\nServers:\n")
+	for _, name := range serverNames() {
 		_, specs := servers[name]()
 		addrs := make([]string, len(specs))
 		for i, s := range specs {
@@ -295,9 +298,7 @@ func serveUsage(w io.Writer, fs *flag.FlagSet) {
 		fmt.Fprintf(w, "  %-8s (default %s)\n", name, strings.Join(addrs, " and "))
 	}
 	fmt.Fprintf(w, "\nFlags:\n")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	printFlags(w, fs)
 }
 
 // serve runs the server until SIGINT or SIGTERM and returns the exit status.
