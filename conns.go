@@ -11,6 +11,9 @@ import (
 // states are words meant for people and tools alike; more may be added.
 type ConnInfo struct {
 	ID     uint64         `json:"id"`
+	// Peer and Local are the TCP addresses (Peer the one a PROXY header
+	// gave, where the listener takes one); both are the zero AddrPort
+	// (not Valid) for a unix socket connection.
 	Peer   netip.AddrPort `json:"peer"`
 	Local  netip.AddrPort `json:"local"`
 	Opened time.Time      `json:"opened"` // when it was accepted (a Client's: opened, or while it dials, when the dial began)

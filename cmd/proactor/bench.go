@@ -116,9 +116,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		scs, err = checkBench(&cfg)
 	}
 	if err != nil {
-		errorf(stderr, "bench: %v", err)
-		benchUsage(stderr, fs)
-		return exitUsage
+		return usageError(stderr, "bench", fs, err)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -202,7 +200,7 @@ func readBenchConfig(path string, fs *flag.FlagSet, cfg *benchConfig) error {
 
 func checkBench(cfg *benchConfig) ([]*loadgen.Scenario, error) {
 	if len(cfg.Sizes) == 0 {
-		return nil, errors.New("no -size")
+		return nil, errors.New("no --size")
 	}
 	var scs []*loadgen.Scenario
 	for _, size := range cfg.Sizes {
@@ -211,24 +209,24 @@ func checkBench(cfg *benchConfig) ([]*loadgen.Scenario, error) {
 			return nil, err
 		}
 		if cfg.Depth*max(sc.Size(), sc.ReplySize()) > loadgen.MaxInFlight {
-			return nil, fmt.Errorf("-depth × -size over %d bytes in flight per connection: the requests would fill the socket buffers before a reply is read", loadgen.MaxInFlight)
+			return nil, fmt.Errorf("--depth × --size over %d bytes in flight per connection: the requests would fill the socket buffers before a reply is read", loadgen.MaxInFlight)
 		}
 		scs = append(scs, sc)
 	}
 	switch {
 	case cfg.Conns < 1:
-		return nil, fmt.Errorf("invalid -conns %d: want at least 1", cfg.Conns)
+		return nil, fmt.Errorf("--conns %d: want at least 1", cfg.Conns)
 	case cfg.Depth < 1:
-		return nil, fmt.Errorf("invalid -depth %d: want at least 1", cfg.Depth)
+		return nil, fmt.Errorf("--depth %d: want at least 1", cfg.Depth)
 	case cfg.Churn && cfg.Depth != 1:
-		return nil, errors.New("-churn sends one message per connection: -depth must be 1")
+		return nil, errors.New("--churn sends one message per connection: --depth must be 1")
 	case cfg.Duration < time.Millisecond:
 		// A bare number in the config file is nanoseconds.
-		return nil, fmt.Errorf("invalid -duration %v: give at least 1ms (\"30s\", not 30)", cfg.Duration)
+		return nil, fmt.Errorf("--duration %v: give at least 1ms (\"30s\", not 30)", cfg.Duration)
 	case !(cfg.Rate >= 0) || math.IsInf(cfg.Rate, 0):
-		return nil, fmt.Errorf("invalid -rate %v: want requests a second, or 0 for as fast as the replies come", cfg.Rate)
+		return nil, fmt.Errorf("--rate %v: want requests a second, or 0 for as fast as the replies come", cfg.Rate)
 	case cfg.Warmup < 0 || cfg.Progress < 0:
-		return nil, errors.New("-warmup and -progress must not be negative")
+		return nil, errors.New("--warmup and --progress must not be negative")
 	case cfg.Insecure && !cfg.TLS:
 		return nil, errors.New("--insecure goes with --tls")
 	}
@@ -381,7 +379,5 @@ func benchUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Runs a load against a server (by default the scenario's own on its default\n")
 	fmt.Fprintf(w, "address: echo %s, packet %s, line %s) and checks every reply.\n\nFlags:\n",
 		benchAddrs["echo"], benchAddrs["packet"], benchAddrs["line"])
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	printFlags(w, fs)
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -32,7 +33,7 @@ var ctlActions = []struct{ name, summary string }{
 
 func runCtl(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("proactor ctl", flag.ContinueOnError)
-	socket := fs.String("control", "", "the server's control socket `PATH` (default: the one `proactor serve NAME` makes for --server)")
+	socket := fs.String("control", "", "the server's control socket `PATH` (default: the one proactor serve NAME makes for --server)")
 	name := fs.String("server", "echo", "the `NAME` the server was started with, to find its default socket")
 	asJSON := fs.Bool("json", false, "stats, conns: print JSON, numbers unformatted")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long (upgrade: after this long past --ready-timeout)")
@@ -47,9 +48,7 @@ func runCtl(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		errorf(stderr, "ctl: %v", err)
-		ctlUsage(stderr, fs)
-		return exitUsage
+		return usageError(stderr, "ctl", fs, err)
 	}
 	path := *socket
 	if path == "" {
@@ -225,7 +224,7 @@ func printConns(w io.Writer, cs []proactor.ConnInfo) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tPEER\tLOCAL\tAGE\tSTATE\tINPUT\tOUTPUT\tREAD\tWRITTEN\tQUEUED\tLOOP")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", c.ID, c.Peer, c.Local, roundDuration(c.Age),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", c.ID, addrOrUnix(c.Peer), addrOrUnix(c.Local), roundDuration(c.Age),
 			c.State, c.Input, c.Output, size(c.BytesRead), size(c.BytesWritten), size(c.Queued), c.Loop)
 	}
 	tw.Flush()
@@ -273,7 +272,14 @@ func ctlUsage(w io.Writer, fs *flag.FlagSet) {
 		fmt.Fprintf(w, "  %-9s %s\n", a.name, a.summary)
 	}
 	fmt.Fprintf(w, "\nFlags:\n")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	printFlags(w, fs)
+}
+
+// addrOrUnix shows a connection's address, or "unix" for a unix socket
+// connection, which has none in the listing.
+func addrOrUnix(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return "unix"
+	}
+	return a.String()
 }

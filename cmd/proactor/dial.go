@@ -41,9 +41,7 @@ func runDial(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: proactor dial [flags] ADDR\n\nTalk to a TCP server: stdin to the connection, the connection to stdout.\n\nFlags:\n")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		printFlags(w, fs)
 	}
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -54,9 +52,7 @@ func runDial(args []string, stdout, stderr io.Writer) int {
 		err = errors.New("want exactly one address")
 	}
 	if err != nil {
-		errorf(stderr, "dial: %v", err)
-		usage(stderr)
-		return exitUsage
+		return usageError(stderr, "dial", fs, err)
 	}
 	h := &dialHandler{out: stdout, done: make(chan error, 1)}
 	opts := []proactor.Option{proactor.WithEngineName(*engine), proactor.WithLoops(1), proactor.WithConnectTimeout(*timeout)}

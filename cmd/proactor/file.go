@@ -46,9 +46,7 @@ func runFile(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "%s\nFlags:\n", fileUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		printFlags(w, fs)
 	}
 	sub, ops, err := parseFileArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -56,9 +54,7 @@ func runFile(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		errorf(stderr, "file: %v", err)
-		usage(stderr)
-		return exitUsage
+		return usageError(stderr, "file", fs, err)
 	}
 
 	// SIGINT and SIGTERM abort the transfer, so that a download removes

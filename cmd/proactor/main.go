@@ -8,6 +8,8 @@
 //	proactor dial [flags] ADDR
 //	proactor file put|get|ls ADDR ...
 //	proactor pop3-user --users FILE NAME < password
+//	proactor completion bash|zsh|fish
+//	proactor --version
 //
 // Run "proactor serve -h" for the servers and flags, "proactor --version"
 // for what the binary was built from. Exit status is 0 on
@@ -19,8 +21,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
-	"github.com/seed487d475b/proactor/internal/buildinfo"
 )
 
 // Exit statuses; 2 for a bad command line matches what the flag package
@@ -65,8 +65,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return exitOK
 	case "-version", "--version":
-		fmt.Fprintln(stdout, buildinfo.Read())
+		printVersion(stdout)
 		return exitOK
+	case "completion":
+		// Not in the table: its scripts are made from the table.
+		return runCompletion(args[1:], stdout, stderr)
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
@@ -74,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	errorf(stderr, "unknown command %q", args[0])
-	usage(stderr)
+	fmt.Fprintln(stderr, "run 'proactor -h' for the commands")
 	return exitUsage
 }
 
@@ -83,7 +86,8 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun \"proactor COMMAND -h\" for a command's flags.\n")
+	fmt.Fprintf(w, "  %-8s %s\n", "completion", "print a shell completion script: bash, zsh or fish")
+	fmt.Fprintf(w, "\nRun \"proactor COMMAND -h\" for a command's flags, \"proactor --version\" for the version.\n")
 }
 
 // errorf prints a message to w as "proactor: ...". The library's own errors

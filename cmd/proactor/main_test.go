@@ -75,16 +75,22 @@ func TestCLI(t *testing.T) {
 		args       []string
 		wantStatus int
 		wantStderr []string // substrings, all required
+		notStderr  []string // substrings, none allowed
 	}{
 		{name: "NoArgs", args: nil, wantStatus: exitUsage, wantStderr: []string{"Usage: proactor", "serve"}},
-		{name: "UnknownCommand", args: []string{"nosuch"}, wantStatus: exitUsage, wantStderr: []string{`proactor: unknown command "nosuch"`, "serve"}},
+		{name: "UnknownCommand", args: []string{"nosuch"}, wantStatus: exitUsage, wantStderr: []string{`proactor: unknown command "nosuch"`, "run 'proactor -h'"}},
 		{name: "Help", args: []string{"-h"}, wantStatus: exitOK},
-		{name: "ServeNoName", args: []string{"serve"}, wantStatus: exitUsage, wantStderr: []string{"missing server name", "Servers:", "echo", "packet", "5002", "line", "5003"}},
-		{name: "ServeUnknownName", args: []string{"serve", "nosuch"}, wantStatus: exitUsage, wantStderr: []string{`unknown server "nosuch"`, "Servers:", "echo"}},
+		{name: "ServeNoName", args: []string{"serve"}, wantStatus: exitUsage, wantStderr: []string{"missing server name (one of: dual, echo, files, http, line, packet, pop3, resp)", "run 'proactor serve -h' for usage"}},
+		{name: "ServeUnknownName", args: []string{"serve", "nosuch"}, wantStatus: exitUsage, wantStderr: []string{`unknown server "nosuch"; servers: dual, echo`}},
 		{name: "ServeHelp", args: []string{"serve", "-h"}, wantStatus: exitOK},
 		{name: "UnknownEngine", args: []string{"serve", "echo", "--engine", "nosuch", "--listen", "127.0.0.1:0"}, wantStatus: exitUsage, wantStderr: []string{`proactor: unknown engine "nosuch"; available: auto`}},
-		{name: "NegativeLoops", args: []string{"serve", "echo", "--loops", "-1"}, wantStatus: exitUsage, wantStderr: []string{"-loops"}},
-		{name: "BadFlag", args: []string{"serve", "echo", "--nosuch"}, wantStatus: exitUsage, wantStderr: []string{"proactor: serve: flag provided but not defined"}},
+		{name: "NegativeLoops", args: []string{"serve", "echo", "--loops", "-1"}, wantStatus: exitUsage, wantStderr: []string{"--loops -1: must be 0 or more"}},
+		{name: "BadFlag", args: []string{"serve", "echo", "--nosuch"}, wantStatus: exitUsage, wantStderr: []string{"proactor: serve: unknown flag --nosuch\nrun 'proactor serve -h' for usage\n"}, notStderr: []string{"Usage", "--listen"}},
+		{name: "DurationWithoutUnit", args: []string{"serve", "echo", "--idle-timeout", "30"}, wantStatus: exitUsage, wantStderr: []string{"proactor: serve: --idle-timeout 30: missing unit, e.g. 30s"}},
+		{name: "NotADuration", args: []string{"bench", "--duration", "soon"}, wantStatus: exitUsage, wantStderr: []string{"--duration soon: not a duration"}},
+		{name: "NotANumber", args: []string{"serve", "echo", "--loops", "many"}, wantStatus: exitUsage, wantStderr: []string{"--loops many: not a whole number"}},
+		{name: "MissingValue", args: []string{"dial", "--timeout"}, wantStatus: exitUsage, wantStderr: []string{"proactor: dial: --timeout needs a value"}},
+		{name: "CompletionNoShell", args: []string{"completion", "tcsh"}, wantStatus: exitUsage, wantStderr: []string{"want one of: bash, zsh, fish"}},
 		{name: "BadSize", args: []string{"serve", "echo", "--write-high", "lots"}, wantStatus: exitUsage, wantStderr: []string{"not a size"}},
 		{name: "BadKeepAlive", args: []string{"serve", "echo", "--keepalive", "0"}, wantStatus: exitUsage, wantStderr: []string{"not a keepalive"}},
 		{name: "BadCIDR", args: []string{"serve", "echo", "--deny", "nope"}, wantStatus: exitUsage, wantStderr: []string{"not a CIDR"}},
@@ -106,6 +112,11 @@ func TestCLI(t *testing.T) {
 			for _, s := range tt.wantStderr {
 				if !strings.Contains(stderr.String(), s) {
 					t.Errorf("stderr lacks %q:\n%s", s, &stderr)
+				}
+			}
+			for _, s := range tt.notStderr {
+				if strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr has %q:\n%s", s, &stderr)
 				}
 			}
 			if tt.wantStatus == exitOK && !strings.Contains(stdout.String(), "Usage:") {

@@ -10,7 +10,8 @@ import (
 )
 
 // TestServeMetrics: --metrics serves the server's counters, the Go
-// runtime's and the process's in Prometheus' text format.
+// runtime's and the process's in Prometheus' text format, and the status
+// page (metrics/status has the test in a browser).
 func TestServeMetrics(t *testing.T) {
 	bin := buildBinary(t)
 	cmd, lines := startServe(t, bin, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1",
@@ -40,6 +41,24 @@ func TestServeMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
+		}
+	}
+
+	// The status page beside it: the page, and its readings of this server.
+	line = <-lines
+	page, ok := strings.CutPrefix(line, "proactor: status page on ")
+	if !ok {
+		t.Fatalf("line %q, want the status page's address", line)
+	}
+	for path, want := range map[string]string{"": "<title>proactor status</title>", "stats.json": `"name":"echo"`} {
+		resp, err := http.Get(page + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %s, %v; want %q in:\n%s", page+path, resp.Status, err, want, body)
 		}
 	}
 	c.Close()

@@ -80,9 +80,7 @@ func pop3User(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(w, "Usage: proactor pop3-user --users FILE NAME < password\n\n"+
 			"Adds the user NAME to the users file of \"proactor serve pop3\", or changes the\n"+
 			"password: the first line of standard input, stored as a bcrypt hash.\n\nFlags:\n")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		printFlags(w, fs)
 	}
 	name, err := parseNamed(fs, args, "user name")
 	if errors.Is(err, flag.ErrHelp) {
@@ -96,9 +94,7 @@ func pop3User(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = pop3d.CheckName(name)
 	}
 	if err != nil {
-		errorf(stderr, "pop3-user: %v", err)
-		usage(stderr)
-		return exitUsage
+		return usageError(stderr, "pop3-user", fs, err)
 	}
 	pass, err := pop3d.ReadPassword(bufio.NewReader(stdin))
 	if err == nil {

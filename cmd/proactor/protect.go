@@ -57,7 +57,7 @@ func (p *protectFlags) check() error {
 		return fmt.Errorf("invalid connection limit: must not be negative")
 	}
 	if p.low > 0 && p.high > 0 && p.low > p.high {
-		return fmt.Errorf("invalid -write-low %v: above -write-high %v", p.low, p.high)
+		return fmt.Errorf("--write-low %v: above --write-high %v", p.low, p.high)
 	}
 	// The library refuses this too; said here in the flags' own terms.
 	high := uint64(p.high)
@@ -65,7 +65,7 @@ func (p *protectFlags) check() error {
 		high = 1 << 20
 	}
 	if p.max > 0 && uint64(p.max) < high+64<<10 {
-		return fmt.Errorf("invalid -write-max %s: below -write-high (%s) plus one read (64KiB), so ordinary backpressure would abort connections; use at least %s",
+		return fmt.Errorf("--write-max %s: below --write-high (%s) plus one read (64KiB), so ordinary backpressure would abort connections; use at least %s",
 			humanize.IBytes(uint64(p.max)), humanize.IBytes(high), humanize.IBytes(high+64<<10))
 	}
 	return nil

@@ -33,6 +33,7 @@ import (
 	"github.com/seed487d475b/proactor/examples/udpecho"
 	"github.com/seed487d475b/proactor/examples/web"
 	"github.com/seed487d475b/proactor/metrics"
+	"github.com/seed487d475b/proactor/metrics/status"
 	"github.com/seed487d475b/proactor/pop3"
 	"github.com/seed487d475b/proactor/workers"
 )
@@ -145,8 +146,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	leastConns := fs.Bool("least-conns", false, "give each accepted connection to the loop with the fewest (default: round-robin)")
 	var logLevel slog.Level
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log at `LEVEL` and above: debug (every connection closed with an error, and why), info, warn, error")
-	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics over HTTP at http://`ADDR`/metrics (127.0.0.1:0 picks a free port; default: none)")
-	ctl := fs.String("control", "", "serve the control endpoint (`proactor ctl`) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics and a live status page at http://ADDR/ (127.0.0.1:0 picks a free port; default: none)")
+	ctl := fs.String("control", "", "serve the control endpoint (for proactor ctl) on the unix socket `PATH`; off for none (default: $XDG_RUNTIME_DIR/proactor/NAME.sock, or proactor-UID/NAME.sock in the temporary directory)")
 	var protect protectFlags
 	protect.register(fs)
 	var tlsOpts tlsFlags
@@ -164,7 +165,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 
-	name, err := parseNamed(fs, args, "server name")
+	name, err := parseNamed(fs, args, "server name (one of: "+strings.Join(serverNames(), ", ")+")")
 	if errors.Is(err, flag.ErrHelp) {
 		serveUsage(stdout, fs)
 		return exitOK
@@ -194,9 +195,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		err = errors.New("--least-conns has no effect with --reuse-port, where each loop keeps what its socket accepts")
 	}
 	if err != nil {
-		errorf(stderr, "serve: %v", err)
-		serveUsage(stderr, fs)
-		return exitUsage
+		return usageError(stderr, "serve", fs, err)
 	}
 
 	if name == udpEchoName {
@@ -289,27 +288,32 @@ func parseNamed(fs *flag.FlagSet, args []string, what string) (string, error) {
 
 func checkServeFlags(name string, loops int, timeout time.Duration) error {
 	if _, ok := servers[name]; !ok {
-		return fmt.Errorf("unknown server %q", name)
+		return fmt.Errorf("unknown server %q; servers: %s", name, strings.Join(serverNames(), ", "))
 	}
 	if loops < 0 {
 		// proactor.WithLoops reads a negative count as the default, which
 		// would hide the typo.
-		return fmt.Errorf("invalid -loops %d: must be 0 or more", loops)
+		return fmt.Errorf("--loops %d: must be 0 or more", loops)
 	}
 	if timeout <= 0 {
-		return fmt.Errorf("invalid -shutdown-timeout %v: must be positive", timeout)
+		return fmt.Errorf("--shutdown-timeout %v: must be positive", timeout)
 	}
 	return nil
 }
 
-func serveUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: proactor serve NAME [flags]\n\nServers:\n")
+// serverNames returns the names serve accepts, sorted.
+func serverNames() []string {
 	names := make([]string, 0, len(servers))
 	for name := range servers {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	for _, name := range names {
+	return names
+}
+
+func serveUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: proactor serve NAME [flags]\n\nServers:\n")
+	for _, name := range serverNames() {
 		_, specs := servers[name]()
 		addrs := make([]string, len(specs))
 		for i, s := range specs {
@@ -318,9 +322,7 @@ func serveUsage(w io.Writer, fs *flag.FlagSet) {
 		fmt.Fprintf(w, "  %-8s (default %s)\n", name, strings.Join(addrs, " and "))
 	}
 	fmt.Fprintf(w, "\nFlags:\n")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	printFlags(w, fs)
 }
 
 // serve runs the server until SIGINT or SIGTERM and returns the exit status.
@@ -507,7 +509,8 @@ func startControl(cfg serveConfig, srv *proactor.Server, stop chan struct{}, inh
 }
 
 // serveMetrics serves srv's counters, with the Go runtime's and the
-// process's, at /metrics on cfg.metrics until the returned server is closed.
+// process's, at /metrics on cfg.metrics, and the live status page at /, until the
+// returned server is closed.
 // An inherited socket (ln, from the process an upgrade replaced) is
 // served instead of listening; up hands it on at the next upgrade.
 func serveMetrics(cfg serveConfig, srv *proactor.Server, ln net.Listener, up *upgrader, stdout io.Writer) (*http.Server, error) {
@@ -525,10 +528,12 @@ func serveMetrics(cfg serveConfig, srv *proactor.Server, ln net.Listener, up *up
 	)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /", status.Handler(srv, status.WithName(cfg.name), status.WithGatherer(reg)))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	up.setMetrics(ln, hs)
 	go hs.Serve(ln) // ends with ErrServerClosed when hs is closed
 	fmt.Fprintf(stdout, "proactor: metrics on http://%s/metrics\n", ln.Addr())
+	fmt.Fprintf(stdout, "proactor: status page on http://%s/\n", ln.Addr())
 	return hs, nil
 }
 

@@ -50,8 +50,11 @@ func testConns(t *testing.T, b Backend) {
 	expectEcho(t, c1, []byte("hello"))
 	expectEcho(t, c1, []byte("world"))
 	ci := until(s1.ID(), func(ci proactor.ConnInfo) bool { return ci.Output == "idle" })
-	want := netip.MustParseAddrPort(c1.LocalAddr().String())
-	if ci.Peer != want || ci.Local.String() != addr {
+	if b.Unix {
+		if ci.Peer.IsValid() || ci.Local.IsValid() {
+			t.Fatalf("peer %v local %v over a unix socket; want neither", ci.Peer, ci.Local)
+		}
+	} else if want := netip.MustParseAddrPort(c1.LocalAddr().String()); ci.Peer != want || ci.Local.String() != addr {
 		t.Fatalf("peer %v local %v; want %v and %s", ci.Peer, ci.Local, want, addr)
 	}
 	if ci.State != "open" || ci.Input != "reading" || ci.Output != "idle" || ci.Queued != 0 {
@@ -84,7 +87,9 @@ func testConns(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	wait(t, peerClosed, "OnPeerClosed")
-	if ci = find(s2.ID()); ci.State != "open" || ci.Input != "eof" || ci.Output != "idle" {
+	// Over TLS on std the server's last handshake records may still be
+	// counted as writing when the peer's FIN comes.
+	if ci = until(s2.ID(), func(ci proactor.ConnInfo) bool { return ci.Output == "idle" }); ci.State != "open" || ci.Input != "eof" {
 		t.Fatalf("after the peer's FIN: %+v", ci)
 	}
 	if all := srv.Conns(); len(all) != 2 || all[0].ID != s1.ID() || all[1].ID != s2.ID() {

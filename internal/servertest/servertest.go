@@ -15,10 +15,11 @@ import (
 	"github.com/seed487d475b/proactor"
 )
 
-// Start serves h with one loop on a free loopback port until the test ends.
+// Start serves h on a free loopback port until the test ends, with one loop
+// unless opts say otherwise.
 func Start(tb testing.TB, h proactor.Handler, opts ...proactor.Option) (*proactor.Server, string) {
 	tb.Helper()
-	srv, err := proactor.NewServer(h, append(opts, proactor.WithLoops(1))...)
+	srv, err := proactor.NewServer(h, append([]proactor.Option{proactor.WithLoops(1)}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
