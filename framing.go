@@ -39,8 +39,8 @@ type tail struct {
 // keeps what is left, unless the connection closes or pauses meanwhile.
 func (c *Conn) frames(p []byte) {
 	f := c.cfg.framer
-	for !c.closed && c.req.Load() < reqClose {
-		if c.userPaused.Load() {
+	for !c.closed && c.req.Load() < reqClose && !c.readShut() {
+		if c.paused() {
 			c.keep(p)
 			if c.tail != nil {
 				c.tail.held = c.tail.buf != nil // ResumeRead delivers it
@@ -62,7 +62,7 @@ func (c *Conn) frames(p []byte) {
 		}
 		if err != nil {
 			c.stats().frameErrors.Add(1)
-			c.closeWith(err)
+			c.closeOwn(err, ownGraceful)
 			return
 		}
 		if n == 0 {

@@ -66,11 +66,14 @@ func (c *Conn) readDone(p []byte, err error) {
 		c.stats().bytesRead.Add(uint64(len(p)))
 		// From the moment Close or Abort is called, even on another
 		// goroutine and before the loop has acted on it, input is drained
-		// unseen: no OnData after Close.
+		// unseen: no OnData after Close. So is input after CloseRead.
 		if c.req.Load() >= reqClose {
 			if c.quick {
 				c.notQuick()
 			}
+			return
+		}
+		if c.readShut() {
 			return
 		}
 		c.lastActive, c.gotData = c.loop.now, true
@@ -91,12 +94,15 @@ func (c *Conn) readDone(p []byte, err error) {
 		return
 	}
 	c.eof = true
+	c.flags.Or(flagPeerEOF)
 	if t := c.tlsOf(); t != nil {
 		t.pipe.end(nil)
 		if !t.opened {
 			return // the handshake fails on the EOF and closes the connection
 		}
-		c.tlsRead() // the last whole records; a partial one is an error
+		if !c.readShut() {
+			c.tlsRead() // the last whole records; a partial one is an error
+		}
 		if !c.closed && !c.closing {
 			c.tlsPeerEOF()
 		}
@@ -112,6 +118,9 @@ func (c *Conn) peerEOF() {
 			c.finish(c.reason, false)
 		}
 		return
+	}
+	if c.readShut() {
+		return // CloseRead: no OnPeerClosed, and our side is still open
 	}
 	c.callPeerClosed()
 	if !c.closed && c.wrShut {
@@ -130,7 +139,7 @@ func (c *Conn) deliver(p []byte) {
 		c.unanswered = c.loop.now
 		c.rearm()
 	}
-	if c.userPaused.Load() || c.held() {
+	if c.paused() || c.held() {
 		// An engine may have had a read in flight when PauseRead came
 		// (std, uring): its bytes wait for ResumeRead, behind any
 		// already waiting.
@@ -179,6 +188,7 @@ func (c *Conn) service() {
 	c.mu.Lock()
 	c.scheduled = false
 	req := c.req.Load()
+	marks := c.marksWaiting()
 	c.mu.Unlock()
 	switch {
 	case req == reqAbort:
@@ -193,7 +203,13 @@ func (c *Conn) service() {
 	case req == reqCloseWrite:
 		c.wantShut = true
 	}
+	if c.readShut() {
+		c.dropInput()
+	}
 	c.flush()
+	if marks {
+		c.reportWritten() // marks on an empty queue, or behind bytes already out
+	}
 	// queued counts file bytes too, so at or below high nothing in memory
 	// can be above it: only then is the lock behind Writable needed.
 	if high, _ := c.cfg.watermarks(); !c.closed && !c.bpPaused && !c.cfg.noReadPause &&
@@ -209,7 +225,7 @@ func (c *Conn) service() {
 // deliverHeld hands over, once ResumeRead has come, the input PauseRead
 // held back: as frames with a framer, else as one OnData.
 func (c *Conn) deliverHeld() {
-	if !c.held() || c.userPaused.Load() || c.closed {
+	if !c.held() || c.paused() || c.closed {
 		return
 	}
 	c.tail.held = false
@@ -225,12 +241,13 @@ func (c *Conn) deliverHeld() {
 }
 
 // updateReading reads or stops reading as PauseRead, backpressure and the
-// close state ask. A closing connection keeps reading to drain its input.
+// close state ask. A closing connection, or one whose receive side is shut,
+// keeps reading to drain its input.
 func (c *Conn) updateReading() {
 	if c.closed {
 		return
 	}
-	want := !c.eof && (c.closing || (!c.userPaused.Load() && !c.bpPaused))
+	want := !c.eof && (c.closing || c.readShut() || (!c.paused() && !c.bpPaused))
 	if want == c.reading {
 		return
 	}
@@ -315,11 +332,15 @@ func (c *Conn) writeDone(n int, err error) {
 // wrote drops n sent bytes from the queue. It reports whether more is
 // queued; on an error or an empty queue it moves the state machine on.
 func (c *Conn) wrote(n int, err error) bool {
-	more := false
+	more, marks := false, false
 	if n > 0 {
 		c.mu.Lock()
 		c.out.consume(n, &c.loop.chunks)
 		more = c.out.n > 0
+		if x := c.more; x != nil {
+			x.marks.sent += uint64(n)
+			marks = x.marks.waiting() > 0
+		}
 		c.mu.Unlock()
 		c.addQueued(int64(-n))
 		c.stats().bytesWr.Add(uint64(n))
@@ -332,6 +353,9 @@ func (c *Conn) wrote(n int, err error) bool {
 		} else if c.unanswered != 0 {
 			c.rearm() // output no longer stalled: the read timeout applies again
 		}
+	}
+	if marks {
+		c.reportWritten()
 	}
 	if err != nil {
 		c.finish(err, false)
@@ -456,6 +480,7 @@ func (c *Conn) finish(err error, abort bool) {
 	c.closed = true
 	l := c.loop
 	l.wheel.cancel(&c.timer)
+	c.stopTimers()
 	// A failed close(2) leaves nothing to do; the reason that matters is err.
 	_ = l.poller.Close(c.tok, abort)
 	l.freeSlot(c.tok)
@@ -490,6 +515,7 @@ func (c *Conn) finish(err error, abort bool) {
 	c.srv.registry.remove(c)
 	c.srv.unadmit(c.remote.unpack())
 	if opened {
+		c.failMarks(err)
 		c.callClose(err)
 	}
 	if c.ext != nil && c.ext.closed != nil {
