@@ -12,14 +12,14 @@ import (
 type taskKind uint8
 
 const (
-	taskService  taskKind = iota // serve a connection's write and close requests
-	taskOpen                     // open an accepted socket handed over by another loop
-	taskAbort                    // abort a connection with err
-	taskShutdown                 // tell a connection that its server shuts down
-	taskDial                     // start a Client's connect
-	taskFunc                     // run fn
-	taskTimer                    // arm tm
-	taskTimerStop                // take a stopped tm off the wheel
+	taskService   taskKind = iota // serve a connection's write and close requests
+	taskOpen                      // open an accepted socket handed over by another loop
+	taskAbort                     // abort a connection with err
+	taskShutdown                  // tell a connection that its server shuts down
+	taskDial                      // start a Client's connect
+	taskFunc                      // run fn
+	taskTimer                     // arm tm
+	taskTimerStop                 // take a stopped tm off the wheel
 )
 
 type task struct {
