@@ -231,4 +231,8 @@ var cases = []testCase{
 	{"DialErrors", testDialErrors},
 	{"DialOneShot", testDialOneShot},
 	{"Reconnect", testReconnect},
+	{"Marks", testMarks},
+	{"MarkIdle", testMarkIdle},
+	{"MarkAbort", testMarkAbort},
+	{"SendFileNotice", testSendFileNotice},
 }
