@@ -235,4 +235,9 @@ var cases = []testCase{
 	{"MarkIdle", testMarkIdle},
 	{"MarkAbort", testMarkAbort},
 	{"SendFileNotice", testSendFileNotice},
+	{"TimerOrder", testTimerOrder},
+	{"TimerStop", testTimerStop},
+	{"TimerClose", testTimerClose},
+	{"ServerTimer", testServerTimer},
+	{"TimerPanic", testTimerPanic},
 }
