@@ -103,7 +103,13 @@ func (c *Conn) readDone(p []byte, err error) {
 		if !c.readShut() {
 			c.tlsRead() // the last whole records; a partial one is an error
 		}
-		if !c.closed && !c.closing {
+		switch {
+		case c.closed:
+		case c.closing:
+			// A lingering close ends at the peer's FIN, as on plain TCP
+			// (where epoll and uring also see it as a hangup, std not).
+			c.peerEOF()
+		default:
 			c.tlsPeerEOF()
 		}
 		return
