@@ -240,4 +240,11 @@ var cases = []testCase{
 	{"TimerClose", testTimerClose},
 	{"ServerTimer", testServerTimer},
 	{"TimerPanic", testTimerPanic},
+	{"CloseRead", testCloseRead},
+	{"CloseReadPeerFIN", testCloseReadPeerFIN},
+	{"CloseReadHeld", testCloseReadHeld},
+	{"ClosingGoodbye", testClosingGoodbye},
+	{"ClosingTakeOver", testClosingTakeOver},
+	{"ClosingNotCalled", testClosingNotCalled},
+	{"ClosingPanic", testClosingPanic},
 }
