@@ -29,10 +29,10 @@ package proactor
 // them. Returning true takes the close over: the connection stays open for
 // writing, and the handler ends it itself, now or later, with Close,
 // CloseWrite or Abort (its OnClose err then says how that close went, not
-// why OnClosing was called). Until then only the write timeout (output
-// that does not move) and WithLinger once it closes bound the connection,
-// so a handler that takes a close over must end it; OnClosing is not
-// called a second time.
+// why OnClosing was called). Until then the connection is the handler's:
+// the timeouts apply again only once its writes re-arm them, and
+// WithLinger once it closes, so a handler that takes a close over must end
+// it; a timeout that fires then closes without a second OnClosing.
 type ClosingHandler interface {
 	OnClosing(c *Conn, err error) bool
 }
