@@ -53,8 +53,8 @@ func (n *notifier) reported() []writtenEvent {
 	return append([]writtenEvent(nil), n.written...)
 }
 
-// testMarks: marks behind 4 MiB queued well past the high watermark, to a
-// client that reads slowly, are reported in order, each once every byte
+// testMarks: marks behind 4 MiB queued well past the high watermark (and
+// under the write cap), to a client that reads slowly, are reported in order, each once every byte
 // before it has left the queue (over TLS: its records), and all before
 // OnClose.
 func testMarks(t *testing.T, b Backend) {
@@ -84,7 +84,8 @@ func testMarks(t *testing.T, b Backend) {
 		}
 		c.Close()
 	}
-	_, addr := serve(t, b, n, proactor.WithWriteWatermarks(256<<10, 64<<10))
+	// Past the high watermark, under the write cap: marks hold no bytes.
+	_, addr := serve(t, b, n, proactor.WithWriteWatermarks(256<<10, 64<<10), proactor.WithMaxWriteQueue(6<<20))
 	c := dial(t, b, addr)
 	c.SetReadBuffer(32 << 10)
 	got, err := readAll(c)
