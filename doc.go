@@ -28,8 +28,11 @@
 //	                          after Close was requested); c may still write
 //	OnClose(c, err)           exactly once, after the socket is gone
 //
-// The optional AcceptFilter.OnAccept runs before any of these, and
-// ShutdownHandler.OnShutdown between them when the server shuts down.
+// The optional AcceptFilter.OnAccept runs before any of these;
+// ShutdownHandler.OnShutdown (when the server shuts down),
+// WritableHandler.OnWritable, WrittenHandler.OnWritten,
+// ClosingHandler.OnClosing and the connection's timer functions run
+// between them, on the same loop, never at the same time as another.
 // Callbacks must not block the loop: hand long work to another goroutine,
 // which may call Write, Close and the other goroutine-safe methods of Conn,
 // or Conn.Do to run a function on the connection's loop, in turn with its
