@@ -208,11 +208,13 @@ func testServerTimer(t *testing.T, b Backend) {
 // connection with a *PanicError, as one in a callback does.
 func testTimerPanic(t *testing.T, b Backend) {
 	r := newRecorder(t)
-	r.onOpen = func(c *proactor.Conn) {
+	r.onData = func(c *proactor.Conn, _ []byte) {
+		// Set on the client's word, not in OnOpen: a reset that came
+		// before a loaded client's connect returned failed its dial.
 		c.AfterFunc(0, func(*proactor.Conn) { panic("boom") })
 	}
 	_, addr := serve(t, b, r, proactor.WithLogger(new(logBuffer).logger()))
-	dial(t, b, addr)
+	dial(t, b, addr).Write([]byte("go"))
 	ev := r.waitClose(t)
 	var pe *proactor.PanicError
 	if !errors.As(ev.err, &pe) {
