@@ -98,9 +98,9 @@
 // command that would add to output the client is not reading: while the
 // write queue is over proactor's high watermark (until OnWritable), and
 // while 16 GETs still have their file queued (until proactor's completion
-// notice, Conn.Mark and OnWritten, reports it handed to the kernel). A client that
-// pipelines commands without reading the replies therefore costs little
-// memory and at most 16 open files.
+// notice, Conn.Mark and OnWritten, reports it handed to the kernel). A
+// client that pipelines commands without reading the replies therefore
+// costs little memory and at most 16 open files.
 //
 // # Timeouts
 //
