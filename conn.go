@@ -30,7 +30,8 @@ const (
 // The struct is kept small (an idle connection's memory is mostly this):
 // the handler and the stats shard are reached through srv and loop, the
 // flags sit together, and what only some connections need (a Client's
-// dial, SetValue's values) lives behind a pointer made on first use.
+// dial; SetValue's values, marks and timers) lives behind pointers made on
+// first use.
 type Conn struct {
 	id     uint64
 	srv    *Server
@@ -44,23 +45,24 @@ type Conn struct {
 	remote addrPort
 
 	// State owned by the loop goroutine.
-	closed     bool
-	eof        bool // the peer's FIN has been read
-	wrShut     bool // our FIN has been sent
-	closing    bool // Close requested: reading is discarded, then FIN, then close
-	wantShut   bool // CloseWrite requested: FIN once the queue drains
-	inflight   bool // a write is pending in the engine
-	connecting bool // a Client's dial in progress
-	reading    bool // the engine is reading
-	bpPaused   bool // not reading because queued output is above the high watermark
-	gotData    bool
-	overHigh   bool // guarded by mu: the queue passed the high watermark, OnWritable is owed
-	scheduled  bool // guarded by mu: a taskService is queued
-	quick      bool // closed by Shutdown: linger briefly if nothing is owed once drained
+	closed       bool
+	eof          bool // the peer's FIN has been read
+	wrShut       bool // our FIN has been sent
+	closing      bool // Close requested: reading is discarded, then FIN, then close
+	wantShut     bool // CloseWrite requested: FIN once the queue drains
+	inflight     bool // a write is pending in the engine
+	connecting   bool // a Client's dial in progress
+	reading      bool // the engine is reading
+	bpPaused     bool // not reading because queued output is above the high watermark
+	gotData      bool
+	overHigh     bool // guarded by mu: the queue passed the high watermark, OnWritable is owed
+	scheduled    bool // guarded by mu: a taskService is queued
+	quick        bool // closed by Shutdown: linger briefly if nothing is owed once drained
+	askedClosing bool // ClosingHandler.OnClosing has been called
 
-	userPaused atomic.Bool   // PauseRead
-	req        atomic.Uint32 // the close request level; written under mu, read anywhere
-	mu         sync.Mutex    // guards out, values, overHigh and scheduled: the only lock on the write path
+	flags atomic.Uint32 // flagPaused, flagReadShut, flagPeerEOF: set anywhere, read anywhere
+	req   atomic.Uint32 // the close request level; written under mu, read anywhere
+	mu    sync.Mutex    // guards out, more, overHigh and scheduled: the only lock on the write path
 
 	// Timestamps on the loop's clock (0: not set), read by deadline().
 	openedAt    int64
@@ -73,10 +75,34 @@ type Conn struct {
 
 	queued atomic.Int64 // bytes in out, readable without the lock
 	out    outQueue
-	values *[]keyValue
+	more   *connMore // made on first use under mu, then kept
+}
+
+// Bits of Conn.flags.
+const (
+	flagPaused   = 1 << iota // PauseRead
+	flagReadShut             // CloseRead, or a close taken over by OnClosing
+	flagPeerEOF              // the peer's FIN has been read
+)
+
+// connMore is what a connection makes the first time it needs it and keeps:
+// SetValue's values, Mark's marks (both guarded by mu) and the timers
+// armed for it (loop-owned).
+type connMore struct {
+	values []keyValue
+	marks  markQueue
+	timers *Timer // the armed timers, a list through Timer.next
 }
 
 type keyValue struct{ k, v any }
+
+// extra returns c's connMore, making it the first time. c.mu must be held.
+func (c *Conn) extra() *connMore {
+	if c.more == nil {
+		c.more = new(connMore)
+	}
+	return c.more
+}
 
 // connExt is what only some connections carry besides a Conn's state: a
 // Client's dial, TLS. Kept behind a pointer so that a plain accepted
@@ -330,6 +356,9 @@ func (c *Conn) Abort() error { return c.request(reqAbort) }
 
 func (c *Conn) request(r uint32) error {
 	c.mu.Lock()
+	if r == reqCloseWrite && c.readShut() {
+		r = reqClose // both sides shut: the graceful close
+	}
 	if c.req.Load() >= r {
 		c.mu.Unlock()
 		return ErrClosed
@@ -374,13 +403,10 @@ func (c *Conn) Buffered() int { return int(c.queued.Load()) }
 func (c *Conn) SetValue(k, v any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.values == nil {
-		if v == nil {
-			return
-		}
-		c.values = new([]keyValue)
+	if c.more == nil && v == nil {
+		return
 	}
-	vs := c.values
+	vs := &c.extra().values
 	for i := range *vs {
 		if (*vs)[i].k == k {
 			if v == nil {
@@ -400,10 +426,10 @@ func (c *Conn) SetValue(k, v any) {
 func (c *Conn) Value(k any) any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.values == nil {
+	if c.more == nil {
 		return nil
 	}
-	for _, kv := range *c.values {
+	for _, kv := range c.more.values {
 		if kv.k == k {
 			return kv.v
 		}
@@ -498,11 +524,14 @@ func (c *Conn) refuse(err error) error {
 
 // PauseRead stops reading from the connection until ResumeRead: no OnData
 // comes meanwhile, and TCP pushes back on the peer. Safe from any goroutine.
-func (c *Conn) PauseRead() { c.userPaused.Store(true); c.poke() }
+func (c *Conn) PauseRead() { c.flags.Or(flagPaused); c.poke() }
 
 // ResumeRead undoes PauseRead. Reading may still wait for the write queue to
 // fall below the low watermark.
-func (c *Conn) ResumeRead() { c.userPaused.Store(false); c.poke() }
+func (c *Conn) ResumeRead() { c.flags.And(^uint32(flagPaused)); c.poke() }
+
+// paused reports whether PauseRead holds reading.
+func (c *Conn) paused() bool { return c.flags.Load()&flagPaused != 0 }
 
 // Writable reports whether the write queue is at or below the high
 // watermark, that is, whether writing more is welcome. Once it has reported

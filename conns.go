@@ -10,7 +10,7 @@ import (
 // ConnInfo is a snapshot of one connection, as Server.Conns lists it. The
 // states are words meant for people and tools alike; more may be added.
 type ConnInfo struct {
-	ID     uint64         `json:"id"`
+	ID uint64 `json:"id"`
 	// Peer and Local are the TCP addresses (Peer the one a PROXY header
 	// gave, where the listener takes one); both are the zero AddrPort
 	// (not Valid) for a unix socket connection.
@@ -26,8 +26,9 @@ type ConnInfo struct {
 	State string `json:"state"`
 	// Input is the read side: "reading", "paused" (PauseRead),
 	// "backpressure" (the write queue passed the high watermark),
-	// "draining" (closing: what arrives is read and discarded) or "eof"
-	// (the peer's FIN has come).
+	// "draining" (closing: what arrives is read and discarded), "shut"
+	// (CloseRead: what arrives is read and dropped) or "eof" (the peer's
+	// FIN has come).
 	Input string `json:"input"`
 	// Output is the write side: "idle" (nothing queued), "queued" (bytes
 	// wait for the loop), "writing" (a write waits for room in the socket)
@@ -107,7 +108,9 @@ func (c *Conn) inputWord() string {
 		return "eof"
 	case c.closing:
 		return "draining"
-	case c.userPaused.Load() || c.held():
+	case c.readShut():
+		return "shut"
+	case c.paused() || c.held():
 		return "paused"
 	case c.bpPaused:
 		return "backpressure"

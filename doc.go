@@ -28,8 +28,11 @@
 //	                          after Close was requested); c may still write
 //	OnClose(c, err)           exactly once, after the socket is gone
 //
-// The optional AcceptFilter.OnAccept runs before any of these, and
-// ShutdownHandler.OnShutdown between them when the server shuts down.
+// The optional AcceptFilter.OnAccept runs before any of these;
+// ShutdownHandler.OnShutdown (when the server shuts down),
+// WritableHandler.OnWritable, WrittenHandler.OnWritten,
+// ClosingHandler.OnClosing and the connection's timer functions run
+// between them, on the same loop, never at the same time as another.
 // Callbacks must not block the loop: hand long work to another goroutine,
 // which may call Write, Close and the other goroutine-safe methods of Conn,
 // or Conn.Do to run a function on the connection's loop, in turn with its
@@ -54,6 +57,28 @@
 // wrapped syscall error such as ECONNRESET (test with errors.Is), or one of
 // this package's sentinels (ErrAborted, ErrServerClosed, ErrPanic, ...).
 //
+// CloseRead shuts the receive side alone: no more OnData, input read and
+// dropped (no shutdown(SHUT_RD): see CloseRead), writing goes on; with
+// CloseWrite it makes a Close. Open reports which sides are open. A
+// ClosingHandler's OnClosing is asked, once, before proactor closes a
+// connection on its own (a timeout, a framing or TLS error; never the
+// peer's FIN, a failed socket or a close the handler asked for): it may
+// write a goodbye and let the close go on, or take the close over.
+//
+// # Completion notices and timers
+//
+// Mark puts a numbered mark behind what is queued; a WrittenHandler's
+// OnWritten(c, mark, nil) follows on the loop once every byte before it
+// has been handed to the kernel (ciphertext over TLS), or OnWritten(c,
+// mark, err) before OnClose if the connection ends first. A Mark after a
+// SendFile reports the file sent. Marks allocate nothing once a
+// connection has made its first.
+//
+// Conn.AfterFunc and Conn.Every run a function on the connection's loop, in
+// turn with its callbacks, on the loop's timing wheel (a 20 ms tick; no
+// goroutine per timer); the connection's end stops them. Engine and Server
+// have their own AfterFunc and Every, on one of the loops; a server's stop
+// with it. Each returns a *Timer whose Stop is safe from any goroutine.
 // # Files, pools, accepting and diagnostics
 //
 // Conn.ReceiveFile streams the next n bytes of a connection's input into a

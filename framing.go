@@ -40,7 +40,7 @@ type tail struct {
 // keeps what is left, unless the connection closes or pauses meanwhile.
 func (c *Conn) frames(p []byte) {
 	f := c.cfg.framer
-	for !c.closed && c.req.Load() < reqClose {
+	for !c.closed && c.req.Load() < reqClose && !c.readShut() {
 		if c.receiving() {
 			// A ReceiveFile started by the last frame's OnData takes
 			// what follows it: the tail's bytes first, then p's.
@@ -55,7 +55,7 @@ func (c *Conn) frames(p []byte) {
 			}
 			continue
 		}
-		if c.userPaused.Load() {
+		if c.paused() {
 			c.keep(p)
 			if c.tail != nil {
 				c.tail.held = c.tail.buf != nil // ResumeRead delivers it
@@ -79,7 +79,7 @@ func (c *Conn) frames(p []byte) {
 		}
 		if err != nil {
 			c.stats().frameErrors.Add(1)
-			c.closeWith(c.badFrame(err, in))
+			c.closeOwn(c.badFrame(err, in), ownGraceful)
 			return
 		}
 		if n == 0 {

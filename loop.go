@@ -12,12 +12,14 @@ import (
 type taskKind uint8
 
 const (
-	taskService  taskKind = iota // serve a connection's write and close requests
-	taskOpen                     // open an accepted socket handed over by another loop
-	taskAbort                    // abort a connection with err
-	taskShutdown                 // tell a connection that its server shuts down
-	taskDial                     // start a Client's connect
-	taskFunc                     // run fn
+	taskService   taskKind = iota // serve a connection's write and close requests
+	taskOpen                      // open an accepted socket handed over by another loop
+	taskAbort                     // abort a connection with err
+	taskShutdown                  // tell a connection that its server shuts down
+	taskDial                      // start a Client's connect
+	taskFunc                      // run fn
+	taskTimer                     // arm tm
+	taskTimerStop                 // take a stopped tm off the wheel
 )
 
 type task struct {
@@ -27,6 +29,7 @@ type task struct {
 	sock driver.Sock
 	err  error
 	fn   func()
+	tm   *Timer
 }
 
 // taskQueue is a loop's multi-producer, single-consumer queue. Producers
@@ -237,7 +240,13 @@ func (l *loop) serviceDirty() {
 	l.dirty = l.dirty[:0]
 }
 
-func (l *loop) timerFired(e *timerEntry) { connOfTimer(e).timerFired(l.now) }
+func (l *loop) timerFired(e *timerEntry) {
+	if e.user {
+		timerOf(e).fire(l.now)
+		return
+	}
+	connOfTimer(e).timerFired(l.now)
+}
 
 // connOfTimer returns the connection whose timer e is: every timerEntry is
 // a Conn's timer field, and a back pointer would cost each Conn 8 bytes.
@@ -276,6 +285,10 @@ func (l *loop) runTask(t *task) {
 		l.startDial(t.c, t.sock)
 	case taskFunc:
 		t.fn()
+	case taskTimer:
+		t.tm.arm()
+	case taskTimerStop:
+		t.tm.cancel()
 	}
 }
 

@@ -76,11 +76,14 @@ func (c *Conn) readDone(p []byte, err error) {
 		c.loop.slot(c).read += uint64(len(p))
 		// From the moment Close or Abort is called, even on another
 		// goroutine and before the loop has acted on it, input is drained
-		// unseen: no OnData after Close.
+		// unseen: no OnData after Close. So is input after CloseRead.
 		if c.req.Load() >= reqClose {
 			if c.quick {
 				c.notQuick()
 			}
+			return
+		}
+		if c.readShut() {
 			return
 		}
 		c.lastActive, c.gotData = c.loop.now, true
@@ -103,6 +106,7 @@ func (c *Conn) readDone(p []byte, err error) {
 		return
 	}
 	c.eof = true
+	c.flags.Or(flagPeerEOF)
 	if c.proxyOf() != nil {
 		c.proxyFailed(io.ErrUnexpectedEOF) // ended before its header
 		return
@@ -112,8 +116,16 @@ func (c *Conn) readDone(p []byte, err error) {
 		if !t.opened {
 			return // the handshake fails on the EOF and closes the connection
 		}
-		c.tlsRead() // the last whole records; a partial one is an error
-		if !c.closed && !c.closing {
+		if !c.readShut() {
+			c.tlsRead() // the last whole records; a partial one is an error
+		}
+		switch {
+		case c.closed:
+		case c.closing:
+			// A lingering close ends at the peer's FIN, as on plain TCP
+			// (where epoll and uring also see it as a hangup, std not).
+			c.peerEOF()
+		default:
 			c.tlsPeerEOF()
 		}
 		return
@@ -139,6 +151,9 @@ func (c *Conn) peerEOF() {
 			c.finish(c.reason, false)
 		}
 		return
+	}
+	if c.readShut() {
+		return // CloseRead: no OnPeerClosed, and our side is still open
 	}
 	c.callPeerClosed()
 	if !c.closed && c.wrShut {
@@ -166,7 +181,7 @@ func (c *Conn) deliver(p []byte) {
 		c.unanswered = c.loop.now
 		c.rearm()
 	}
-	if c.userPaused.Load() || c.held() {
+	if c.paused() || c.held() {
 		// An engine may have had a read in flight when PauseRead came
 		// (std, uring): its bytes wait for ResumeRead, behind any
 		// already waiting.
@@ -215,6 +230,7 @@ func (c *Conn) service() {
 	c.mu.Lock()
 	c.scheduled = false
 	req := c.req.Load()
+	marks := c.marksWaiting()
 	c.mu.Unlock()
 	switch {
 	case req == reqAbort:
@@ -229,7 +245,13 @@ func (c *Conn) service() {
 	case req == reqCloseWrite:
 		c.wantShut = true
 	}
+	if c.readShut() {
+		c.dropInput()
+	}
 	c.flush()
+	if marks {
+		c.reportWritten() // marks on an empty queue, or behind bytes already out
+	}
 	// queued counts file bytes too, so at or below high nothing in memory
 	// can be above it: only then is the lock behind Writable needed.
 	if high, _ := c.cfg.watermarks(); !c.closed && !c.bpPaused && !c.cfg.noReadPause &&
@@ -245,7 +267,7 @@ func (c *Conn) service() {
 // deliverHeld hands over, once ResumeRead has come, the input PauseRead
 // held back: as frames with a framer, else as one OnData.
 func (c *Conn) deliverHeld() {
-	if !c.held() || c.userPaused.Load() || c.closed {
+	if !c.held() || c.paused() || c.closed {
 		return
 	}
 	c.tail.held = false
@@ -274,12 +296,13 @@ func (c *Conn) deliverHeld() {
 }
 
 // updateReading reads or stops reading as PauseRead, backpressure and the
-// close state ask. A closing connection keeps reading to drain its input.
+// close state ask. A closing connection, or one whose receive side is shut,
+// keeps reading to drain its input.
 func (c *Conn) updateReading() {
 	if c.closed {
 		return
 	}
-	want := !c.eof && (c.closing || (!c.userPaused.Load() && !c.bpPaused))
+	want := !c.eof && (c.closing || c.readShut() || (!c.paused() && !c.bpPaused))
 	if want == c.reading {
 		return
 	}
@@ -364,11 +387,15 @@ func (c *Conn) writeDone(n int, err error) {
 // wrote drops n sent bytes from the queue. It reports whether more is
 // queued; on an error or an empty queue it moves the state machine on.
 func (c *Conn) wrote(n int, err error) bool {
-	more := false
+	more, marks := false, false
 	if n > 0 {
 		c.mu.Lock()
 		c.out.consume(n, &c.loop.chunks)
 		more = c.out.n > 0
+		if x := c.more; x != nil {
+			x.marks.sent += uint64(n)
+			marks = x.marks.waiting() > 0
+		}
 		c.mu.Unlock()
 		c.addQueued(int64(-n))
 		c.stats().bytesWr.Add(uint64(n))
@@ -382,6 +409,9 @@ func (c *Conn) wrote(n int, err error) bool {
 		} else if c.unanswered != 0 {
 			c.rearm() // output no longer stalled: the read timeout applies again
 		}
+	}
+	if marks {
+		c.reportWritten()
 	}
 	if err != nil {
 		c.finish(err, false)
@@ -510,6 +540,7 @@ func (c *Conn) finish(err error, abort bool) {
 	c.closed = true
 	l := c.loop
 	l.wheel.cancel(&c.timer)
+	c.stopTimers()
 	// A failed close(2) leaves nothing to do; the reason that matters is err.
 	_ = l.poller.Close(c.tok, abort)
 	l.freeSlot(c.tok)
@@ -551,6 +582,7 @@ func (c *Conn) finish(err error, abort bool) {
 		c.srv.unadmit(c.remote.unpack())
 	}
 	if opened {
+		c.failMarks(err)
 		c.callClose(err)
 	}
 	if c.ext != nil && c.ext.closed != nil {

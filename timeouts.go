@@ -136,7 +136,7 @@ func (c *Conn) timerFired(now int64) {
 	case when > now:
 		c.loop.wheel.arm(&c.timer, when)
 	case kind == numTimeouts:
-		c.finish(nil, false) // the lingering close has waited long enough
+		c.finish(c.reason, false) // the lingering close has waited long enough
 	case kind == ConnectTimeout:
 		c.stats().timeouts[kind].Add(1)
 		c.failDial(&TimeoutError{Kind: kind, After: time.Duration(c.cfg.connectTimeout())})
@@ -149,6 +149,10 @@ func (c *Conn) timerFired(now int64) {
 		err := &TimeoutError{Kind: kind, After: time.Duration(c.cfg.timeouts[kind])}
 		// An idle peer gets a FIN; a silent, slow or non-reading one a reset
 		// and no lingering.
-		c.finish(err, kind != IdleTimeout)
+		how := ownAbort
+		if kind == IdleTimeout {
+			how = ownNow
+		}
+		c.closeOwn(err, how)
 	}
 }

@@ -331,7 +331,7 @@ func (c *Conn) handshakeDone(err error) {
 // where a paused connection does not read its FIN.
 func (c *Conn) tlsPeerEOF() {
 	t := c.ext.tls
-	if c.userPaused.Load() || c.held() {
+	if (c.paused() || c.held()) && !c.readShut() {
 		t.eofOwed = true
 		return
 	}
@@ -399,7 +399,7 @@ func (c *Conn) tlsRead() {
 	if l.plain == nil {
 		l.plain = make([]byte, 16<<10) // the largest plaintext of a record
 	}
-	for !c.closed && c.req.Load() < reqClose {
+	for !c.closed && c.req.Load() < reqClose && !c.readShut() {
 		n, err := t.tc.Read(l.plain)
 		if n > 0 {
 			c.deliver(l.plain[:n])
@@ -415,7 +415,7 @@ func (c *Conn) tlsRead() {
 			return
 		default:
 			c.stats().tlsRecordErrors.Add(1)
-			c.closeWith(&TLSError{Err: err})
+			c.closeOwn(&TLSError{Err: err}, ownGraceful)
 			return
 		}
 	}

@@ -20,6 +20,7 @@ type timerEntry struct {
 	when       int64 // the deadline, on the loop's clock
 	slot       int32
 	armed      bool
+	user       bool // a Timer's entry (AfterFunc, Every), not a Conn's
 }
 
 func newWheel(now int64) wheel {

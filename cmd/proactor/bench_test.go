@@ -94,7 +94,7 @@ func TestBenchErrors(t *testing.T) {
 		{name: "TwoAddrs", args: []string{"bench", "a:1", "b:2"}, wantStatus: exitUsage, wantStderr: `unexpected argument "b:2"`},
 		{name: "ZeroSize", args: []string{"bench", "--size", "64,0"}, wantStatus: exitUsage, wantStderr: `"0" is not a size`},
 		{name: "NanosecondDuration", args: []string{"bench", "--duration", "30ns"}, wantStatus: exitUsage, wantStderr: "at least 1ms"},
-		{name: "NegativeRate", args: []string{"bench", "--rate", "-5"}, wantStatus: exitUsage, wantStderr: "invalid -rate -5"},
+		{name: "NegativeRate", args: []string{"bench", "--rate", "-5"}, wantStatus: exitUsage, wantStderr: "--rate -5: want requests a second"},
 		{name: "TooMuchInFlight", args: []string{"bench", "--size", "65536", "--depth", "32"}, wantStatus: exitUsage, wantStderr: "would fill the socket buffers"},
 	}
 	for _, tt := range tests {

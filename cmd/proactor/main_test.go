@@ -80,7 +80,7 @@ func TestCLI(t *testing.T) {
 		{name: "NoArgs", args: nil, wantStatus: exitUsage, wantStderr: []string{"Usage: proactor", "serve"}},
 		{name: "UnknownCommand", args: []string{"nosuch"}, wantStatus: exitUsage, wantStderr: []string{`proactor: unknown command "nosuch"`, "run 'proactor -h'"}},
 		{name: "Help", args: []string{"-h"}, wantStatus: exitOK},
-		{name: "ServeNoName", args: []string{"serve"}, wantStatus: exitUsage, wantStderr: []string{"missing server name (one of: dual, echo, files, http, line, packet, pop3, resp)", "run 'proactor serve -h' for usage"}},
+		{name: "ServeNoName", args: []string{"serve"}, wantStatus: exitUsage, wantStderr: []string{"missing server name (one of: dual, echo, files, http, line, packet, pop3, resp, udp-echo)", "run 'proactor serve -h' for usage"}},
 		{name: "ServeUnknownName", args: []string{"serve", "nosuch"}, wantStatus: exitUsage, wantStderr: []string{`unknown server "nosuch"; servers: dual, echo`}},
 		{name: "ServeHelp", args: []string{"serve", "-h"}, wantStatus: exitOK},
 		{name: "UnknownEngine", args: []string{"serve", "echo", "--engine", "nosuch", "--listen", "127.0.0.1:0"}, wantStatus: exitUsage, wantStderr: []string{`proactor: unknown engine "nosuch"; available: auto`}},

@@ -8,16 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
-	"time"
 )
-
-// sentLow is how little may still be queued for a GET's file to count as
-// sent.
-const sentLow = 256 << 10
 
 // get runs GET: it hashes the file, answers "+OK size sha256hex" and
 // queues the file itself with SendFile, which takes the descriptor over.
-// The file counts in sending until it has (almost) left the write queue.
+// The file counts in sending until proactor reports it handed to the
+// kernel: a Mark behind it, and the Handler's OnWritten.
 func (s *session) get(name string) {
 	// O_NONBLOCK: opening a FIFO that a local user put in the root would
 	// otherwise wait for a writer and hold the worker. It changes nothing
@@ -50,22 +46,21 @@ func (s *session) get(name string) {
 		return
 	}
 	s.mu.Lock()
-	s.sending++
+	s.sending++ // before the mark: its notice may come at once
 	s.mu.Unlock()
-	s.watchSent(time.Millisecond)
+	if _, err := s.c.Mark(); err != nil {
+		// Aborted meanwhile: no notice will come.
+		s.sent()
+		s.stop()
+	}
 }
 
-// watchSent counts the GET's file out once little is left in the write
-// queue, or the connection has closed, and looks again after delay
-// otherwise. proactor reports no end of a SendFile: a timer it is, backing
-// off to 50ms.
-func (s *session) watchSent(delay time.Duration) {
+// sent counts a GET's file out: OnWritten reported its mark, because the
+// file has been handed to the kernel or the connection has ended. Only
+// GETs mark, so each notice is one file, the oldest still counted.
+func (s *session) sent() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.closed && s.c.Buffered() > sentLow {
-		time.AfterFunc(delay, func() { s.watchSent(min(2*delay, 50*time.Millisecond)) })
-		return
-	}
 	s.sending--
 	if s.blocked&blockSending != 0 && s.sending < maxSending {
 		s.blocked &^= blockSending

@@ -97,10 +97,10 @@
 // The job also stops, leaving the rest of the queue for later, before a
 // command that would add to output the client is not reading: while the
 // write queue is over proactor's high watermark (until OnWritable), and
-// while 16 GETs still have their file queued (a timer watches
-// Conn.Buffered, as proactor reports no end of a SendFile). A client that
-// pipelines commands without reading the replies therefore costs little
-// memory and at most 16 open files.
+// while 16 GETs still have their file queued (until proactor's completion
+// notice, Conn.Mark and OnWritten, reports it handed to the kernel). A
+// client that pipelines commands without reading the replies therefore
+// costs little memory and at most 16 open files.
 //
 // # Timeouts
 //
@@ -187,8 +187,12 @@ type Handler struct {
 	waiting  sync.WaitGroup // jobs waiting for room in the pool
 }
 
-// Handler is a WritableHandler: OnWritable resumes a connection's job.
-var _ proactor.WritableHandler = (*Handler)(nil)
+// Handler is a WritableHandler: OnWritable resumes a connection's job; and
+// a WrittenHandler: OnWritten counts a GET's file out.
+var (
+	_ proactor.WritableHandler = (*Handler)(nil)
+	_ proactor.WrittenHandler  = (*Handler)(nil)
+)
 
 // New returns a Handler serving dir, which must exist. Unless read-only, it
 // removes the temporary files of uploads that a previous server left
@@ -256,3 +260,7 @@ func (h *Handler) OnClose(c *proactor.Conn, _ error) {
 
 // OnWritable resumes a job that waits for the client to read its replies.
 func (h *Handler) OnWritable(c *proactor.Conn) { c.Context().(*session).unblock(blockWritable) }
+
+// OnWritten counts a GET's file out, sent or not (err: the connection
+// ended first), which resumes a job that waits for one.
+func (h *Handler) OnWritten(c *proactor.Conn, _ uint64, _ error) { c.Context().(*session).sent() }

@@ -46,7 +46,7 @@ type testCase struct {
 var tcpOnly = map[string]bool{
 	"PeerReset": true, "ReusePort": true, "SocketOptions": true, "MaxConnsPerIP": true,
 	"AllowDeny": true, "AcceptFilter": true, "DeferAccept": true, "DeferAcceptBound": true,
-	"StalledPeer": true, "DialErrors": true,
+	"StalledPeer": true, "DialErrors": true, "LocalAddr": true,
 }
 
 // Run runs every case against b.
@@ -292,4 +292,20 @@ var cases = []testCase{
 	{"ReceiveFile", testReceiveFile},
 	{"ReceiveFileRaw", testReceiveFileRaw},
 	{"Reconnect", testReconnect},
+	{"Marks", testMarks},
+	{"MarkIdle", testMarkIdle},
+	{"MarkAbort", testMarkAbort},
+	{"SendFileNotice", testSendFileNotice},
+	{"TimerOrder", testTimerOrder},
+	{"TimerStop", testTimerStop},
+	{"TimerClose", testTimerClose},
+	{"ServerTimer", testServerTimer},
+	{"TimerPanic", testTimerPanic},
+	{"CloseRead", testCloseRead},
+	{"CloseReadPeerFIN", testCloseReadPeerFIN},
+	{"CloseReadHeld", testCloseReadHeld},
+	{"ClosingGoodbye", testClosingGoodbye},
+	{"ClosingTakeOver", testClosingTakeOver},
+	{"ClosingNotCalled", testClosingNotCalled},
+	{"ClosingPanic", testClosingPanic},
 }
