@@ -61,6 +61,7 @@ func testShutdownInFlight(t *testing.T, b Backend) {
 	srv, addr := serve(t, b, r, proactor.WithLoops(2))
 	flows := make([]flow, clients)
 	started := make(chan struct{}, clients)
+	streaming := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range flows {
 		c := dial(t, b, addr)
@@ -78,6 +79,17 @@ func testShutdownInFlight(t *testing.T, b Backend) {
 			// under -race (most of the CPU in the race detector's checks
 			// of the writers' own appends) until the clients timed out.
 			for k := 0; k < 8192; k++ {
+				if k == 8 {
+					// 4 KiB, for the reader's sign of traffic; the rest
+					// once every client has it, so that all stream
+					// together into the shutdown rather than the first
+					// ones streaming (TLS, -race) while the last dial.
+					select {
+					case <-streaming:
+					case <-stop:
+						return
+					}
+				}
 				select {
 				case <-stop:
 					return
@@ -128,6 +140,7 @@ func testShutdownInFlight(t *testing.T, b Backend) {
 	for range clients {
 		wait(t, started, "traffic on every connection")
 	}
+	close(streaming)
 	if err := srv.Shutdown(ctxTimeout(t)); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}

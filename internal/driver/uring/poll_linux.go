@@ -121,8 +121,35 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 		s.AcceptFailed(t, sock.Wrap("accept4", errno(cqe.Res)))
 	}
 	// The Sink may have paused, closed or replaced the listener.
-	if l = p.listener(t); l != nil && l.on && !l.cancel {
+	switch l = p.listener(t); {
+	case l == nil:
+	case l.on && !l.cancel:
 		_ = p.armAccept(t, l)
+	case !l.on && l.posted == 0 && cqe.Flags&uring.CQEFMore == 0:
+		p.drainBacklog(t, s)
+	}
+}
+
+// drainBacklog accepts what the listen queue holds once the listener's
+// accepts are cancelled. An accept's poll waits exclusively: the kernel
+// wakes one accept waiting on the socket per connection, and a wake that
+// reaches an accept being cancelled is lost with it. Another process that
+// shares the socket (the new binary of an upgrade, whose accept waits too)
+// would then not hear of that connection until the next one arrived, and
+// the client could wait for good. So what the queue holds now is accepted
+// here, with accept4(2) until EAGAIN, and reported as the accepts before
+// the cancel are (the state machine serves them after StopAccepting, and
+// holds them during a Pause); a connection that arrives after this finds
+// no waiter here and wakes the other's.
+func (p *poller) drainBacklog(t driver.Token, s driver.Sink) {
+	for l := p.listener(t); l != nil && !l.on && l.posted == 0; l = p.listener(t) {
+		fd, peer, err := sock.Accept(l.fd)
+		if err != nil {
+			return // EAGAIN: empty; anything else the next accept reports
+		}
+		sk := accepted(fd, l.local, l.opts)
+		sk.Peer = peer
+		s.Accepted(t, sk)
 	}
 }
 
