@@ -271,7 +271,7 @@ func TestInterrupted(t *testing.T) {
 				if _, err := cl.C.Write(data[:len(data)/2]); err != nil {
 					t.Fatal(err)
 				}
-				tt.cut(t, s, cl.C.(*net.TCPConn))
+				tt.cut(t, s, cl.TCP())
 				waitDir(t, s.dir)
 			})
 		})

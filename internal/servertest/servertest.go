@@ -83,8 +83,28 @@ func Dial(t *testing.T, addr string, limit time.Duration) *Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(limit))
-	return &Client{T: t, C: c, R: bufio.NewReader(c)}
+	dc := &deadlineConn{Conn: c, limit: limit}
+	return &Client{T: t, C: dc, R: bufio.NewReader(dc)}
+}
+
+// deadlineConn bounds each Read and Write by limit from its start, not the
+// connection's whole life: a test that moves megabytes over several
+// requests on a loaded machine (-race, other packages' tests) may take
+// longer than limit in all, and that is no failure; one call stuck that
+// long is.
+type deadlineConn struct {
+	net.Conn
+	limit time.Duration
+}
+
+func (c *deadlineConn) Read(p []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(c.limit))
+	return c.Conn.Read(p)
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	c.Conn.SetWriteDeadline(time.Now().Add(c.limit))
+	return c.Conn.Write(p)
 }
 
 // Send writes s.
@@ -93,4 +113,13 @@ func (cl *Client) Send(s string) {
 	if _, err := io.WriteString(cl.C, s); err != nil {
 		cl.T.Fatal(err)
 	}
+}
+
+// TCP returns the client's socket itself (C bounds each call), for what
+// only a TCP connection does: a reset, a half-close.
+func (cl *Client) TCP() *net.TCPConn {
+	if dc, ok := cl.C.(*deadlineConn); ok {
+		return dc.Conn.(*net.TCPConn)
+	}
+	return cl.C.(*net.TCPConn)
 }
