@@ -124,8 +124,12 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 	switch l = p.listener(t); {
 	case l == nil:
 	case l.on && !l.cancel:
+		l.drain = false
 		_ = p.armAccept(t, l)
-	case !l.on && l.posted == 0 && cqe.Flags&uring.CQEFMore == 0:
+	case !l.on && l.posted == 0 && l.drain && cqe.Flags&uring.CQEFMore == 0:
+		// Only after a cancel: a stop for the accept-failure back-off
+		// (nothing cancelled) leaves the queue alone.
+		l.drain = false
 		p.drainBacklog(t, s)
 	}
 }

@@ -235,6 +235,7 @@ type lnSlot struct {
 	opts   driver.SockOptions // set on each accepted socket
 	posted int                // accepts in flight: one multishot, or AcceptBatch single-shot ones
 	cancel bool               // and a cancel for them has been queued
+	drain  bool               // SetAccepting(false) cancelled them: drain the queue once they are done (drainBacklog)
 }
 
 // accepts is how many accepts the listener keeps posted: AcceptBatch
@@ -677,6 +678,7 @@ func (p *poller) SetAccepting(t driver.Token, on bool) error {
 		// Sockets accepted before the cancel takes effect are still
 		// reported; the state machine holds them.
 		p.cancelAccepts(t, l)
+		l.drain = true
 	}
 	return nil
 }
