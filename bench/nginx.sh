@@ -25,49 +25,8 @@ if ! nginx -V 2>&1 | grep -q -- '--with-stream '; then
 	[ -f "$mod" ] || { echo "nginx.sh: nginx has no stream module (apt-get install libnginx-mod-stream)" >&2; exit 2; }
 fi
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-freeport() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-secs() {
-	case $1 in
-	*m) echo $((${1%m} * 60)) ;;
-	*s) echo "${1%s}" ;;
-	*) echo "$1" ;;
-	esac
-}
-
-echo "== building proactor" >&2
-go build -o "$work/proactor" ./cmd/proactor
-
-declare -A addr pid
-for i in 1 2 3; do
-	"$work/proactor" serve echo --listen 127.0.0.1:0 --loops 1 --proxy-protocol \
-		--control "$work/s$i.ctl" --shutdown-timeout 5s >"$work/s$i.out" 2>"$work/s$i.err" &
-	pid[$i]=$!
-	pids+=("$!")
-done
-for i in 1 2 3; do
-	a=""
-	for _ in $(seq 100); do
-		a=$(sed -n 's/^proactor: echo listening on \([^ ]*\) .*/\1/p' "$work/s$i.out")
-		[ -n "$a" ] && break
-		sleep 0.05
-	done
-	[ -n "$a" ] || { echo "instance $i did not start:" >&2; cat "$work/s$i.err" >&2; exit 1; }
-	addr[$i]=$a
-	echo "instance s$i: pid ${pid[$i]}, $a" >&2
-done
+# shellcheck source=bench/instances.sh
+source bench/instances.sh
 
 fe=$(freeport)
 mkdir -p "$work/nginx/logs"
