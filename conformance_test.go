@@ -30,6 +30,13 @@ func TestConformanceTLS(t *testing.T) {
 // unix sockets. The cases that need TCP are skipped.
 func TestConformanceUnix(t *testing.T) { runConformance(t, conformance.Backend{Unix: true}) }
 
+// TestConformancePooled runs the suite against every engine with
+// WithConnPool: the servers' Conns are reused from connection to
+// connection, and every behaviour holds as without the pool.
+func TestConformancePooled(t *testing.T) {
+	runConformance(t, conformance.Backend{Options: []proactor.Option{proactor.WithConnPool(16)}})
+}
+
 // runConformance runs the suite against every engine, as b with the
 // engine's name and option.
 func runConformance(t *testing.T, b conformance.Backend) {
@@ -40,7 +47,7 @@ func runConformance(t *testing.T, b conformance.Backend) {
 	for _, name := range engines {
 		t.Run(name, func(t *testing.T) {
 			b := b
-			b.Name, b.Options = name, []proactor.Option{proactor.WithEngineName(name)}
+			b.Name, b.Options = name, append([]proactor.Option{proactor.WithEngineName(name)}, b.Options...)
 			conformance.Run(t, b)
 		})
 	}

@@ -59,8 +59,9 @@ type Conn struct {
 	scheduled    bool // guarded by mu: a taskService is queued
 	quick        bool // closed by Shutdown: linger briefly if nothing is owed once drained
 	askedClosing bool // ClosingHandler.OnClosing has been called
+	pooled       bool // WithConnPool: reused once ended and unpinned (connpool.go)
 
-	flags atomic.Uint32 // flagPaused, flagReadShut, flagPeerEOF: set anywhere, read anywhere
+	flags atomic.Uint32 // flagPaused, flagReadShut, flagPeerEOF, and the pins (connpool.go): set anywhere, read anywhere
 	req   atomic.Uint32 // the close request level; written under mu, read anywhere
 	mu    sync.Mutex    // guards out, more, overHigh and scheduled: the only lock on the write path
 
@@ -153,17 +154,14 @@ func (c *Conn) handler() Handler { return c.srv.handler }
 func (c *Conn) stats() *statShard { return &c.srv.stats[c.loop.idx] }
 
 func newConn(srv *Server, cfg *config, l *loop, t driver.Token, s driver.Sock) *Conn {
-	c := &Conn{
-		id:       srv.eng.ids.Add(1),
-		srv:      srv,
-		cfg:      cfg,
-		loop:     l,
-		tok:      t,
-		local:    packAddr(s.Local),
-		remote:   packAddr(s.Peer),
-		reading:  true,
-		openedAt: l.now,
+	c := srv.reuse(l)
+	if c == nil {
+		c = new(Conn)
 	}
+	c.id = srv.eng.ids.Add(1)
+	c.srv, c.cfg, c.loop, c.tok = srv, cfg, l, t
+	c.local, c.remote = packAddr(s.Local), packAddr(s.Peer)
+	c.reading, c.openedAt = true, l.now
 	if cfg.unix {
 		c.local.kind, c.remote.kind = kindUnix, kindUnix
 	}
@@ -381,8 +379,9 @@ func (c *Conn) request(r uint32) error {
 // engine is gone. A panic in fn closes the connection, as one in a
 // callback does.
 func (c *Conn) Do(fn func(c *Conn)) error {
+	id := c.id
 	if !c.loop.push(task{kind: taskFunc, fn: func() {
-		if c.closed {
+		if c.closed || c.id != id {
 			return
 		}
 		defer c.recover("Do")

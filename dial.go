@@ -269,7 +269,8 @@ func (cl *Client) Engine() *Engine { return cl.s.Engine() }
 // ConnCount returns the number of open connections.
 func (cl *Client) ConnCount() int { return cl.s.ConnCount() }
 
-// Conn returns the open connection with the given ID.
+// Conn returns the open connection with the given ID, held as
+// Server.Conn's: call Release when done with it.
 func (cl *Client) Conn(id uint64) (*Conn, bool) { return cl.s.Conn(id) }
 
 // Range calls fn for each open connection until fn returns false.

@@ -86,9 +86,11 @@
 // them in memory; the bytes after them go on to the framer. The engine's
 // buffer pool is sized with WithBufferPool or WithBufferOptions, and
 // WithTrimInterval says how soon unused memory goes back. Once warm, a
-// connection's life allocates one object, its Conn, which is never reused:
-// a *Conn kept after OnClose fails with ErrClosed instead of reaching
-// another connection. WithAcceptBatch bounds how many connections one
+// connection's life allocates one object, its Conn, which by default is
+// never reused: a *Conn kept after OnClose fails with ErrClosed instead of
+// reaching another connection. WithConnPool reuses Conns too, the seeds'
+// context pool, so accepting allocates nothing; code that keeps a *Conn
+// outside its callbacks then pins it with Hold and Release. WithAcceptBatch bounds how many connections one
 // readiness of a listener brings; WithLocalAddr binds a Client's sockets
 // before they connect. WithWorkerPool puts the jobs of the handler's
 // workers pool in Stats; WithDumpBadFrames shows, in hex, the first bytes

@@ -20,11 +20,13 @@ const (
 	taskFunc                      // run fn
 	taskTimer                     // arm tm
 	taskTimerStop                 // take a stopped tm off the wheel
+	taskRecycle                   // pool c, released by its last pin, if it is still connection id's
 )
 
 type task struct {
 	kind taskKind
 	c    *Conn
+	id   uint64 // c's ID when queued, for the kinds that check it (connpool.go)
 	ln   *listener
 	sock driver.Sock
 	err  error
@@ -278,9 +280,13 @@ func (l *loop) runTask(t *task) {
 		l.coming.Add(-1)
 		l.open(t.ln, t.sock)
 	case taskAbort:
-		t.c.finish(t.err, true)
+		if t.c.id == t.id {
+			t.c.finish(t.err, true)
+		}
 	case taskShutdown:
-		t.c.shutdown()
+		if t.c.id == t.id {
+			t.c.shutdown()
+		}
 	case taskDial:
 		l.startDial(t.c, t.sock)
 	case taskFunc:
@@ -289,6 +295,10 @@ func (l *loop) runTask(t *task) {
 		t.tm.arm()
 	case taskTimerStop:
 		t.tm.cancel()
+	case taskRecycle:
+		if t.c.id == t.id {
+			t.c.recycle()
+		}
 	}
 }
 

@@ -50,6 +50,7 @@ type config struct {
 	acceptBatch int            // WithAcceptBatch; 0: the engine's default
 	localAddr   netip.AddrPort // WithLocalAddr: bound before a Client dials
 	bufPool     *buffer.Pool   // WithBufferPool
+	connPool    int            // WithConnPool: ended Conns kept per loop
 	bufOpts     []buffer.Option
 	trimEvery   time.Duration // WithTrimInterval; 0: trimEvery, negative: never
 	unixMode    fs.FileMode   // WithUnixSocketMode

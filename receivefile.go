@@ -118,9 +118,10 @@ func (c *Conn) endReceive(r *recvFile, err error) {
 		c.callReceived(r, err)
 		return
 	}
+	c.pin() // c's end, which may come meanwhile, must not let it be reused
 	go func() {
 		err := r.f.Sync()
-		if !c.loop.push(task{kind: taskFunc, fn: func() { c.callReceived(r, err) }}) {
+		if !c.loop.push(task{kind: taskFunc, fn: func() { c.callReceived(r, err); c.Release() }}) {
 			r.done(r.n, err) // the engine is gone: no loop left to run it on
 		}
 	}()

@@ -38,6 +38,9 @@ func (r *registry) get(id uint64) (*Conn, bool) {
 	sh := &r.shards[id%registryShards]
 	sh.mu.Lock()
 	c := sh.set.get(id)
+	if c != nil {
+		c.pin() // the caller releases it
+	}
 	sh.mu.Unlock()
 	return c, c != nil
 }
@@ -50,12 +53,18 @@ func (r *registry) forEach(fn func(*Conn) bool) {
 		snap = snap[:0]
 		for _, c := range sh.set.slots {
 			if c != nil {
+				c.pin() // not reused while fn may use it (connpool.go)
 				snap = append(snap, c)
 			}
 		}
 		sh.mu.Unlock()
-		for _, c := range snap {
-			if !fn(c) {
+		for i, c := range snap {
+			more := fn(c)
+			c.Release()
+			if !more {
+				for _, c := range snap[i+1:] {
+					c.Release()
+				}
 				return
 			}
 		}

@@ -27,6 +27,7 @@ type Server struct {
 	log      *slog.Logger
 	stats    []statShard // one per loop
 	registry registry
+	connPool [][]*Conn // WithConnPool: ended Conns per loop, each owned by its loop
 	started  time.Time // when NewServer made it
 	paused   atomic.Bool
 	// acceptStopped is set by StopAccepting, for good (handoff.go).
@@ -71,6 +72,9 @@ func NewServer(h Handler, opts ...Option) (*Server, error) {
 		return nil, ErrEngineClosed
 	}
 	s.stats = make([]statShard, len(s.eng.loops))
+	if cfg.connPool > 0 {
+		s.connPool = make([][]*Conn, len(s.eng.loops))
+	}
 	return s, nil
 }
 
@@ -309,7 +313,7 @@ func (s *Server) setPaused(on bool) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.beginStop()
 	s.Range(func(c *Conn) bool {
-		c.loop.push(task{kind: taskShutdown, c: c})
+		c.loop.push(task{kind: taskShutdown, c: c, id: c.id})
 		return true
 	})
 	var err error
@@ -321,8 +325,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			var aborted, owing atomic.Int64
 			s.Range(func(c *Conn) bool {
+				id := c.id
 				c.loop.push(task{kind: taskFunc, fn: func() {
-					if c.closed {
+					if c.closed || c.id != id {
 						return
 					}
 					aborted.Add(1)
@@ -356,7 +361,7 @@ func (s *Server) Close() error {
 
 func (s *Server) abortAll(reason error) {
 	s.Range(func(c *Conn) bool {
-		c.loop.push(task{kind: taskAbort, c: c, err: reason})
+		c.loop.push(task{kind: taskAbort, c: c, id: c.id, err: reason})
 		return true
 	})
 }
@@ -419,11 +424,15 @@ func (s *Server) untrack() {
 // ConnCount returns the number of open connections.
 func (s *Server) ConnCount() int { return int(s.registry.count.Load()) }
 
-// Conn returns the open connection with the given ID.
+// Conn returns the open connection with the given ID, held (see
+// Conn.Hold): call Release when done with it. Forgetting to costs nothing
+// without WithConnPool, and with it only the reuse of that one Conn.
 func (s *Server) Conn(id uint64) (*Conn, bool) { return s.registry.get(id) }
 
 // Range calls fn for each open connection until fn returns false. It works
-// on a snapshot of each registry shard, so fn may close connections.
+// on a snapshot of each registry shard, so fn may close connections. Each
+// connection is held while fn runs (see Conn.Hold and WithConnPool): fn
+// must Hold one it keeps beyond its call.
 func (s *Server) Range(fn func(c *Conn) bool) { s.registry.forEach(fn) }
 
 // Broadcast writes p to every open connection and returns how many took it.

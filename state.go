@@ -225,6 +225,10 @@ func (c *Conn) idle() bool { return !c.inflight && c.queued.Load() == 0 }
 // requests first, then one write of everything queued.
 func (c *Conn) service() {
 	if c.closed {
+		c.mu.Lock()
+		c.scheduled = false
+		c.mu.Unlock()
+		c.recycle() // the service pending kept it
 		return
 	}
 	c.mu.Lock()
@@ -578,6 +582,8 @@ func (c *Conn) finish(err error, abort bool) {
 	// ConnCount; counted as gone only after it, so that Shutdown returns
 	// after every OnClose.
 	c.srv.registry.remove(c)
+	// Hold fails from here on (connpool.go).
+	c.flags.Or(pinEnded)
 	if !waited { // admitted only once its header was read
 		c.srv.unadmit(c.remote.unpack())
 	}
@@ -589,4 +595,5 @@ func (c *Conn) finish(err error, abort bool) {
 		close(c.ext.closed)
 	}
 	c.srv.untrack()
+	c.recycle()
 }

@@ -26,6 +26,7 @@ type Timer struct {
 	e     timerEntry // first: timerOf finds the Timer from its entry
 	loop  *loop
 	c     *Conn   // the connection it runs for; nil for an engine's or a server's
+	cid   uint64  // c's ID: a pooled Conn may serve another connection since
 	srv   *Server // a server's: it stops with the server
 	fc    func(*Conn)
 	f     func()
@@ -91,7 +92,7 @@ func (t *Timer) Stop() bool {
 // goroutine; no goroutine is started.
 func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) *Timer {
 	t := newTimer(c.loop, d, false)
-	t.c, t.fc = c, f
+	t.c, t.cid, t.fc = c, c.id, f
 	return t.start()
 }
 
@@ -101,7 +102,7 @@ func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) *Timer {
 // does not bring the next ones closer: missed periods are skipped.
 func (c *Conn) Every(d time.Duration, f func(c *Conn)) *Timer {
 	t := newTimer(c.loop, d, true)
-	t.c, t.fc = c, f
+	t.c, t.cid, t.fc = c, c.id, f
 	return t.start()
 }
 
@@ -148,7 +149,7 @@ func (t *Timer) arm() {
 		return
 	}
 	if c := t.c; c != nil {
-		if c.closed {
+		if c.closed || c.id != t.cid {
 			t.state.CompareAndSwap(timerPending, timerStopped)
 			return
 		}
@@ -190,7 +191,7 @@ func (t *Timer) fire(now int64) {
 // run calls the timer's function.
 func (t *Timer) run() {
 	if c := t.c; c != nil {
-		if c.closed {
+		if c.closed || c.id != t.cid {
 			return // stopped by finish already; kept for safety
 		}
 		defer c.recover("timer")

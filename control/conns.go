@@ -34,6 +34,7 @@ func connAction(srv *proactor.Server, idText, action string) (int, any) {
 	if !ok {
 		return http.StatusNotFound, errorBody{Error: fmt.Sprintf("no open connection %d", id)}
 	}
+	defer c.Release()
 	if action == "close" {
 		err = c.Close()
 	} else {

@@ -35,7 +35,10 @@
 // Order is the order of acceptance: concurrent Submit calls for one key
 // from different goroutines are ordered as they take the pool's lock. A
 // job can outlive its connection; Write then returns proactor.ErrClosed,
-// which a job is free to ignore.
+// which a job is free to ignore. Under proactor.WithConnPool a Conn is
+// reused once its connection has ended, so a job that uses it must have
+// it held: c.Hold() in OnData before Submit, c.Release() at the job's end
+// (and at once if Submit fails).
 //
 // # Backpressure
 //

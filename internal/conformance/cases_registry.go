@@ -27,8 +27,11 @@ func testRegistryChurn(t *testing.T, b Backend) {
 				switch g {
 				case 0:
 					srv.Range(func(c *proactor.Conn) bool {
-						if got, ok := srv.Conn(c.ID()); ok && got != c {
-							t.Errorf("Conn(%d) returned another connection", c.ID())
+						if got, ok := srv.Conn(c.ID()); ok {
+							if got != c {
+								t.Errorf("Conn(%d) returned another connection", c.ID())
+							}
+							got.Release()
 						}
 						return true
 					})

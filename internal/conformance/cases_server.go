@@ -306,9 +306,11 @@ func testRegistry(t *testing.T, b Backend) {
 		t.Fatalf("ConnCount %d, distinct IDs %d; want %d", srv.ConnCount(), len(ids), n)
 	}
 	for id := range ids {
-		if c, ok := srv.Conn(id); !ok || c.ID() != id {
+		c, ok := srv.Conn(id)
+		if !ok || c.ID() != id {
 			t.Fatalf("Conn(%d) = %v, %v", id, c, ok)
 		}
+		c.Release()
 	}
 	if _, ok := srv.Conn(1 << 60); ok {
 		t.Fatalf("Conn of an unknown ID found something")

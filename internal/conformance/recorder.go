@@ -20,7 +20,7 @@ type recorder struct {
 	closed chan closeEvent
 
 	mu    sync.Mutex
-	conns map[*proactor.Conn]*connRecord
+	conns map[uint64]*connRecord // by ID: a pooled *Conn serves several connections
 }
 
 type closeEvent struct {
@@ -42,7 +42,7 @@ func newRecorder(t testing.TB) *recorder {
 		t:      t,
 		opened: make(chan *proactor.Conn, 2048),
 		closed: make(chan closeEvent, 2048),
-		conns:  make(map[*proactor.Conn]*connRecord),
+		conns:  make(map[uint64]*connRecord),
 	}
 }
 
@@ -50,10 +50,10 @@ func newRecorder(t testing.TB) *recorder {
 func (r *recorder) enter(c *proactor.Conn, cb string) *connRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rec := r.conns[c]
+	rec := r.conns[c.ID()]
 	if rec == nil {
 		rec = &connRecord{}
-		r.conns[c] = rec
+		r.conns[c.ID()] = rec
 	}
 	if rec.inside {
 		r.t.Errorf("conn %d: %s while another callback runs", c.ID(), cb)
@@ -142,7 +142,7 @@ func (r *recorder) waitClose(t testing.TB) closeEvent {
 func (r *recorder) received(c *proactor.Conn) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rec := r.conns[c]; rec != nil {
+	if rec := r.conns[c.ID()]; rec != nil {
 		return append([]byte(nil), rec.data...)
 	}
 	return nil
