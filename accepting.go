@@ -12,7 +12,9 @@ import "net/netip"
 // connections already open; a large one drains a burst sooner. Per server
 // or per listener; default: 0, the engine's own (epoll 64 per event,
 // io_uring one multishot accept, std no bound).
-func WithAcceptBatch(n int) Option { return func(c *config) { c.acceptBatch = max(n, 0) } }
+func WithAcceptBatch(n int) Option {
+	return scoped("WithAcceptBatch", onListener, func(c *config) { c.acceptBatch = max(n, 0) })
+}
 
 // WithLocalAddr makes a Client (and Dial) bind its sockets to addr before
 // connecting, on every engine: a source address on a multi-homed host, or
@@ -20,4 +22,6 @@ func WithAcceptBatch(n int) Option { return func(c *config) { c.acceptBatch = ma
 // to the same peer then fails with EADDRINUSE). A zero port lets the
 // kernel choose one. The address family must match the peer's. Default:
 // none (the kernel chooses the address and port).
-func WithLocalAddr(addr netip.AddrPort) Option { return func(c *config) { c.localAddr = addr } }
+func WithLocalAddr(addr netip.AddrPort) Option {
+	return scoped("WithLocalAddr", onClient, func(c *config) { c.localAddr = addr })
+}

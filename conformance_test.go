@@ -34,7 +34,7 @@ func TestConformanceUnix(t *testing.T) { runConformance(t, conformance.Backend{U
 // WithConnPool: the servers' Conns are reused from connection to
 // connection, and every behaviour holds as without the pool.
 func TestConformancePooled(t *testing.T) {
-	runConformance(t, conformance.Backend{Options: []proactor.Option{proactor.WithConnPool(16)}})
+	runConformance(t, conformance.Backend{ServerOptions: []proactor.Option{proactor.WithConnPool(16)}})
 }
 
 // runConformance runs the suite against every engine, as b with the
@@ -47,7 +47,7 @@ func runConformance(t *testing.T, b conformance.Backend) {
 	for _, name := range engines {
 		t.Run(name, func(t *testing.T) {
 			b := b
-			b.Name, b.Options = name, append([]proactor.Option{proactor.WithEngineName(name)}, b.Options...)
+			b.Name, b.Options = name, []proactor.Option{proactor.WithEngineName(name)}
 			conformance.Run(t, b)
 		})
 	}

@@ -44,7 +44,9 @@ const (
 // OnClose can write to or close a stranger's connection. The framework's
 // own references (Range, Broadcast, Server.Conn, Shutdown, timers, Do)
 // follow the rule.
-func WithConnPool(n int) Option { return func(c *config) { c.connPool = n } }
+func WithConnPool(n int) Option {
+	return scoped("WithConnPool", onServer, func(c *config) { c.connPool = n })
+}
 
 // Hold pins the connection's Conn: it is not reused for another connection
 // until Release, even after its connection has ended, so that a goroutine

@@ -23,7 +23,7 @@ type Client struct {
 
 // NewClient returns a client running h.
 func NewClient(h Handler, opts ...Option) (*Client, error) {
-	s, err := NewServer(h, opts...)
+	s, err := newServer(h, opts, "NewClient", onEngine|onClient)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,9 @@ import (
 // ErrFrameTooLarge or ErrBadFrame with errors.Is. Per server or per
 // listener; default: 0, off (the reason is the bare sentinel, and nothing
 // is copied or logged).
-func WithDumpBadFrames(n int) Option { return func(c *config) { c.dumpBad = max(n, 0) } }
+func WithDumpBadFrames(n int) Option {
+	return scoped("WithDumpBadFrames", onListener|onClient, func(c *config) { c.dumpBad = max(n, 0) })
+}
 
 // BadFrameError is the OnClose reason of a connection whose framer refused
 // its input, with WithDumpBadFrames: Err is the framer's error

@@ -73,7 +73,10 @@ func newDriver(name string) (driver.Driver, error) {
 // WithReadBufferSize, WithLogger, WithBufferPool, WithBufferOptions,
 // WithTrimInterval.
 func NewEngine(opts ...Option) (*Engine, error) {
-	cfg := newConfig(opts)
+	var cfg config
+	if err := cfg.apply(opts, "NewEngine", onEngine); err != nil {
+		return nil, err
+	}
 	return newEngine(&cfg)
 }
 

@@ -33,8 +33,9 @@ var (
 	// ErrNotOpen is returned by a write to a TLS connection whose
 	// handshake is not done (OnOpen has not run): a Broadcast, say.
 	ErrNotOpen = errors.New("proactor: connection not open yet")
-	// ErrBadOptions is returned by NewServer, NewClient, Listen and Serve
-	// for options that clash; the message says which values.
+	// ErrBadOptions is returned by NewEngine, NewServer, NewClient,
+	// NewPacketServer, Listen, Serve and AddListener for options that clash
+	// or an option given where it cannot apply; the message says which.
 	ErrBadOptions = errors.New("proactor: options clash")
 	// ErrReusePort is returned by Serve given WithReusePort, which only
 	// Listen can honour (it opens the sockets itself), and by Listen for a

@@ -22,7 +22,9 @@ var (
 // ErrFrameTooLarge or ErrBadFrame in OnClose; counted in Stats.FrameErrors. With a framer the read timeout bounds the time a
 // partial frame may wait for its end. Per server or per listener; default:
 // none (OnData gets each read as it comes).
-func WithFramer(f codec.Framer) Option { return func(c *config) { c.framer = f } }
+func WithFramer(f codec.Framer) Option {
+	return scoped("WithFramer", onListener|onClient, func(c *config) { c.framer = f })
+}
 
 // tail is a connection's partial frame (or, without a framer, the input
 // PauseRead holds back): bytes [off:len] of buf. A connection makes its

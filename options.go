@@ -14,10 +14,71 @@ import (
 	"time"
 )
 
-// Option configures an Engine or a Server. Engine options given to
-// NewServer configure the server's private engine, and are ignored when
-// WithEngine supplies a shared one.
+// Option configures an Engine, a Server, one of its listeners, a Client or
+// a PacketServer. Each option says where it applies, and one given where it
+// cannot (WithMaxConns to Listen, WithConnectTimeout to a Server, an engine
+// option beside WithEngine, which supplies a made engine) makes the call
+// fail with ErrBadOptions naming it, rather than being ignored. NewServer
+// takes the server's, the engine's and the listeners' (its defaults for
+// them); Listen, Serve and AddListener the listeners'; NewClient and Dial
+// the client's, the engine's and the connections'; NewPacketServer its own
+// and the engine's.
 type Option func(*config)
+
+// scope is where an option applies: a set of the places below.
+type scope uint8
+
+const (
+	onEngine   scope = 1 << iota // NewEngine, or a private engine (no WithEngine)
+	onServer                     // NewServer: server-wide
+	onListener                   // Listen, Serve, AddListener; NewServer as their default
+	onClient                     // NewClient, Dial
+	onPacket                     // NewPacketServer
+)
+
+// given is an option that was applied: its name and where it applies.
+type given struct {
+	name  string
+	where scope
+}
+
+// scoped makes the option name, which applies where, out of f.
+func scoped(name string, where scope, f func(*config)) Option {
+	return func(c *config) {
+		c.given = append(c.given, given{name, where})
+		f(c)
+	}
+}
+
+// apply applies opts to c and checks that each applies to what (a call's
+// name) at places: an option that cannot is ErrBadOptions.
+func (c *config) apply(opts []Option, what string, places scope) error {
+	from := len(c.given)
+	for _, o := range opts {
+		o(c)
+	}
+	if c.engine != nil {
+		places &^= onEngine // a made engine is configured already
+	}
+	for _, g := range c.given[from:] {
+		if g.where&places != 0 {
+			continue
+		}
+		why := "it does not apply there"
+		switch {
+		case g.where == onEngine && c.engine != nil:
+			why = "it configures an engine, and WithEngine supplies one made already: give it to NewEngine"
+		case g.where&(onServer|onListener) == onServer && places&onListener != 0:
+			why = "it is server-wide: give it to NewServer"
+		case g.where&onClient != 0:
+			why = "it applies to a Client's connections: give it to NewClient or Dial"
+		case g.where&onListener != 0:
+			why = "it applies to accepted connections: give it to NewServer or Listen"
+		}
+		return fmt.Errorf("%w: %s given to %s: %s", ErrBadOptions, g.name, what, why)
+	}
+	return nil
+}
 
 type config struct {
 	engine     *Engine
@@ -56,8 +117,9 @@ type config struct {
 	unixMode    fs.FileMode   // WithUnixSocketMode
 	unix        bool          // a unix socket's listener (noteUnix)
 	unixPath    string
-	proxy       bool // WithProxyProtocol
-	packetSize  int  // WithPacketSize (packet.go)
+	proxy       bool    // WithProxyProtocol
+	packetSize  int     // WithPacketSize (packet.go)
+	given       []given // the options applied, for apply's check
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,
@@ -105,14 +167,6 @@ func (c *config) checkWriteCap(read int) error {
 	return nil
 }
 
-func newConfig(opts []Option) config {
-	var c config
-	for _, o := range opts {
-		o(&c)
-	}
-	return c
-}
-
 func (c *config) loopCount() int {
 	if c.loops > 0 {
 		return c.loops
@@ -140,14 +194,18 @@ func (c *config) lingerTime() time.Duration {
 // WithEngine makes a server run on a shared engine instead of a private one.
 // Several servers may share one engine; closing a server leaves a shared
 // engine running.
-func WithEngine(e *Engine) Option { return func(c *config) { c.engine = e } }
+func WithEngine(e *Engine) Option {
+	return scoped("WithEngine", onServer|onClient|onPacket, func(c *config) { c.engine = e })
+}
 
 // WithEngineName selects the I/O engine: "epoll" (Linux), "uring" (Linux
 // with io_uring; fails with ErrEngineUnsupported where the kernel, a
 // sysctl or seccomp forbids it), "std" (Go's net package, everywhere), or
 // "auto", the default: epoll where it exists, std elsewhere. See
 // docs/ARCHITECTURE.md for what each guarantees.
-func WithEngineName(name string) Option { return func(c *config) { c.engineName = name } }
+func WithEngineName(name string) Option {
+	return scoped("WithEngineName", onEngine, func(c *config) { c.engineName = name })
+}
 
 // LoadBalance is how a server spreads the connections it accepts over the
 // engine's loops.
@@ -165,7 +223,9 @@ const (
 // WithLoadBalance sets how accepted connections are spread over the loops.
 // Default: RoundRobin. A WithReusePort listener keeps its connections on
 // its own loop instead.
-func WithLoadBalance(b LoadBalance) Option { return func(c *config) { c.balance = b } }
+func WithLoadBalance(b LoadBalance) Option {
+	return scoped("WithLoadBalance", onListener, func(c *config) { c.balance = b })
+}
 
 // WithReusePort makes Listen open one listening socket per loop on the same
 // address (SO_REUSEPORT), each accepting for its own loop: the kernel
@@ -180,41 +240,49 @@ func WithLoadBalance(b LoadBalance) Option { return func(c *config) { c.balance 
 // also sets SO_REUSEPORT can bind it and take a share of the connections
 // (a plain bind still fails with EADDRINUSE). Default: off (one socket, on
 // one loop, which hands connections to the others).
-func WithReusePort(on bool) Option { return func(c *config) { c.reusePort = on } }
+func WithReusePort(on bool) Option {
+	return scoped("WithReusePort", onListener, func(c *config) { c.reusePort = on })
+}
 
 // WithLoops sets the number of event loops, each a goroutine owning its
 // connections. The default is runtime.GOMAXPROCS(0).
-func WithLoops(n int) Option { return func(c *config) { c.loops = n } }
+func WithLoops(n int) Option { return scoped("WithLoops", onEngine, func(c *config) { c.loops = n }) }
 
 // WithReadBufferSize sets the size of the read buffer, the most one OnData
 // call receives. On epoll the buffer belongs to the loop (default 64 KiB),
 // so an idle connection holds none; on std each connection's reader holds
 // one (default 16 KiB).
-func WithReadBufferSize(n int) Option { return func(c *config) { c.readBuf = n } }
+func WithReadBufferSize(n int) Option {
+	return scoped("WithReadBufferSize", onEngine, func(c *config) { c.readBuf = n })
+}
 
 // WithLogger sets the logger for panics and engine errors. The default is
 // slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+func WithLogger(l *slog.Logger) Option {
+	return scoped("WithLogger", onEngine|onServer|onClient|onPacket, func(c *config) { c.logger = l })
+}
 
 // WithLinger bounds the lingering close: after Close has sent every queued
 // byte and a FIN, the connection keeps reading (and discarding) until the
 // peer's FIN or this long, so that closing with unread input does not turn
 // into a reset that destroys the reply in flight. The default is 5s; a
 // negative value closes at once after the FIN.
-func WithLinger(d time.Duration) Option { return func(c *config) { c.linger = d } }
+func WithLinger(d time.Duration) Option {
+	return scoped("WithLinger", onListener|onClient, func(c *config) { c.linger = d })
+}
 
 // WithFirstDataTimeout closes a connection that sends nothing for d after
 // it was accepted (the AcceptEx denial-of-service case); on a deferred
 // listener, for d after it connected (see WithDeferAccept). Default: off,
 // and 30s on a deferred listener.
 func WithFirstDataTimeout(d time.Duration) Option {
-	return func(c *config) { c.timeouts[FirstDataTimeout] = int64(d) }
+	return scoped("WithFirstDataTimeout", onListener|onClient, func(c *config) { c.timeouts[FirstDataTimeout] = int64(d) })
 }
 
 // WithIdleTimeout closes a connection on which nothing was read or written
 // for d. The close is a FIN; the other timeouts reset. Default: off.
 func WithIdleTimeout(d time.Duration) Option {
-	return func(c *config) { c.timeouts[IdleTimeout] = int64(d) }
+	return scoped("WithIdleTimeout", onListener|onClient, func(c *config) { c.timeouts[IdleTimeout] = int64(d) })
 }
 
 // WithReadTimeout closes a connection whose input was begun and left
@@ -222,21 +290,21 @@ func WithIdleTimeout(d time.Duration) Option {
 // connection has written nothing since; with a framer, a frame was begun
 // and not completed. Default: off.
 func WithReadTimeout(d time.Duration) Option {
-	return func(c *config) { c.timeouts[ReadTimeout] = int64(d) }
+	return scoped("WithReadTimeout", onListener|onClient, func(c *config) { c.timeouts[ReadTimeout] = int64(d) })
 }
 
 // WithWriteTimeout closes a connection whose queued output has not moved
 // for d: a peer that does not read. It also bounds a graceful Close's
 // drain. Default: off.
 func WithWriteTimeout(d time.Duration) Option {
-	return func(c *config) { c.timeouts[WriteTimeout] = int64(d) }
+	return scoped("WithWriteTimeout", onListener|onClient, func(c *config) { c.timeouts[WriteTimeout] = int64(d) })
 }
 
 // WithConnectTimeout bounds a Client's Dial; the error is a *TimeoutError
 // of kind ConnectTimeout. A context deadline given to Dial also applies.
 // Default: 30s.
 func WithConnectTimeout(d time.Duration) Option {
-	return func(c *config) { c.timeouts[ConnectTimeout] = int64(d) }
+	return scoped("WithConnectTimeout", onClient, func(c *config) { c.timeouts[ConnectTimeout] = int64(d) })
 }
 
 func (c *config) connectTimeout() int64 {
@@ -248,14 +316,18 @@ func (c *config) connectTimeout() int64 {
 
 // WithMaxConns caps the server's open connections; one more is reset at
 // once, before OnOpen, and counted in Stats.RejectedMaxConns. Server-wide:
-// ignored as a Listen option. Default: no cap.
-func WithMaxConns(n int) Option { return func(c *config) { c.maxConns = n } }
+// refused by Listen (ErrBadOptions). Default: no cap.
+func WithMaxConns(n int) Option {
+	return scoped("WithMaxConns", onServer, func(c *config) { c.maxConns = n })
+}
 
 // WithMaxConnsPerIP caps the server's open connections from one IP address,
 // counted in Stats.RejectedPerIP (a unix socket's peer has none and is not
 // counted; behind WithProxyProtocol the header's client is). Server-wide:
-// ignored as a Listen option. Default: no cap.
-func WithMaxConnsPerIP(n int) Option { return func(c *config) { c.maxPerIP = n } }
+// refused by Listen (ErrBadOptions). Default: no cap.
+func WithMaxConnsPerIP(n int) Option {
+	return scoped("WithMaxConnsPerIP", onServer, func(c *config) { c.maxPerIP = n })
+}
 
 // WithAllow admits only peers inside one of the prefixes (IPv4-mapped IPv6
 // addresses are compared as IPv4). Repeated options add up. A peer without
@@ -263,13 +335,13 @@ func WithMaxConnsPerIP(n int) Option { return func(c *config) { c.maxPerIP = n }
 // client) is not judged by the allow and deny lists: the socket file's
 // mode is its access control. Default: all.
 func WithAllow(prefixes ...netip.Prefix) Option {
-	return func(c *config) { c.allow = append(c.allow, prefixes...) }
+	return scoped("WithAllow", onListener, func(c *config) { c.allow = append(c.allow, prefixes...) })
 }
 
 // WithDeny rejects peers inside any of the prefixes, even if an allow
 // prefix matches too (deny wins); counted in Stats.RejectedDenied.
 func WithDeny(prefixes ...netip.Prefix) Option {
-	return func(c *config) { c.deny = append(c.deny, prefixes...) }
+	return scoped("WithDeny", onListener, func(c *config) { c.deny = append(c.deny, prefixes...) })
 }
 
 // WithDeferAccept hands a connection over only once data has arrived
@@ -286,7 +358,9 @@ func WithDeny(prefixes ...netip.Prefix) Option {
 // room for the kernel's shortest wait: the listener then does not defer
 // (and logs so) and the timeout runs from accept. A no-op where
 // unsupported. Default: off.
-func WithDeferAccept(on bool) Option { return func(c *config) { c.deferAccept = on } }
+func WithDeferAccept(on bool) Option {
+	return scoped("WithDeferAccept", onListener, func(c *config) { c.deferAccept = on })
+}
 
 // WithKeepAlive sets TCP keepalive on every connection a server accepts
 // or a client dials, on every engine: after d without traffic the kernel
@@ -294,7 +368,9 @@ func WithDeferAccept(on bool) Option { return func(c *config) { c.deferAccept = 
 // connection (the calls Go's net package makes; d is rounded up to whole
 // seconds). A negative d turns keepalive off; 0 means the default.
 // Default: 15s, as Go's net.Dialer and net.ListenConfig.
-func WithKeepAlive(d time.Duration) Option { return func(c *config) { c.keepAlive = d } }
+func WithKeepAlive(d time.Duration) Option {
+	return scoped("WithKeepAlive", onListener|onClient, func(c *config) { c.keepAlive = d })
+}
 
 // defaultKeepAlive is Go's own default, so that moving a server from the
 // std engine to epoll or io_uring changes nothing.
@@ -304,7 +380,9 @@ const defaultKeepAlive = 15 * time.Second
 // client dials: on, each write leaves at once; off, Nagle's algorithm holds
 // a small segment back while earlier data is unacknowledged, trading
 // latency for fewer packets. Default: on, as in Go's net package.
-func WithNoDelay(on bool) Option { return func(c *config) { c.nagle = !on } }
+func WithNoDelay(on bool) Option {
+	return scoped("WithNoDelay", onListener|onClient, func(c *config) { c.nagle = !on })
+}
 
 // WithWriteWatermarks sets the backpressure thresholds on queued output:
 // above high the connection stops being read (TCP then pushes back on the
@@ -312,7 +390,7 @@ func WithNoDelay(on bool) Option { return func(c *config) { c.nagle = !on } }
 // reads again and the handler's OnWritable runs.
 // Defaults: 1 MiB and a quarter of high.
 func WithWriteWatermarks(high, low int) Option {
-	return func(c *config) { c.writeHigh, c.writeLow = high, low }
+	return scoped("WithWriteWatermarks", onListener|onClient, func(c *config) { c.writeHigh, c.writeLow = high, low })
 }
 
 // WithReadPause says whether a connection whose queued output passes the
@@ -321,7 +399,9 @@ func WithWriteWatermarks(high, low int) Option {
 // and wrong for a relay, whose input turns into output on another
 // connection: a relay turns it off and pauses the other side itself
 // (Writable, OnWritable, PauseRead). Default: on.
-func WithReadPause(on bool) Option { return func(c *config) { c.noReadPause = !on } }
+func WithReadPause(on bool) Option {
+	return scoped("WithReadPause", onListener|onClient, func(c *config) { c.noReadPause = !on })
+}
 
 // WithMaxWriteQueue is the hard cap on queued output: a Write that would
 // exceed it fails with ErrQueueFull, queues nothing and aborts the
@@ -333,4 +413,6 @@ func WithReadPause(on bool) Option { return func(c *config) { c.noReadPause = !o
 // NewClient fail with ErrBadOptions, unless WithReadPause(false) says the
 // handler paces its input itself. Default: no cap; the watermarks keep an
 // echo-style connection bounded anyway.
-func WithMaxWriteQueue(n int) Option { return func(c *config) { c.writeMax = n } }
+func WithMaxWriteQueue(n int) Option {
+	return scoped("WithMaxWriteQueue", onListener|onClient, func(c *config) { c.writeMax = n })
+}

@@ -3,8 +3,10 @@ package proactor_test
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed487d475b/proactor"
 )
@@ -41,3 +43,84 @@ func TestWriteCapClash(t *testing.T) {
 		t.Fatalf("a relay's small cap with reading never paused: %v", err)
 	}
 }
+
+// An option given where it cannot apply is refused, naming it and where it
+// belongs; one given where it applies is taken.
+func TestOptionScopes(t *testing.T) {
+	h := proactor.BaseHandler{}
+	eng, err := proactor.NewEngine(proactor.WithLoops(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	srv, err := proactor.NewServer(h, proactor.WithEngine(eng), proactor.WithMaxConns(10),
+		proactor.WithIdleTimeout(time.Minute), proactor.WithAllow(netip.MustParsePrefix("127.0.0.0/8")))
+	if err != nil {
+		t.Fatalf("NewServer with a server's, a listener's and WithEngine: %v", err)
+	}
+	defer srv.Close()
+	if _, err := srv.Listen("127.0.0.1:0", proactor.WithIdleTimeout(time.Second), proactor.WithAcceptBatch(4)); err != nil {
+		t.Fatalf("Listen with a listener's options: %v", err)
+	}
+	cl, err := proactor.NewClient(h, proactor.WithEngine(eng), proactor.WithConnectTimeout(time.Second),
+		proactor.WithIdleTimeout(time.Second), proactor.WithNoDelay(true))
+	if err != nil {
+		t.Fatalf("NewClient with a client's and a connection's options: %v", err)
+	}
+	defer cl.Close()
+
+	for _, tc := range []struct {
+		name string
+		call func() error
+		want []string
+	}{
+		{"a server's to Listen", func() error {
+			_, err := srv.Listen("127.0.0.1:0", proactor.WithMaxConns(1))
+			return err
+		}, []string{"WithMaxConns given to Listen", "server-wide"}},
+		{"an engine's to Listen", func() error {
+			_, err := srv.Listen("127.0.0.1:0", proactor.WithLoops(2))
+			return err
+		}, []string{"WithLoops given to Listen"}},
+		{"a client's to a server", func() error {
+			_, err := proactor.NewServer(h, proactor.WithEngine(eng), proactor.WithConnectTimeout(time.Second))
+			return err
+		}, []string{"WithConnectTimeout given to NewServer", "NewClient"}},
+		{"an engine's beside WithEngine", func() error {
+			_, err := proactor.NewServer(h, proactor.WithEngine(eng), proactor.WithLoops(2))
+			return err
+		}, []string{"WithLoops given to NewServer", "WithEngine supplies one"}},
+		{"a listener's to a client", func() error {
+			_, err := proactor.NewClient(h, proactor.WithEngine(eng), proactor.WithDeferAccept(true))
+			return err
+		}, []string{"WithDeferAccept given to NewClient", "accepted connections"}},
+		{"a server's to a client", func() error {
+			_, err := proactor.NewClient(h, proactor.WithEngine(eng), proactor.WithConnPool(4))
+			return err
+		}, []string{"WithConnPool given to NewClient"}},
+		{"a server's to an engine", func() error {
+			_, err := proactor.NewEngine(proactor.WithMaxConns(1))
+			return err
+		}, []string{"WithMaxConns given to NewEngine"}},
+		{"a connection's to a packet server", func() error {
+			_, err := proactor.NewPacketServer(nopPacket{},
+				proactor.WithEngine(eng), proactor.WithIdleTimeout(time.Second))
+			return err
+		}, []string{"WithIdleTimeout given to NewPacketServer"}},
+	} {
+		err := tc.call()
+		if !errors.Is(err, proactor.ErrBadOptions) {
+			t.Errorf("%s: %v; want ErrBadOptions", tc.name, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q does not say %q", tc.name, err, w)
+			}
+		}
+	}
+}
+
+type nopPacket struct{}
+
+func (nopPacket) OnPacket(*proactor.PacketConn, []byte, netip.AddrPort) {}

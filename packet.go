@@ -74,7 +74,9 @@ const (
 // receive whole (default 4096 bytes, at most 65527). A larger one is
 // dropped and reported (PacketErrorHandler, PacketStats.Truncated). Each
 // socket holds a batch of buffers of this size.
-func WithPacketSize(n int) Option { return func(c *config) { c.packetSize = n } }
+func WithPacketSize(n int) Option {
+	return scoped("WithPacketSize", onPacket, func(c *config) { c.packetSize = n })
+}
 
 // PacketStats is a snapshot of a PacketServer's counters.
 type PacketStats struct {
@@ -122,7 +124,10 @@ type PacketServer struct {
 // a private engine configured by opts, which it closes when it stops.
 // Options: the engine's, WithLogger and WithPacketSize.
 func NewPacketServer(h PacketHandler, opts ...Option) (*PacketServer, error) {
-	cfg := newConfig(opts)
+	var cfg config
+	if err := cfg.apply(opts, "NewPacketServer", onEngine|onPacket); err != nil {
+		return nil, err
+	}
 	size := cfg.packetSize
 	if size == 0 {
 		size = defaultPacketSize

@@ -13,7 +13,9 @@ import (
 // The engine trims p as it would its own (see WithTrimInterval); several
 // engines sharing p each trim it. An engine option. Default: a pool of the
 // engine's own, made with WithBufferOptions.
-func WithBufferPool(p *buffer.Pool) Option { return func(c *config) { c.bufPool = p } }
+func WithBufferPool(p *buffer.Pool) Option {
+	return scoped("WithBufferPool", onEngine, func(c *config) { c.bufPool = p })
+}
 
 // WithBufferOptions sizes the engine's own buffer pool: how many free
 // buffers each size class keeps (buffer.WithMaxRetained, default 1024
@@ -22,7 +24,7 @@ func WithBufferPool(p *buffer.Pool) Option { return func(c *config) { c.bufPool 
 // WithBufferPool. An engine option. Default: the buffer package's
 // defaults.
 func WithBufferOptions(opts ...buffer.Option) Option {
-	return func(c *config) { c.bufOpts = append(c.bufOpts, opts...) }
+	return scoped("WithBufferOptions", onEngine, func(c *config) { c.bufOpts = append(c.bufOpts, opts...) })
 }
 
 // WithTrimInterval sets how often the engine gives back memory that sat
@@ -32,7 +34,9 @@ func WithBufferOptions(opts ...buffer.Option) Option {
 // memory sooner and costs a pass over the free lists each time; a
 // negative d never trims (the lists stay within their caps). An engine
 // option. Default: 10s.
-func WithTrimInterval(d time.Duration) Option { return func(c *config) { c.trimEvery = d } }
+func WithTrimInterval(d time.Duration) Option {
+	return scoped("WithTrimInterval", onEngine, func(c *config) { c.trimEvery = d })
+}
 
 func (c *config) trimInterval() time.Duration {
 	if c.trimEvery == 0 {

@@ -40,14 +40,16 @@ const defaultProxyHeaderTimeout = 5 * time.Second
 // sends the header (HAProxy's send-proxy-v2, nginx's proxy_protocol on):
 // anyone who can connect can claim any address. A listener option.
 // Default: off.
-func WithProxyProtocol(on bool) Option { return func(c *config) { c.proxy = on } }
+func WithProxyProtocol(on bool) Option {
+	return scoped("WithProxyProtocol", onListener, func(c *config) { c.proxy = on })
+}
 
 // WithProxyHeaderTimeout bounds the wait for the PROXY header of a
 // connection to a WithProxyProtocol listener: a connection without a
 // whole header after d is reset and counted in Stats.ProxyHeaderTimeouts.
 // Default: 5s.
 func WithProxyHeaderTimeout(d time.Duration) Option {
-	return func(c *config) { c.timeouts[ProxyHeaderTimeout] = int64(d) }
+	return scoped("WithProxyHeaderTimeout", onListener, func(c *config) { c.timeouts[ProxyHeaderTimeout] = int64(d) })
 }
 
 // proxyState is a connection's wait for its PROXY header.

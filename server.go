@@ -50,7 +50,16 @@ type Server struct {
 // NewServer returns a server running h. Without WithEngine it starts a
 // private engine configured by opts, which it closes when it stops.
 func NewServer(h Handler, opts ...Option) (*Server, error) {
-	cfg := newConfig(opts)
+	return newServer(h, opts, "NewServer", onEngine|onServer|onListener)
+}
+
+// newServer makes a Server, or a Client's (what and places: see
+// config.apply).
+func newServer(h Handler, opts []Option, what string, places scope) (*Server, error) {
+	var cfg config
+	if err := cfg.apply(opts, what, places); err != nil {
+		return nil, err
+	}
 	read := cfg.readSize()
 	if cfg.engine != nil {
 		read = cfg.engine.read
@@ -93,7 +102,7 @@ func (s *Server) Engine() *Engine { return s.eng }
 // returns the bound address. It does not block; call it once per address. Options
 // given here override the server's for connections from this listener
 // (timeouts, allow and deny lists, deferred accept, write queue limits);
-// engine options and the server-wide limits are ignored.
+// an engine option or a server-wide one fails with ErrBadOptions.
 //
 // With WithReusePort it opens one socket per loop on the address, each
 // accepting for its own loop; the address returned (and in Addrs) is the
@@ -165,8 +174,9 @@ func (s *Server) listenReusePort(addr string, opts []Option) (net.Addr, error) {
 // or why they clash.
 func (s *Server) listenConfig(opts []Option) (config, error) {
 	cfg := s.cfg
-	for _, o := range opts {
-		o(&cfg)
+	cfg.given = nil // the server's were checked; never append to its array
+	if err := cfg.apply(opts, "Listen", onListener); err != nil {
+		return cfg, err
 	}
 	return cfg, cfg.checkWriteCap(s.eng.read)
 }

@@ -485,18 +485,22 @@ func (c *Conn) tlsCloseNotify(t *tlsConn) {
 // CloseWrite and Close send close_notify before the FIN; Abort does not.
 // Conn.TLS reports the negotiated state. See WithTLSHandshakeTimeout and
 // WithTLSHandshakeLimit for the bounds on handshakes.
-func WithTLS(cfg *tls.Config) Option { return func(c *config) { c.tls = cfg } }
+func WithTLS(cfg *tls.Config) Option {
+	return scoped("WithTLS", onListener|onClient, func(c *config) { c.tls = cfg })
+}
 
 // WithTLSHandshakeTimeout bounds a TLS handshake (default 10s): a client
 // that connects and stalls is reset, counted in Stats.TLSFailures.Timeout.
 func WithTLSHandshakeTimeout(d time.Duration) Option {
-	return func(c *config) { c.timeouts[HandshakeTimeout] = int64(d) }
+	return scoped("WithTLSHandshakeTimeout", onListener|onClient, func(c *config) { c.timeouts[HandshakeTimeout] = int64(d) })
 }
 
 // WithTLSHandshakeLimit caps the handshakes a server runs at once (default
 // 1024): each holds a goroutine while it runs. A connection past the cap is
 // reset at once and counted in Stats.TLSFailures.Busy.
-func WithTLSHandshakeLimit(n int) Option { return func(c *config) { c.tlsMax = n } }
+func WithTLSHandshakeLimit(n int) Option {
+	return scoped("WithTLSHandshakeLimit", onListener|onClient, func(c *config) { c.tlsMax = n })
+}
 
 func (c *config) tlsLimit() int {
 	if c.tlsMax > 0 {

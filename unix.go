@@ -43,7 +43,7 @@ const defaultUnixMode fs.FileMode = 0o660
 // bound in a private directory, given its mode there and then linked into
 // place). A listener option. Default: 0660, the server's user and group.
 func WithUnixSocketMode(mode fs.FileMode) Option {
-	return func(c *config) { c.unixMode = mode }
+	return scoped("WithUnixSocketMode", onListener, func(c *config) { c.unixMode = mode })
 }
 
 // listenUnix listens on the unix socket at path. A socket file there that

@@ -71,8 +71,21 @@ func (p *protectFlags) check() error {
 	return nil
 }
 
-// options turns the flags into server options; only those set are given,
-// so a server's own defaults (such as dual's listeners) stay otherwise.
+// serverOptions turns the server-wide flags into options for NewServer.
+func (p *protectFlags) serverOptions() []proactor.Option {
+	var opts []proactor.Option
+	if p.maxConns > 0 {
+		opts = append(opts, proactor.WithMaxConns(p.maxConns))
+	}
+	if p.maxPerIP > 0 {
+		opts = append(opts, proactor.WithMaxConnsPerIP(p.maxPerIP))
+	}
+	return opts
+}
+
+// options turns the other flags into options for every listener; only
+// those set are given, so a server's own defaults (such as dual's
+// listeners) stay otherwise.
 func (p *protectFlags) options() []proactor.Option {
 	var opts []proactor.Option
 	add := func(set bool, o proactor.Option) {
@@ -84,8 +97,6 @@ func (p *protectFlags) options() []proactor.Option {
 	add(p.idle > 0, proactor.WithIdleTimeout(p.idle))
 	add(p.read > 0, proactor.WithReadTimeout(p.read))
 	add(p.write > 0, proactor.WithWriteTimeout(p.write))
-	add(p.maxConns > 0, proactor.WithMaxConns(p.maxConns))
-	add(p.maxPerIP > 0, proactor.WithMaxConnsPerIP(p.maxPerIP))
 	add(len(p.allow) > 0, proactor.WithAllow(p.allow...))
 	add(len(p.deny) > 0, proactor.WithDeny(p.deny...))
 	add(p.deferAccept, proactor.WithDeferAccept(true))

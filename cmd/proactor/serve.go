@@ -127,7 +127,8 @@ type serveConfig struct {
 	engine          string
 	loops           int
 	shutdownTimeout time.Duration
-	opts            []proactor.Option // from the protection flags
+	opts            []proactor.Option // for every listener: from the protection, transport and TLS flags
+	serverOpts      []proactor.Option // server-wide: --max-conns, --max-conns-per-ip
 	control         string            // the control socket's path, "" for the default, "off" for none
 	metrics         string            // where to serve /metrics over HTTP; "" for nowhere
 	logLevel        slog.Level
@@ -231,6 +232,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		loops:           *loops,
 		shutdownTimeout: *timeout,
 		opts:            opts,
+		serverOpts:      protect.serverOptions(),
 		control:         *ctl,
 		metrics:         *metricsAddr,
 		logLevel:        logLevel,
@@ -344,7 +346,7 @@ func serve(cfg serveConfig, stdout, stderr io.Writer) int {
 		proactor.WithEngineName(cfg.engine),
 		proactor.WithLoops(cfg.loops),
 		proactor.WithLogger(logger),
-	}, cfg.opts...)
+	}, slices.Concat(cfg.serverOpts, cfg.opts)...)
 	// A handler with a workers pool (files) has its jobs counted in Stats.
 	if w, ok := cfg.handler.(interface{ Workers() *workers.Pool }); ok {
 		opts = append(opts, proactor.WithWorkerPool(w.Workers()))

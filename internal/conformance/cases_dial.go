@@ -20,7 +20,7 @@ func testDial(t *testing.T, b Backend) {
 	}
 	t.Cleanup(func() { eng.Close() })
 	srvRec := newRecorder(t)
-	srv, err := proactor.NewServer(srvRec, append(b.serverTLS(), proactor.WithEngine(eng))...)
+	srv, err := proactor.NewServer(srvRec, append(b.serverOptions(), proactor.WithEngine(eng))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -354,11 +354,11 @@ func testSharedEngine(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	echo, err := proactor.NewServer(newRecorder(t), append(b.serverTLS(), proactor.WithEngine(eng))...)
+	echo, err := proactor.NewServer(newRecorder(t), append(b.serverOptions(), proactor.WithEngine(eng))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	upper, err := proactor.NewServer(upperHandler{}, append(b.serverTLS(), proactor.WithEngine(eng))...)
+	upper, err := proactor.NewServer(upperHandler{}, append(b.serverOptions(), proactor.WithEngine(eng))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,7 +521,7 @@ func testSendFile(t *testing.T, b Backend) {
 // socket.
 func testReusePort(t *testing.T, b Backend) {
 	r := newRecorder(t)
-	srv, err := proactor.NewServer(r, append(append(append([]proactor.Option{}, b.Options...), b.serverTLS()...), proactor.WithLoops(2))...)
+	srv, err := proactor.NewServer(r, append(append(append([]proactor.Option{}, b.Options...), b.serverOptions()...), proactor.WithLoops(2))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,7 +152,15 @@ func testServerTimer(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
-	srv, _ := serve(t, b, newRecorder(t), proactor.WithEngine(e))
+	// Not serve: the backend's engine options would clash with WithEngine.
+	srv, err := proactor.NewServer(newRecorder(t), append(b.serverOptions(), proactor.WithEngine(e))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if _, err := srv.Listen(b.listenAddr(t)); err != nil {
+		t.Fatal(err)
+	}
 
 	runs := make(chan int, 100)
 	n := 0

@@ -33,13 +33,15 @@ func NewTLS() (*TLS, error) {
 	}, nil
 }
 
-// serverTLS is the option that makes a server of the backend speak TLS:
-// for the cases that build their servers without serve.
-func (b Backend) serverTLS() []proactor.Option {
-	if b.TLS == nil {
-		return nil
+// serverOptions are the options of a server of the backend beyond its
+// engine's: ServerOptions, and TLS if the backend speaks it. For the cases
+// that build their servers without serve, too.
+func (b Backend) serverOptions() []proactor.Option {
+	opts := append([]proactor.Option{}, b.ServerOptions...)
+	if b.TLS != nil {
+		opts = append(opts, proactor.WithTLS(b.TLS.Server))
 	}
-	return []proactor.Option{proactor.WithTLS(b.TLS.Server)}
+	return opts
 }
 
 // clientTLS is the option that makes a proactor Client of the backend

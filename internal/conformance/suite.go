@@ -28,8 +28,11 @@ import (
 // Backend is an engine under test.
 type Backend struct {
 	Name    string
-	Options []proactor.Option // select the engine; more options may follow
-	TLS     *TLS              // if set, every case runs over TLS
+	Options []proactor.Option // select the engine; given to engines, servers and clients
+	// ServerOptions are given to the cases' servers only (server-wide
+	// options such as WithConnPool, which a Client or an engine refuses).
+	ServerOptions []proactor.Option
+	TLS           *TLS // if set, every case runs over TLS
 	// Unix makes the cases' servers listen on, and their clients dial,
 	// unix stream sockets; cases that need TCP (resets, socket options,
 	// IP addresses) are skipped.
@@ -105,7 +108,7 @@ func openFDs() int {
 // serve starts a server for h on 127.0.0.1:0 and closes it when the test ends.
 func serve(t *testing.T, b Backend, h proactor.Handler, opts ...proactor.Option) (*proactor.Server, string) {
 	t.Helper()
-	all := append(append(append([]proactor.Option{}, b.Options...), b.serverTLS()...), opts...)
+	all := append(append(append([]proactor.Option{}, b.Options...), b.serverOptions()...), opts...)
 	srv, err := proactor.NewServer(h, all...)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
