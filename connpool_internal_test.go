@@ -23,6 +23,15 @@ func pooledServer(t *testing.T, engine string) (*Server, *pooledEcho, string) {
 	return srv, h, addr
 }
 
+// pooledOne is pooledServer with one connection open: the client's side
+// and the server's Conn.
+func pooledOne(t *testing.T, engine string) (*Server, *pooledEcho, string, net.Conn, *Conn) {
+	t.Helper()
+	srv, h, addr := pooledServer(t, engine)
+	a := dialN(t, addr, 1)[0]
+	return srv, h, addr, a, recv(t, h.opened)
+}
+
 // servePooled serves h on engine with one loop and a pool.
 func servePooled(t *testing.T, engine string, h Handler) (*Server, string) {
 	t.Helper()
@@ -65,9 +74,7 @@ func echoes(t *testing.T, nc net.Conn) {
 func TestConnPoolReuse(t *testing.T) {
 	for _, engine := range Engines() {
 		t.Run(engine, func(t *testing.T) {
-			srv, h, addr := pooledServer(t, engine)
-			a := dialN(t, addr, 1)[0]
-			ca := recv(t, h.opened)
+			srv, h, addr, a, ca := pooledOne(t, engine)
 			idA := ca.ID()
 			held, ok := srv.Conn(idA)
 			if !ok || held != ca {
@@ -120,9 +127,7 @@ func TestConnPoolReuse(t *testing.T) {
 func TestConnPoolStale(t *testing.T) {
 	for _, engine := range Engines() {
 		t.Run(engine, func(t *testing.T) {
-			srv, h, addr := pooledServer(t, engine)
-			a := dialN(t, addr, 1)[0]
-			ca := recv(t, h.opened)
+			srv, h, addr, a, ca := pooledOne(t, engine)
 			// Read under a pin, as user code must, so that the loop's
 			// reuse comes after the reads.
 			ca.Hold()
@@ -213,6 +218,29 @@ func TestConnPoolReleaseRace(t *testing.T) {
 			}
 			recv(t, released)
 			settle(t, srv)
+		})
+	}
+}
+
+// TestConnPoolRangePanic: a panic in Range's function, recovered by the
+// caller, gives back the pins Range took: the connection's Conn is still
+// reused once it ends.
+func TestConnPoolRangePanic(t *testing.T) {
+	for _, engine := range Engines() {
+		t.Run(engine, func(t *testing.T) {
+			srv, h, addr, a, ca := pooledOne(t, engine)
+			func() {
+				defer func() { recover() }()
+				srv.Range(func(*Conn) bool { panic("fn fails") })
+			}()
+			a.Close()
+			recv(t, h.closed)
+			settle(t, srv)
+			b := dialN(t, addr, 1)[0]
+			if recv(t, h.opened) != ca {
+				t.Fatal("a Conn whose Range function panicked was not reused: Range's pin leaked")
+			}
+			echoes(t, b)
 		})
 	}
 }
