@@ -73,12 +73,15 @@ func (c *Conn) Hold() bool {
 // Conn whose connection has ended is reused once the last pin is released.
 // Releasing more than was held panics.
 func (c *Conn) Release() {
+	// Read while the pin is still ours: once the last one is given back,
+	// finish may pool c and the loop reuse it at any moment.
+	l, id := c.loop, c.id
 	v := c.flags.Add(^uint32(pinOne - 1)) // minus pinOne; below 0 the count wraps to all ones
 	switch {
 	case v&pinCount == pinCount:
 		panic("proactor: Conn.Release without Hold")
 	case v&pinBits == pinEnded:
-		c.loop.push(task{kind: taskRecycle, c: c, id: c.id})
+		l.push(task{kind: taskRecycle, c: c, id: id})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -18,6 +19,22 @@ func (h *pooledEcho) OnData(c *Conn, p []byte) { c.Write(p) }
 func pooledServer(t *testing.T, engine string) (*Server, *pooledEcho, string) {
 	t.Helper()
 	h := &pooledEcho{*newOpens()}
+	srv, addr := servePooled(t, engine, h)
+	return srv, h, addr
+}
+
+// pooledOne is pooledServer with one connection open: the client's side
+// and the server's Conn.
+func pooledOne(t *testing.T, engine string) (*Server, *pooledEcho, string, net.Conn, *Conn) {
+	t.Helper()
+	srv, h, addr := pooledServer(t, engine)
+	a := dialN(t, addr, 1)[0]
+	return srv, h, addr, a, recv(t, h.opened)
+}
+
+// servePooled serves h on engine with one loop and a pool.
+func servePooled(t *testing.T, engine string, h Handler) (*Server, string) {
+	t.Helper()
 	srv, err := NewServer(h, WithEngineName(engine), WithLoops(1), WithConnPool(4), WithLinger(-1))
 	if err != nil {
 		t.Skip(err)
@@ -27,7 +44,7 @@ func pooledServer(t *testing.T, engine string) (*Server, *pooledEcho, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv, h, a.String()
+	return srv, a.String()
 }
 
 // settle waits until the loop has run every task queued before it.
@@ -57,9 +74,7 @@ func echoes(t *testing.T, nc net.Conn) {
 func TestConnPoolReuse(t *testing.T) {
 	for _, engine := range Engines() {
 		t.Run(engine, func(t *testing.T) {
-			srv, h, addr := pooledServer(t, engine)
-			a := dialN(t, addr, 1)[0]
-			ca := recv(t, h.opened)
+			srv, h, addr, a, ca := pooledOne(t, engine)
 			idA := ca.ID()
 			held, ok := srv.Conn(idA)
 			if !ok || held != ca {
@@ -112,9 +127,7 @@ func TestConnPoolReuse(t *testing.T) {
 func TestConnPoolStale(t *testing.T) {
 	for _, engine := range Engines() {
 		t.Run(engine, func(t *testing.T) {
-			srv, h, addr := pooledServer(t, engine)
-			a := dialN(t, addr, 1)[0]
-			ca := recv(t, h.opened)
+			srv, h, addr, a, ca := pooledOne(t, engine)
 			// Read under a pin, as user code must, so that the loop's
 			// reuse comes after the reads.
 			ca.Hold()
@@ -144,6 +157,90 @@ func TestConnPoolStale(t *testing.T) {
 				t.Fatal("the new connection was closed by a task of the one before")
 			default:
 			}
+		})
+	}
+}
+
+// releaseRacer is a pooledEcho whose OnClose runs a hook first.
+type releaseRacer struct {
+	pooledEcho
+	onClose func(c *Conn)
+}
+
+func (h *releaseRacer) OnClose(c *Conn, err error) {
+	if h.onClose != nil {
+		h.onClose(c)
+	}
+	h.pooledEcho.OnClose(c, err)
+}
+
+// TestConnPoolReleaseRace: a Release that gives back the last pin while
+// the connection's OnClose runs lets finish pool the Conn; the releasing
+// goroutine must not read the Conn (its loop and ID, for the recycle task)
+// after its decrement, when the loop may already have reused it. Under
+// -race this reported a data race with reuse's reset of the Conn.
+func TestConnPoolReleaseRace(t *testing.T) {
+	for _, engine := range Engines() {
+		t.Run(engine, func(t *testing.T) {
+			h := &releaseRacer{pooledEcho: pooledEcho{*newOpens()}}
+			srv, addr := servePooled(t, engine, h)
+			nc := dialN(t, addr, 1)[0]
+			defer nc.Close()
+			ca := recv(t, h.opened)
+			if !ca.Hold() {
+				t.Fatal("Hold of an open connection failed")
+			}
+			release := make(chan struct{})
+			released := make(chan struct{})
+			go func() {
+				<-release
+				ca.Release()
+				close(released)
+			}()
+			h.onClose = func(c *Conn) {
+				close(release)
+				// The last pin is gone once the count is 0: finish then
+				// pools c after this OnClose.
+				deadline := time.Now().Add(20 * time.Second)
+				for c.flags.Load()&pinCount != 0 && time.Now().Before(deadline) {
+					runtime.Gosched()
+				}
+			}
+			l := srv.eng.loops[0]
+			if err := l.call(func() {
+				ca.finish(ErrAborted, true)
+				// The next accept, before the loop takes the Release's task.
+				if srv.reuse(l) != ca {
+					t.Error("the ended, released Conn was not pooled by finish")
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			recv(t, released)
+			settle(t, srv)
+		})
+	}
+}
+
+// TestConnPoolRangePanic: a panic in Range's function, recovered by the
+// caller, gives back the pins Range took: the connection's Conn is still
+// reused once it ends.
+func TestConnPoolRangePanic(t *testing.T) {
+	for _, engine := range Engines() {
+		t.Run(engine, func(t *testing.T) {
+			srv, h, addr, a, ca := pooledOne(t, engine)
+			func() {
+				defer func() { recover() }()
+				srv.Range(func(*Conn) bool { panic("fn fails") })
+			}()
+			a.Close()
+			recv(t, h.closed)
+			settle(t, srv)
+			b := dialN(t, addr, 1)[0]
+			if recv(t, h.opened) != ca {
+				t.Fatal("a Conn whose Range function panicked was not reused: Range's pin leaked")
+			}
+			echoes(t, b)
 		})
 	}
 }

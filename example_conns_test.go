@@ -34,8 +34,9 @@ func ExampleServer_Conns() {
 	for _, ci := range srv.Conns() {
 		fmt.Printf("%s, input %s, %d bytes read, peer is us: %v\n",
 			ci.State, ci.Input, ci.BytesRead, ci.Peer.String() == conn.LocalAddr().String())
-		if c, ok := srv.Conn(ci.ID); ok {
+		if c, ok := srv.Conn(ci.ID); ok { // held: Release when done
 			c.Close()
+			c.Release()
 		}
 	}
 	_, err = conn.Read(make([]byte, 1))

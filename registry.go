@@ -47,10 +47,19 @@ func (r *registry) get(id uint64) (*Conn, bool) {
 
 func (r *registry) forEach(fn func(*Conn) bool) {
 	var snap []*Conn
+	next := 0 // snap[next:] are pinned still
+	// Given back on the way out: when fn stops the walk, and when it
+	// panics (a caller may recover), which would otherwise keep them out
+	// of the pool for good.
+	defer func() {
+		for _, c := range snap[next:] {
+			c.Release()
+		}
+	}()
 	for i := range r.shards {
 		sh := &r.shards[i]
 		sh.mu.Lock()
-		snap = snap[:0]
+		snap, next = snap[:0], 0
 		for _, c := range sh.set.slots {
 			if c != nil {
 				c.pin() // not reused while fn may use it (connpool.go)
@@ -58,13 +67,12 @@ func (r *registry) forEach(fn func(*Conn) bool) {
 			}
 		}
 		sh.mu.Unlock()
-		for i, c := range snap {
+		for next < len(snap) {
+			c := snap[next]
 			more := fn(c)
+			next++
 			c.Release()
 			if !more {
-				for _, c := range snap[i+1:] {
-					c.Release()
-				}
 				return
 			}
 		}
