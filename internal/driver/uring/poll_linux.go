@@ -166,6 +166,12 @@ func (p *poller) onClosingAccept(slot, gen uint32, res int32, last bool) {
 func (p *poller) finishClosing(i int) {
 	l := p.closing[i]
 	p.closing = slices.Delete(p.closing, i, i+1)
+	l.drainUnserved()
+	unix.Close(l.fd)
+}
+
+// drainUnserved drains the queue of a listener that Unlisten has closed.
+func (l *lnSlot) drainUnserved() {
 	for range l.drainBound() {
 		fd, _, err := sock.Accept(l.fd)
 		if err != nil {
@@ -173,7 +179,6 @@ func (p *poller) finishClosing(i int) {
 		}
 		closeUnserved(fd)
 	}
-	unix.Close(l.fd)
 }
 
 // drainBacklog accepts what the listen queue holds once the listener's

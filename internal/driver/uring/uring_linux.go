@@ -740,6 +740,11 @@ func (p *poller) Unlisten(t driver.Token) error {
 		*l = lnSlot{fd: -1}
 		return nil
 	}
+	if l.drain {
+		// Called by the Sink for the last cancelled accept, before the
+		// drain that follows it.
+		l.drainUnserved()
+	}
 	p.flushSubmissions()
 	err := unix.Close(l.fd)
 	*l = lnSlot{fd: -1}
