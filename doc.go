@@ -146,5 +146,6 @@
 // activation, or the previous process of a zero-downtime upgrade: package
 // activation), AddListener serves it; StopAccepting hands accepting over
 // to another process that shares the socket without resetting what its
-// backlog holds.
+// backlog holds (io_uring serves the few connections whose kernel wake-up
+// its cancelled accepts may have taken: see StopAccepting).
 package proactor

@@ -27,7 +27,12 @@ func (s *Server) AddListener(ln net.Listener, opts ...Option) error {
 // closing the listening sockets: connections the kernel has queued stay
 // in the backlog for another process that shares the sockets (the new
 // binary of a zero-downtime upgrade) to accept. Sockets accepted before
-// the stop took effect, and those a Pause holds, are served. Open
+// the stop took effect, and those a Pause holds, are served. On io_uring
+// these include the connections whose kernel wake-up the cancelled
+// accepts may have taken (one per accept with WithAcceptBatch, otherwise
+// those queued when the multishot accept ended): the other process would
+// not hear of them until the next connection came, so this one accepts
+// and serves them; the rest of the backlog is the other's. Open
 // connections go on; Shutdown then drains them, and closes this
 // process's descriptors of the sockets, which resets nothing while
 // another process holds them (nor removes a unix socket's file). Listeners

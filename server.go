@@ -282,12 +282,19 @@ func (s *Server) Addrs() []net.Addr {
 }
 
 // Pause stops accepting. Listening sockets stay bound, so new connection
-// attempts wait in the kernel's backlog (or time out there) until Resume.
-// Open connections are not affected.
+// attempts wait in the kernel's backlog (or time out there) until Resume;
+// open connections are not affected. Connections an engine had accepted
+// when the Pause took effect are held, unopened, and opened at Resume:
+// those std's accept goroutine had taken ahead of the loop, and on
+// io_uring also those a cancelled accept may have taken the kernel's
+// wake-up for, which it accepts from the backlog so that another process
+// waiting on the same socket does not miss them: one per accept with
+// WithAcceptBatch, otherwise those queued when its multishot accept ended
+// (docs/ARCHITECTURE.md). Everything after that waits in the backlog.
 func (s *Server) Pause() { s.setPaused(true) }
 
-// Resume accepts again after Pause, starting with the connections waiting
-// in the backlog.
+// Resume accepts again after Pause, starting with the connections Pause
+// held and those waiting in the backlog.
 func (s *Server) Resume() { s.setPaused(false) }
 
 // Paused reports whether accepting is paused: Pause has been called and
@@ -319,7 +326,12 @@ func (s *Server) setPaused(on bool) {
 // If ctx ends first, the connections left are aborted (OnClose receives
 // ErrShutdownTimeout) and Shutdown returns a *ShutdownError, which wraps
 // ctx.Err() and says how many were aborted and how many of them owed
-// their peer something.
+// their peer something. Connections still queued in a listener's backlog
+// were never accepted: the kernel resets them when the socket's last
+// descriptor closes, or another process sharing the socket accepts them;
+// on io_uring the few whose wake-up a cancelled accept may have taken
+// (see StopAccepting) are accepted and closed with a FIN, so that none
+// waits for an answer that never comes.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.beginStop()
 	s.Range(func(c *Conn) bool {

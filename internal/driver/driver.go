@@ -23,6 +23,14 @@
 //     reported as Accepted(t, sock), accept failures (EMFILE, ENFILE, ...)
 //     as AcceptFailed(t, err). SetAccepting pauses and resumes accepting;
 //     the socket stays bound and the kernel's backlog keeps queueing.
+//     Sockets accepted before a pause took effect are still reported, and
+//     an engine whose accepts wait exclusively (io_uring) may report a
+//     bounded number more once its cancelled accepts complete: the
+//     connections whose wake-ups they may have swallowed, which another
+//     process sharing the socket would otherwise not hear of. Unlisten
+//     closes the engine's descriptor (on io_uring once the cancelled
+//     accepts complete, after the same bounded drain, whose connections
+//     the engine itself closes in order); no completion carries t after it.
 //   - Attach(t, sock): the engine takes the socket and starts reading. Each
 //     read is reported as Read(t, p, nil) where p is valid only until Read
 //     returns (it lies in a buffer the engine reuses). End of stream is

@@ -2,6 +2,7 @@ package uring
 
 import (
 	"io"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -95,18 +96,17 @@ func errno(res int32) unix.Errno { return unix.Errno(-res) }
 
 func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 	slot, gen := uint32(cqe.UserData), uint32(cqe.UserData>>genShift)&genBits
+	last := cqe.Flags&uring.CQEFMore == 0
 	var l *lnSlot
 	if int(slot) < len(p.lns) && p.lns[slot].fd >= 0 && p.lns[slot].gen&genBits == gen {
 		l = &p.lns[slot]
 	}
 	if l == nil {
-		if cqe.Res >= 0 {
-			sock.AbortClose(int(cqe.Res)) // accepted after Unlisten: nobody wants it
-		}
+		p.onClosingAccept(slot, gen, cqe.Res, last)
 		return
 	}
 	t := driver.MakeToken(slot, l.gen)
-	if cqe.Flags&uring.CQEFMore == 0 {
+	if last {
 		l.posted--
 		if l.posted == 0 {
 			l.cancel = false
@@ -114,6 +114,9 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 	}
 	switch {
 	case cqe.Res >= 0:
+		if l.drain {
+			l.owed-- // accepted before the cancel: its wake was used
+		}
 		s.Accepted(t, accepted(int(cqe.Res), l.local, l.opts))
 	case errno(cqe.Res) == unix.ECANCELED, errno(cqe.Res) == unix.EINTR,
 		errno(cqe.Res) == unix.ECONNABORTED, errno(cqe.Res) == unix.EAGAIN:
@@ -126,33 +129,90 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 	case l.on && !l.cancel:
 		l.drain = false
 		_ = p.armAccept(t, l)
-	case !l.on && l.posted == 0 && l.drain && cqe.Flags&uring.CQEFMore == 0:
+	case !l.on && l.posted == 0 && l.drain && last:
 		// Only after a cancel: a stop for the accept-failure back-off
 		// (nothing cancelled) leaves the queue alone.
 		l.drain = false
-		p.drainBacklog(t, s)
+		p.drainBacklog(t, l, s)
+	}
+}
+
+// onClosingAccept takes a completion of an accept that Unlisten cancelled:
+// a socket is nobody's to serve (closeUnserved), and after the last one
+// the listener is drained and closed. A completion that names no closing
+// listener either is stale.
+func (p *poller) onClosingAccept(slot, gen uint32, res int32, last bool) {
+	i := slices.IndexFunc(p.closing, func(l lnSlot) bool { return slot == l.slot && l.gen&genBits == gen })
+	if res >= 0 {
+		closeUnserved(int(res))
+	}
+	if i < 0 {
+		return
+	}
+	l := &p.closing[i]
+	if res >= 0 {
+		l.owed--
+	}
+	if last {
+		if l.posted--; l.posted == 0 {
+			p.finishClosing(i)
+		}
+	}
+}
+
+// finishClosing drains the queue of an unlistened listener whose accepts
+// have all completed, answering what it accepts with closeUnserved, then
+// closes its descriptor.
+func (p *poller) finishClosing(i int) {
+	l := p.closing[i]
+	p.closing = slices.Delete(p.closing, i, i+1)
+	l.drainUnserved()
+	unix.Close(l.fd)
+}
+
+// drainUnserved drains the queue of a listener that Unlisten has closed.
+func (l *lnSlot) drainUnserved() {
+	for range l.drainBound() {
+		fd, _, err := sock.Accept(l.fd)
+		if err != nil {
+			break
+		}
+		closeUnserved(fd)
 	}
 }
 
 // drainBacklog accepts what the listen queue holds once the listener's
-// accepts are cancelled. An accept's poll waits exclusively: the kernel
-// wakes one accept waiting on the socket per connection, and a wake that
-// reaches an accept being cancelled is lost with it. Another process that
-// shares the socket (the new binary of an upgrade, whose accept waits too)
-// would then not hear of that connection until the next one arrived, and
-// the client could wait for good. So what the queue holds now is accepted
-// here, with accept4(2) until EAGAIN, and reported as the accepts before
-// the cancel are (the state machine serves them after StopAccepting, and
-// holds them during a Pause); a connection that arrives after this finds
-// no waiter here and wakes the other's.
-func (p *poller) drainBacklog(t driver.Token, s driver.Sink) {
-	for l := p.listener(t); l != nil && !l.on && l.posted == 0; l = p.listener(t) {
+// accepts are cancelled, up to drainBound. An accept's poll waits
+// exclusively: the kernel wakes one accept waiting on the socket per
+// connection, and a wake that reaches an accept being cancelled is lost
+// with it. Another process that shares the socket (the new binary of an
+// upgrade, whose accept waits too) would then not hear of that connection
+// until the next one arrived, and the client could wait for good. So the
+// connections whose wakes the cancelled accepts may have swallowed are
+// accepted here, with accept4(2), and reported as the accepts before the
+// cancel are (the state machine serves them after StopAccepting, and holds
+// them during a Pause); a connection that arrives after this finds no
+// waiter here and wakes the other's. They are all accepted before the
+// first is reported: the Sink may close the listener meanwhile, and the
+// rest are then closeUnserved.
+func (p *poller) drainBacklog(t driver.Token, l *lnSlot, s driver.Sink) {
+	var socks []driver.Sock
+	for range l.drainBound() {
 		fd, peer, err := sock.Accept(l.fd)
 		if err != nil {
-			return // EAGAIN: empty; anything else the next accept reports
+			break // EAGAIN: empty; anything else the next accept reports
 		}
 		sk := accepted(fd, l.local, l.opts)
 		sk.Peer = peer
+		socks = append(socks, sk)
+	}
+	for i, sk := range socks {
+		if p.listener(t) == nil {
+			for _, sk := range socks[i:] {
+				closeUnserved(sk.FD)
+			}
+			return
+		}
 		s.Accepted(t, sk)
 	}
 }

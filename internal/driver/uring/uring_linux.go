@@ -235,8 +235,42 @@ type lnSlot struct {
 	opts   driver.SockOptions // set on each accepted socket
 	posted int                // accepts in flight: one multishot, or AcceptBatch single-shot ones
 	cancel bool               // and a cancel for them has been queued
-	drain  bool               // SetAccepting(false) cancelled them: drain the queue once they are done (drainBacklog)
+	drain  bool               // SetAccepting(false) or Unlisten cancelled them: drain the queue once they are done (drainBacklog)
+	owed   int                // single-shot accepts cancelled that brought no socket: wakes they may have swallowed (drainBound)
+	slot   uint32             // on the closing list: the slot it had
 }
+
+// drainBound is how many connections the drain after a cancel accepts at
+// the most: as many as the cancelled accepts may have swallowed wakes of.
+// An accept waits on the socket exclusively and the kernel wakes the first
+// waiter per connection (io_poll_wake takes the wake and returns 1 whether
+// or not it can run the request at once). A single-shot accept leaves the
+// socket's wait queue at the wake it takes, so each swallows one: owed,
+// counted when the cancel is queued, less those that completed with a
+// socket (their wake was used). The multishot accept stays on the wait
+// queue until its task work runs and takes every wake that comes in the
+// meantime, all for connections still queued when it completes: the bound
+// is the accept queue's length then, which is what its next round would
+// have accepted (TestDrainMultishot: one cancelled multishot accept, three
+// wakes swallowed). The kernel does not say a unix socket's queue length:
+// there, at most unixDrainMax. Not covered: a wake that comes while the
+// cancel itself runs (between marking the request cancelled and its task
+// work unhooking it, within the io_uring_enter that submits the cancel)
+// is swallowed by any accept still waiting; that connection waits for the
+// next one to wake the other process's accept.
+func (l *lnSlot) drainBound() int {
+	if l.opts.AcceptBatch > 0 {
+		return l.owed
+	}
+	if n, err := listenQueue(l.fd); err == nil {
+		return n
+	}
+	return unixDrainMax
+}
+
+// unixDrainMax bounds the drain of a multishot unix listener, whose accept
+// queue's length the kernel does not report: epoll's accepts per readiness.
+const unixDrainMax = 64
 
 // accepts is how many accepts the listener keeps posted: AcceptBatch
 // single-shot ones, each bringing one connection per completion (at most
@@ -312,6 +346,7 @@ type poller struct {
 	cqes    []uring.CQE
 	conns   driver.Table[connSlot]
 	lns     []lnSlot
+	closing []lnSlot // unlistened, their cancelled accepts not all completed (finishClosing)
 	w       sock.Writer
 	orphans map[uint64]*slotExtra // sends of closed connections, until their completion
 	starved []driver.Token        // receives ended by ENOBUFS, re-armed after the batch
@@ -479,9 +514,10 @@ func (p *poller) armAccept(t driver.Token, l *lnSlot) error {
 	return nil
 }
 
-// cancelAccepts cancels every accept the listener has posted.
+// cancelAccepts cancels every accept the listener has posted; once the
+// last has completed, the listen queue is drained (drainBacklog).
 func (p *poller) cancelAccepts(t driver.Token, l *lnSlot) {
-	l.cancel = true
+	l.cancel, l.drain, l.owed = true, true, l.posted
 	p.cancel(userData(kAccept, t.Slot(), l.gen), uring.CancelAll)
 }
 
@@ -678,7 +714,6 @@ func (p *poller) SetAccepting(t driver.Token, on bool) error {
 		// Sockets accepted before the cancel takes effect are still
 		// reported; the state machine holds them.
 		p.cancelAccepts(t, l)
-		l.drain = true
 	}
 	return nil
 }
@@ -691,8 +726,24 @@ func (p *poller) Unlisten(t driver.Token) error {
 	if err := p.own(); err != nil {
 		return err
 	}
-	if l.posted > 0 && !l.cancel {
-		p.cancelAccepts(t, l)
+	if l.posted > 0 {
+		if !l.cancel {
+			p.cancelAccepts(t, l)
+		}
+		// The descriptor stays open until the last cancelled accept has
+		// completed and the queue has been drained (finishClosing): a
+		// wake a cancelled accept swallowed would otherwise be lost to
+		// another process that shares the socket. The slot is free at
+		// once; the completions name the old generation.
+		l.on, l.slot = false, t.Slot()
+		p.closing = append(p.closing, *l)
+		*l = lnSlot{fd: -1}
+		return nil
+	}
+	if l.drain {
+		// Called by the Sink for the last cancelled accept, before the
+		// drain that follows it.
+		l.drainUnserved()
 	}
 	p.flushSubmissions()
 	err := unix.Close(l.fd)
@@ -997,6 +1048,9 @@ func (p *poller) Release() error {
 		drained = p.inflight == 0
 	}
 	err := p.ring.Close()
+	for len(p.closing) > 0 {
+		p.finishClosing(0) // the wait did not see their accepts complete
+	}
 	if drained {
 		err = errors.Join(err, p.bufs.Free())
 		p.freeOrphanPackets()

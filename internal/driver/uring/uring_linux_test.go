@@ -57,15 +57,7 @@ func listen(t *testing.T, p *poller) string {
 // connectPeers dials n peers, accepts and attaches them as slots 0..n-1.
 func connectPeers(t *testing.T, p *poller, s *drivertest.Sink, addr string, n int) ([]net.Conn, []driver.Token, []driver.Sock) {
 	t.Helper()
-	var peers []net.Conn
-	for range n {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		peers = append(peers, c)
-	}
+	peers := dialN(t, addr, n)
 	base := len(s.Accepts)
 	drivertest.PollUntil(t, p, s, func() bool { return len(s.Accepts) == base+n })
 	var toks []driver.Token
@@ -90,6 +82,21 @@ func connectPeers(t *testing.T, p *poller, s *drivertest.Sink, addr string, n in
 		}
 	}
 	return ordered, toks, socks
+}
+
+// dialN dials n connections to addr, closed at the test's end.
+func dialN(t *testing.T, addr string, n int) []net.Conn {
+	t.Helper()
+	var cs []net.Conn
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 func setup(t *testing.T, o options) (*poller, *drivertest.Sink, driver.Token, net.Conn, driver.Sock) {
