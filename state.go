@@ -211,7 +211,8 @@ func (c *Conn) settleLent() {
 }
 
 // serviceAfterPoll has the loop service c once this Poll's completions are
-// delivered, without a task: a reply written by the OnData that follows (or
+// delivered (a plain read's input services it sooner, when its callbacks
+// are over), without a task: a reply written by the OnData that follows (or
 // a PauseRead, a Close) finds the connection scheduled already and queues
 // nothing for the loop. It costs one uncontended lock per read and saves a
 // trip through the task queue per reply.
