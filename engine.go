@@ -70,7 +70,7 @@ func newDriver(name string) (driver.Driver, error) {
 }
 
 // NewEngine starts an engine. Options: WithEngineName, WithLoops,
-// WithReadBufferSize, WithLogger, WithBufferPool, WithBufferOptions,
+// WithBusyPoll, WithReadBufferSize, WithLogger, WithBufferPool, WithBufferOptions,
 // WithTrimInterval.
 func NewEngine(opts ...Option) (*Engine, error) {
 	var cfg config
@@ -101,6 +101,7 @@ func newEngine(cfg *config) (*Engine, error) {
 			return nil, err
 		}
 		l := newLoop(e, i, p)
+		l.busyPoll = int64(max(cfg.busyPoll, 0))
 		e.loops = append(e.loops, l)
 		go l.run()
 	}

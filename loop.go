@@ -92,6 +92,13 @@ type loop struct {
 	now    int64  // the loop's clock, refreshed after each Poll
 	calls  uint32 // OnData calls made, for sampling them (see sampleEvery)
 
+	// Busy polling (WithBusyPoll): after a Poll that delivered a
+	// completion (active set by the Sink methods), the loop polls without
+	// blocking until busyPoll nanoseconds have passed since lastActive.
+	busyPoll   int64
+	lastActive int64
+	active     bool
+
 	// Lending (see lend): while a read's callbacks run, lendLo and lendHi
 	// bound its bytes; a Write of some of them to an empty queue borrows
 	// one of lends instead of copying. tryW is nil where the engine cannot
@@ -161,12 +168,22 @@ func (l *loop) run() {
 			return
 		}
 		timeout := time.Duration(l.wheel.timeout(l.now))
-		l.sleeping.Store(true)
-		if l.tasks.n.Load() != 0 {
+		if l.spin() {
+			// Not sleeping: a push needs no wake-up, the next turn
+			// runs its task.
 			timeout = 0
+		} else {
+			l.sleeping.Store(true)
+			if l.tasks.n.Load() != 0 {
+				timeout = 0
+			}
 		}
+		l.active = false
 		err := l.poller.Poll(timeout, l)
 		l.sleeping.Store(false)
+		if l.active {
+			l.lastActive = l.now
+		}
 		l.serviceDirty()
 		if err != nil {
 			l.eng.log.Error("proactor: poll failed; loop stops", "loop", l.idx, "err", err)
@@ -175,6 +192,13 @@ func (l *loop) run() {
 		}
 		l.wheel.advance(l.now, l.timerFired)
 	}
+}
+
+// spin reports whether the next Poll is to be a non-blocking one of busy
+// polling: WithBusyPoll is on and its time since the last completion has
+// not passed. An idle loop never spins.
+func (l *loop) spin() bool {
+	return l.busyPoll > 0 && l.now-l.lastActive < l.busyPoll
 }
 
 // lendFrom opens the lending window on the bytes of a read about to be
@@ -394,12 +418,14 @@ func (l *loop) Awake() {
 }
 
 func (l *loop) Read(t driver.Token, p []byte, err error) {
+	l.active = true
 	if c := l.conn(t); c != nil {
 		c.readDone(p, err)
 	}
 }
 
 func (l *loop) Wrote(t driver.Token, n int, err error) {
+	l.active = true
 	if c := l.conn(t); c != nil {
 		c.writeDone(n, err)
 	}

@@ -12,12 +12,15 @@
 # second do not. Markdown on stdout, progress on stderr.
 #   bench/http.sh            # 3 rounds
 #   bench/http.sh 5          # 5 rounds
+#   BUSY_POLL=50us bench/http.sh   # proactor with `serve --busy-poll 50us`
 # Needs wrk and taskset; about 35 s per round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 duration=${DURATION:-5s}
 conns=${CONNS:-100}
+busy=()
+[[ -n ${BUSY_POLL:-} ]] && busy=(--busy-poll "$BUSY_POLL")
 
 tmp=$(mktemp -d)
 pids=()
@@ -45,7 +48,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 servers=(proactor fasthttp nethttp)
 declare -A port pid
 for s in "${servers[@]}"; do port[$s]=$(free_port); done
-GOMAXPROCS=1 taskset -c 0 "$tmp/proactor" serve http --listen "127.0.0.1:${port[proactor]}" --loops 1 --control off \
+GOMAXPROCS=1 taskset -c 0 "$tmp/proactor" serve http --listen "127.0.0.1:${port[proactor]}" --loops 1 --control off "${busy[@]}" \
 	>"$tmp/proactor.log" 2>&1 &
 pids+=($!)
 pid[proactor]=$!

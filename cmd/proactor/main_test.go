@@ -41,6 +41,10 @@ func TestCLI(t *testing.T) {
 		t.Parallel()
 		testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "2", "--reuse-port")
 	})
+	t.Run("BusyPoll", func(t *testing.T) {
+		t.Parallel()
+		testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "1", "--busy-poll", "50us")
+	})
 	t.Run("LeastConns", func(t *testing.T) {
 		t.Parallel()
 		testServe(t, bin, 1, echoHello, "serve", "echo", "--listen", "127.0.0.1:0", "--loops", "2", "--least-conns")
