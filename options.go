@@ -261,7 +261,9 @@ func WithLoops(n int) Option { return scoped("WithLoops", onEngine, func(c *conf
 // Worth it only where the loop's CPU is not saturated and latency to wake
 // matters (a closed-loop load of small requests on few cores); d of
 // 20-50µs is the usual range. Default 0: off.
-func WithBusyPoll(d time.Duration) Option { return func(c *config) { c.busyPoll = d } }
+func WithBusyPoll(d time.Duration) Option {
+	return scoped("WithBusyPoll", onEngine, func(c *config) { c.busyPoll = d })
+}
 
 // WithReadBufferSize sets the size of the read buffer, the most one OnData
 // call receives. On epoll the buffer belongs to the loop (default 64 KiB),
