@@ -128,7 +128,7 @@ type serveConfig struct {
 	loops           int
 	shutdownTimeout time.Duration
 	opts            []proactor.Option // for every listener: from the protection, transport and TLS flags
-	serverOpts      []proactor.Option // server-wide: --max-conns, --max-conns-per-ip
+	serverOpts      []proactor.Option // for NewServer only: --max-conns, --max-conns-per-ip, --busy-poll
 	control         string            // the control socket's path, "" for the default, "off" for none
 	metrics         string            // where to serve /metrics over HTTP; "" for nowhere
 	logLevel        slog.Level
@@ -217,8 +217,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	opts := slices.Concat(protect.options(), balanceOptions(*reusePort, *leastConns), transport.options())
+	serverOpts := protect.serverOptions()
 	if *busyPoll > 0 {
-		opts = append(opts, proactor.WithBusyPoll(*busyPoll))
+		serverOpts = append(serverOpts, proactor.WithBusyPoll(*busyPoll)) // the engine's
 	}
 	tlsCfg, err := tlsOpts.config(stdout)
 	if err != nil {
@@ -236,7 +237,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		loops:           *loops,
 		shutdownTimeout: *timeout,
 		opts:            opts,
-		serverOpts:      protect.serverOptions(),
+		serverOpts:      serverOpts,
 		control:         *ctl,
 		metrics:         *metricsAddr,
 		logLevel:        logLevel,
