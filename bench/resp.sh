@@ -48,7 +48,10 @@ done
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-loads=("-P 16 -n 200000" "-P 1 -n 20000")
+# N16 and N1 set the requests per test (default 200000 and 20000): at
+# -P 16 a test of 200000 lasts a quarter of a second, so a longer one
+# (N16=2000000) says more.
+loads=("-P 16 -n ${N16:-200000}" "-P 1 -n ${N1:-20000}")
 servers=(proactor redis-server)
 : >"$tmp/results.csv"
 for r in $(seq "$rounds"); do
