@@ -12,6 +12,10 @@ import (
 	"github.com/seed487d475b/proactor/internal/uring"
 )
 
+// wakeRetry bounds a Poll's wait while the eventfd's read cannot be
+// re-armed (poller.wakeLost).
+const wakeRetry = time.Millisecond
+
 // Poll submits what is queued and waits for completions: up to timeout
 // (forever if negative) for at least one, not at all when some are ready or
 // held input is waiting to be delivered. The kernel's overflow list, if the
@@ -21,6 +25,13 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 		return err
 	}
 	p.seq++
+	if p.wakeLost {
+		// Without its read armed, a wake from another goroutine is not
+		// seen: wait in short steps until the read is armed again.
+		if p.wakeLost = p.armWake() != nil; p.wakeLost && (timeout < 0 || timeout > wakeRetry) {
+			timeout = wakeRetry
+		}
+	}
 	var want uint32 = 1
 	if timeout == 0 || len(p.deliver) > 0 || len(p.starved) > 0 || p.ring.Ready() > 0 {
 		want = 0
@@ -39,7 +50,7 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 		p.reap(s)
 	}
 	p.deliverHeld(s)
-	p.rearmStarved()
+	p.rearmStarved(s)
 	p.freeDeadPackets()
 	return nil
 }
@@ -66,7 +77,9 @@ func (p *poller) dispatch(cqe *uring.CQE, s driver.Sink) {
 	switch kind(cqe.UserData >> kindShift) {
 	case kWake:
 		if cqe.Flags&uring.CQEFMore == 0 && !p.released && cqe.Res != -int32(unix.ECANCELED) {
-			_ = p.armWake()
+			// Only a full queue fails it: Poll then retries, and waits
+			// no longer than wakeRetry meanwhile.
+			p.wakeLost = p.armWake() != nil
 		}
 	case kAccept:
 		p.onAccept(cqe, s)
@@ -128,7 +141,9 @@ func (p *poller) onAccept(cqe *uring.CQE, s driver.Sink) {
 	case l == nil:
 	case l.on && !l.cancel:
 		l.drain = false
-		_ = p.armAccept(t, l)
+		if err := p.armAccept(t, l); err != nil {
+			s.AcceptFailed(t, err) // the state machine backs off and resumes, which re-arms
+		}
 	case !l.on && l.posted == 0 && l.drain && last:
 		// Only after a cancel: a stop for the accept-failure back-off
 		// (nothing cancelled) leaves the queue alone.
@@ -259,7 +274,7 @@ func (p *poller) recvDone(cqe *uring.CQE, data []byte, s driver.Sink) {
 	}
 	// The Sink may have closed the connection or turned reading off.
 	if c = p.conn(t); c != nil && c.wantRecv() {
-		_ = p.armRecv(t, c)
+		p.rearmRecv(t, c, s)
 	}
 }
 
@@ -327,7 +342,7 @@ func (p *poller) flushHeld(t driver.Token, c *connSlot, s driver.Sink) {
 		return
 	}
 	if c.wantRecv() {
-		_ = p.armRecv(t, c)
+		p.rearmRecv(t, c, s)
 	}
 }
 
@@ -346,10 +361,19 @@ func (p *poller) deliverHeld(s driver.Sink) {
 	p.spare = list[:0]
 }
 
-func (p *poller) rearmStarved() {
+// rearmRecv re-arms c's receive. If no submission entry can be had (the
+// queue full even after a submit), the connection is told with a read
+// error rather than left waiting for input that would never be reported.
+func (p *poller) rearmRecv(t driver.Token, c *connSlot, s driver.Sink) {
+	if err := p.armRecv(t, c); err != nil {
+		p.input(t, c, nil, err, s)
+	}
+}
+
+func (p *poller) rearmStarved(s driver.Sink) {
 	for _, t := range p.starved {
 		if c := p.conn(t); c != nil && c.wantRecv() {
-			_ = p.armRecv(t, c)
+			p.rearmRecv(t, c, s)
 		}
 	}
 	p.starved = p.starved[:0]

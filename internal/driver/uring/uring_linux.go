@@ -326,11 +326,13 @@ func newBufRing(ring *uring.Ring, cfg driver.Config, o options) (*uring.BufRing,
 }
 
 type poller struct {
-	ring    *uring.Ring
-	bufs    *uring.BufRing
-	wakefd  int
-	wakeBuf *[8]byte // the eventfd read's target, written by the kernel
-	o       options
+	sqeFault error // set by tests: sqe fails with it, as with a full queue
+	wakeLost bool  // the eventfd's read could not be re-armed: Poll retries
+	ring     *uring.Ring
+	bufs     *uring.BufRing
+	wakefd   int
+	wakeBuf  *[8]byte // the eventfd read's target, written by the kernel
+	o        options
 	// The bytes after which a multishot receive ends and is re-armed, so
 	// that one backed-up socket cannot take the whole buffer ring in a
 	// batch; 0 where the kernel has no such limit.
@@ -443,6 +445,9 @@ func (p *poller) own() error {
 // sqe returns a submission entry, submitting what is queued if the ring is
 // full. Each entry counts as in flight until its last completion.
 func (p *poller) sqe() (*uring.SQE, error) {
+	if p.sqeFault != nil {
+		return nil, p.sqeFault // a test's: no entry to be had
+	}
 	e := p.ring.GetSQE()
 	if e == nil && p.owned {
 		if err := p.ring.Submit(); err != nil {
@@ -568,6 +573,8 @@ func (p *poller) watch(t driver.Token, c *connSlot) {
 	if c.reading || c.sending || c.has(fConnecting) || c.has(fPollArmed) {
 		return
 	}
+	// Without a submission entry the hang-up is noticed later, by the
+	// next read or write: the watch only makes it sooner.
 	_ = p.armPoll(t, c, unix.POLLERR|unix.POLLHUP)
 }
 

@@ -499,3 +499,26 @@ func TestIncrementalPacking(t *testing.T) {
 		}
 	}
 }
+
+// TestRearmFailure: a receive that cannot be re-armed (no submission entry
+// to be had) ends the connection with that error; before, the error was
+// dropped and the connection waited for input never to be reported.
+func TestRearmFailure(t *testing.T) {
+	const size = 4 << 10
+	p := newTestPoller(t, options{bufCount: 16, bufSize: size, recvLimit: size})
+	if p.recvLimit == 0 {
+		t.Skip("this kernel has no byte limit for a multishot receive (IORING_RECV_MSHOT_LIM): nothing ends a receive here")
+	}
+	s := drivertest.NewSink()
+	peers, toks, _ := connectPeers(t, p, s, listen(t, p), 1)
+	fault := errors.New("test: no submission entry")
+	p.sqeFault = fault // the receive Attach armed is submitted by the next Poll
+	if _, err := peers[0].Write(make([]byte, 2*size)); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.PollUntil(t, p, s, func() bool { return s.Ends[toks[0]] != nil })
+	if !errors.Is(s.Ends[toks[0]], fault) || len(s.Reads[toks[0]]) != size {
+		t.Fatalf("end %v after %d bytes; want the fault after %d (the receive's limit)", s.Ends[toks[0]], len(s.Reads[toks[0]]), size)
+	}
+	p.sqeFault = nil
+}
