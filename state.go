@@ -549,6 +549,11 @@ func (c *Conn) finish(err error, abort bool) {
 		return
 	}
 	c.closed = true
+	if t := c.tlsOf(); t != nil {
+		// A handshake's place under the limit is free before the peer can
+		// see the close, so that its next attempt finds it free.
+		c.leaveLimit(t)
+	}
 	l := c.loop
 	l.wheel.cancel(&c.timer)
 	c.stopTimers()

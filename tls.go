@@ -41,6 +41,9 @@ type tlsConn struct {
 	shaken bool // loop-owned: the handshake has ended (either way)
 	failed bool // loop-owned: a failed handshake was counted
 	opened bool // loop-owned: OnOpen has run, so OnClose is owed
+	// counted is loop-owned: the handshake holds a place under
+	// WithTLSHandshakeLimit (Server.handshakes), until leaveLimit.
+	counted bool
 	// eofOwed is loop-owned: the peer's FIN waits for ResumeRead.
 	eofOwed bool
 }
@@ -276,19 +279,30 @@ func (c *Conn) startTLS() {
 		c.tlsFailed(&TLSError{Handshake: true, Reason: tlsReasonNames[tlsBusy], Err: ErrTLSBusy}, true)
 		return
 	}
+	t.counted = true
 	c.rearm() // the handshake timeout
 	go func() {
 		err := t.tc.HandshakeContext(context.Background())
-		if !c.loop.push(task{kind: taskFunc, fn: func() { c.handshakeDone(err) }}) {
-			c.srv.handshakes.Add(-1) // the engine is gone, and the connection with it
-		}
+		// If the engine is gone, its teardown has finished the connection
+		// and given back its place.
+		c.loop.push(task{kind: taskFunc, fn: func() { c.handshakeDone(err) }})
 	}()
+}
+
+// leaveLimit gives back the handshake's place under the limit, once: when
+// the handshake ends, or when its connection does (a timeout's reset
+// frees the place at once, before the handshake's goroutine has noticed).
+func (c *Conn) leaveLimit(t *tlsConn) {
+	if t.counted {
+		t.counted = false
+		c.srv.handshakes.Add(-1)
+	}
 }
 
 // handshakeDone runs on the loop when the handshake goroutine has ended.
 func (c *Conn) handshakeDone(err error) {
-	c.srv.handshakes.Add(-1)
 	t := c.ext.tls
+	c.leaveLimit(t)
 	t.shaken = true
 	if err != nil {
 		// Counted even if the connection is gone already (a reset ended
