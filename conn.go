@@ -379,9 +379,8 @@ func (c *Conn) request(r uint32) error {
 // engine is gone. A panic in fn closes the connection, as one in a
 // callback does.
 func (c *Conn) Do(fn func(c *Conn)) error {
-	id := c.id
-	if !c.loop.push(task{kind: taskFunc, fn: func() {
-		if c.closed || c.id != id {
+	if !c.loop.push(task{kind: taskFunc, c: c, id: c.id, fn: func() {
+		if c.closed {
 			return
 		}
 		defer c.recover("Do")

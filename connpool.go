@@ -15,8 +15,9 @@ package proactor
 //   - a pending service (Conn.scheduled) keeps it too: the loop's queue or
 //     its dirty list still names it;
 //   - tasks and functions queued for a connection carry its ID, which is
-//     never reused, and do nothing when the Conn has moved on (taskAbort,
-//     taskShutdown, Do, timers).
+//     never reused, and are dropped when the Conn has moved on: by runTask
+//     (abort, shutdown, Do, the shutdown deadline's abort, recycle), and
+//     by the timer itself (Timer.cid).
 
 // The pins live in Conn.flags above its flag bits: a count in units of
 // pinOne, and pinEnded once the connection's end (finish) has taken it out

@@ -26,7 +26,7 @@ const (
 type task struct {
 	kind taskKind
 	c    *Conn
-	id   uint64 // c's ID when queued, for the kinds that check it (connpool.go)
+	id   uint64 // if set, c's ID when queued: the task is dropped if c has moved on (connpool.go)
 	ln   *listener
 	sock driver.Sock
 	err  error
@@ -297,6 +297,9 @@ func (l *loop) runTasks() {
 }
 
 func (l *loop) runTask(t *task) {
+	if t.id != 0 && t.c.id != t.id {
+		return // queued for a connection whose pooled Conn has moved on (connpool.go)
+	}
 	switch t.kind {
 	case taskService:
 		t.c.service()
@@ -304,13 +307,9 @@ func (l *loop) runTask(t *task) {
 		l.coming.Add(-1)
 		l.open(t.ln, t.sock)
 	case taskAbort:
-		if t.c.id == t.id {
-			t.c.finish(t.err, true)
-		}
+		t.c.finish(t.err, true)
 	case taskShutdown:
-		if t.c.id == t.id {
-			t.c.shutdown()
-		}
+		t.c.shutdown()
 	case taskDial:
 		l.startDial(t.c, t.sock)
 	case taskFunc:
@@ -320,9 +319,7 @@ func (l *loop) runTask(t *task) {
 	case taskTimerStop:
 		t.tm.cancel()
 	case taskRecycle:
-		if t.c.id == t.id {
-			t.c.recycle()
-		}
+		t.c.recycle()
 	}
 }
 

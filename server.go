@@ -347,9 +347,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			var aborted, owing atomic.Int64
 			s.Range(func(c *Conn) bool {
-				id := c.id
-				c.loop.push(task{kind: taskFunc, fn: func() {
-					if c.closed || c.id != id {
+				c.loop.push(task{kind: taskFunc, c: c, id: c.id, fn: func() {
+					if c.closed {
 						return
 					}
 					aborted.Add(1)
