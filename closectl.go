@@ -143,6 +143,7 @@ func (c *Conn) takenOver(err error) (took bool) {
 	}
 	c.askedClosing = true
 	c.flags.Or(flagReadShut)
+	c.onShutRead()
 	c.dropInput()
 	defer func() {
 		if c.closed {

@@ -45,13 +45,8 @@ type Conn struct {
 	remote addrPort
 
 	// State owned by the loop goroutine.
-	closed       bool
-	eof          bool // the peer's FIN has been read
-	wrShut       bool // our FIN has been sent
-	closing      bool // Close requested: reading is discarded, then FIN, then close
-	wantShut     bool // CloseWrite requested: FIN once the queue drains
+	life              // the lifecycle: each side's named state, and the two ends (lifecycle.go)
 	inflight     bool // a write is pending in the engine
-	connecting   bool // a Client's dial in progress
 	reading      bool // the engine is reading
 	bpPaused     bool // not reading because queued output is above the high watermark
 	gotData      bool

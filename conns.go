@@ -96,7 +96,7 @@ func (c *Conn) stateWord() string {
 		return "connecting"
 	case c.lingerUntil != 0:
 		return "lingering"
-	case c.closing || c.req.Load() >= reqClose:
+	case c.closing() || c.req.Load() >= reqClose:
 		return "closing"
 	}
 	return "open"
@@ -104,9 +104,9 @@ func (c *Conn) stateWord() string {
 
 func (c *Conn) inputWord() string {
 	switch {
-	case c.eof:
+	case c.ended():
 		return "eof"
-	case c.closing:
+	case c.closing():
 		return "draining"
 	case c.readShut():
 		return "shut"
@@ -120,7 +120,7 @@ func (c *Conn) inputWord() string {
 
 func (c *Conn) outputWord() string {
 	switch {
-	case c.wrShut:
+	case c.finSent():
 		return "shut"
 	case c.inflight:
 		return "writing"

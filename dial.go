@@ -89,13 +89,13 @@ func (cl *Client) dial(ctx context.Context, network, addr string, late func(*Con
 	l := s.eng.pick()
 	res := make(chan dialResult, 1)
 	c := &Conn{
-		id:         s.eng.ids.Add(1),
-		srv:        s,
-		cfg:        &s.cfg,
-		loop:       l,
-		remote:     packAddr(ap),
-		connecting: true,
-		ext:        &connExt{res: res, closed: make(chan struct{}), serverName: host(addr)},
+		id:     s.eng.ids.Add(1),
+		srv:    s,
+		cfg:    &s.cfg,
+		loop:   l,
+		remote: packAddr(ap),
+		life:   life{connecting: true},
+		ext:    &connExt{res: res, closed: make(chan struct{}), serverName: host(addr)},
 	}
 	if network == "unix" {
 		c.local.kind, c.remote.kind = kindUnix, kindUnix

@@ -430,7 +430,7 @@ func (l *loop) Wrote(t driver.Token, n int, err error) {
 
 func (l *loop) Hangup(t driver.Token, err error) {
 	if c := l.conn(t); c != nil {
-		if err == nil && (!c.eof && !c.reading || c.tlsEOFOwed()) {
+		if err == nil && (!c.ended() && !c.reading || c.tlsEOFOwed()) {
 			// Both directions are shut, cleanly, while reading is only
 			// paused: input may still wait in the socket. ResumeRead reads
 			// it and then the end of stream, as if nothing had happened.

@@ -105,7 +105,7 @@ func (c *Conn) readDone(p []byte, err error) {
 		c.finish(err, false)
 		return
 	}
-	c.eof = true
+	c.onPeerFIN()
 	c.flags.Or(flagPeerEOF)
 	if c.proxyOf() != nil {
 		c.proxyFailed(io.ErrUnexpectedEOF) // ended before its header
@@ -121,7 +121,7 @@ func (c *Conn) readDone(p []byte, err error) {
 		}
 		switch {
 		case c.closed:
-		case c.closing:
+		case c.closing():
 			// A lingering close ends at the peer's FIN, as on plain TCP
 			// (where epoll and uring also see it as a hangup, std not).
 			c.peerEOF()
@@ -153,7 +153,7 @@ func (c *Conn) input(p []byte) {
 func (c *Conn) peerEOF() {
 	c.abortReceive(io.ErrUnexpectedEOF)
 	if c.req.Load() >= reqClose { // no OnPeerClosed once Close was asked for
-		if c.closing && c.idle() {
+		if c.closing() && c.idle() {
 			c.finish(c.reason, false)
 		}
 		return
@@ -162,7 +162,7 @@ func (c *Conn) peerEOF() {
 		return // CloseRead: no OnPeerClosed, and our side is still open
 	}
 	c.callPeerClosed()
-	if !c.closed && c.wrShut {
+	if !c.closed && c.finSent() {
 		c.finish(nil, false)
 	}
 }
@@ -252,11 +252,12 @@ func (c *Conn) service() {
 		c.finish(fmt.Errorf("%w: a write would pass WithMaxWriteQueue(%d); the connection is aborted rather than lose it", ErrQueueFull, c.cfg.writeMax), true)
 		return
 	case req == reqClose:
-		c.closing = true
+		c.onClose()
 	case req == reqCloseWrite:
-		c.wantShut = true
+		c.onCloseWrite()
 	}
 	if c.readShut() {
+		c.onShutRead()
 		c.dropInput()
 	}
 	c.flush()
@@ -313,7 +314,7 @@ func (c *Conn) updateReading() {
 	if c.closed {
 		return
 	}
-	want := !c.eof && (c.closing || c.readShut() || (!c.paused() && !c.bpPaused))
+	want := !c.ended() && (c.closing() || c.readShut() || (!c.paused() && !c.bpPaused))
 	if want == c.reading {
 		return
 	}
@@ -446,42 +447,50 @@ func (c *Conn) callWritable() {
 	}
 }
 
-// drained runs when every queued byte has been sent: a requested FIN goes
-// out, and a closing connection closes or starts lingering.
+// drained runs when every queued byte has been sent: the lifecycle decides
+// whether a FIN goes out, and whether the connection ends or lingers.
 func (c *Conn) drained() {
-	if !c.closing && !c.wantShut {
+	st := c.onDrained(c.reason != nil, !c.tlsEOFOwed())
+	switch st {
+	case stepNone:
 		return
-	}
-	if c.closing && (c.eof || c.reason != nil) {
+	case stepEnd:
 		c.finish(c.reason, false) // an error close does not linger
 		return
-	}
-	if !c.wrShut {
-		c.wrShut = true
+	case stepFIN, stepFINEnd, stepFINLinger:
 		if err := c.loop.poller.Shutdown(c.tok); err != nil {
 			c.finish(err, false)
 			return
 		}
 	}
-	switch {
-	case c.eof && !c.tlsEOFOwed(): // both ways shut, and the FIN was acted on
+	switch st {
+	case stepFINEnd:
 		c.finish(nil, false)
-	case c.closing && c.lingerUntil == 0:
-		d := c.cfg.lingerTime()
-		if c.quick && !c.owes() {
-			// Asked to close by Shutdown, and owing nothing now that the
-			// queue is out: judged here rather than when Shutdown came, when
-			// a reply already in the kernel may not have been reported yet
-			// (std and TLS complete writes later).
-			d = min(d, shutdownLinger)
-		}
-		if d == 0 {
-			c.finish(nil, false)
-			return
-		}
-		c.lingerUntil = c.loop.now + int64(d)
-		c.rearm()
+	case stepFINLinger, stepLinger:
+		c.linger()
 	}
+}
+
+// linger starts the bounded wait for the peer's FIN after Close's FIN,
+// unless the close is bounded already (a goodbye written in OnClosing).
+func (c *Conn) linger() {
+	if c.lingerUntil != 0 {
+		return
+	}
+	d := c.cfg.lingerTime()
+	if c.quick && !c.owes() {
+		// Asked to close by Shutdown, and owing nothing now that the
+		// queue is out: judged here rather than when Shutdown came, when
+		// a reply already in the kernel may not have been reported yet
+		// (std and TLS complete writes later).
+		d = min(d, shutdownLinger)
+	}
+	if d == 0 {
+		c.finish(nil, false)
+		return
+	}
+	c.lingerUntil = c.loop.now + int64(d)
+	c.rearm()
 }
 
 // closeWith closes gracefully, as Close does, but with err as the OnClose
@@ -493,7 +502,7 @@ func (c *Conn) closeWith(err error) {
 	}
 	c.mu.Unlock()
 	c.reason = err
-	c.closing = true
+	c.onClose()
 	c.updateReading()
 	c.flush()
 }

@@ -333,7 +333,7 @@ func (c *Conn) handshakeDone(err error) {
 	// pipe, and the peer's FIN may have come behind them. (A task, not a
 	// completion: writes made here schedule their own service.)
 	c.tlsRead()
-	if c.eof && !c.closed && !c.closing {
+	if c.ended() && !c.closed && !c.closing() {
 		c.tlsPeerEOF()
 	}
 }
@@ -356,7 +356,7 @@ func (c *Conn) tlsPeerEOF() {
 // tlsResumed gives the peer's FIN that waited for ResumeRead, once the
 // held input is delivered.
 func (c *Conn) tlsResumed() {
-	if t := c.tlsOf(); t != nil && t.eofOwed && !c.closed && !c.closing {
+	if t := c.tlsOf(); t != nil && t.eofOwed && !c.closed && !c.closing() {
 		c.tlsPeerEOF()
 	}
 }
