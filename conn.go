@@ -34,7 +34,7 @@ const (
 // first use.
 type Conn struct {
 	id     uint64
-	srv    *Server
+	srv    *owner  // its Server's or Client's
 	cfg    *config // its listener's options
 	loop   *loop
 	tok    driver.Token
@@ -148,7 +148,7 @@ func (c *Conn) handler() Handler { return c.srv.handler }
 // stats returns the statistics shard of the connection's loop.
 func (c *Conn) stats() *statShard { return &c.srv.stats[c.loop.idx] }
 
-func newConn(srv *Server, cfg *config, l *loop, t driver.Token, s driver.Sock) *Conn {
+func newConn(srv *owner, cfg *config, l *loop, t driver.Token, s driver.Sock) *Conn {
 	c := srv.reuse(l)
 	if c == nil {
 		c = new(Conn)
@@ -169,12 +169,7 @@ func (c *Conn) ID() uint64 { return c.id }
 
 // Server returns the server that accepted the connection, or nil for a
 // connection made by a Client.
-func (c *Conn) Server() *Server {
-	if c.srv.client {
-		return nil
-	}
-	return c.srv
-}
+func (c *Conn) Server() *Server { return c.srv.server }
 
 // LocalAddr returns the local address as a *net.TCPAddr, or a
 // *net.UnixAddr on a unix socket.

@@ -110,7 +110,7 @@ func (c *Conn) recycle() {
 
 // reuse returns a Conn for a new connection of s on l: a pooled one made
 // ready, or nil.
-func (s *Server) reuse(l *loop) *Conn {
+func (s *owner) reuse(l *loop) *Conn {
 	if s.connPool == nil {
 		return nil
 	}

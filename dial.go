@@ -18,17 +18,16 @@ import (
 // concurrent use; Dial, Shutdown and Close must not be called from a
 // callback.
 type Client struct {
-	s *Server
+	owner // the handler, the engine, the connections and the stop sequence
 }
 
 // NewClient returns a client running h.
 func NewClient(h Handler, opts ...Option) (*Client, error) {
-	s, err := newServer(h, opts, "NewClient", onEngine|onClient)
-	if err != nil {
+	cl := &Client{}
+	if err := cl.init(h, opts, "NewClient", onEngine|onClient); err != nil {
 		return nil, err
 	}
-	s.client = true
-	return &Client{s: s}, nil
+	return cl, nil
 }
 
 // Dial connects to a TCP address ("tcp", "tcp4" or "tcp6"; a host name is
@@ -68,7 +67,7 @@ type dialResult struct {
 // ends that connection (Dial aborts it; a stopping Reconnector, whose OnOpen
 // has run, closes it gracefully).
 func (cl *Client) dial(ctx context.Context, network, addr string, late func(*Conn) error) (*Conn, error) {
-	s := cl.s
+	s := &cl.owner
 	s.mu.Lock()
 	stopping := s.stopping
 	s.mu.Unlock()
@@ -248,7 +247,7 @@ func Dial(ctx context.Context, network, addr string, h Handler, opts ...Option) 
 	if err != nil {
 		return nil, err
 	}
-	cl.s.oneShot = true
+	cl.oneShot = true
 	c, err := cl.Dial(ctx, network, addr)
 	if err != nil {
 		cl.Close()
@@ -256,28 +255,6 @@ func Dial(ctx context.Context, network, addr string, h Handler, opts ...Option) 
 	}
 	return c, nil
 }
-
-// Shutdown closes the client's connections gracefully, as Server.Shutdown.
-func (cl *Client) Shutdown(ctx context.Context) error { return cl.s.Shutdown(ctx) }
-
-// Close aborts the client's connections, as Server.Close.
-func (cl *Client) Close() error { return cl.s.Close() }
-
-// Engine returns the engine the client runs on.
-func (cl *Client) Engine() *Engine { return cl.s.Engine() }
-
-// ConnCount returns the number of open connections.
-func (cl *Client) ConnCount() int { return cl.s.ConnCount() }
-
-// Conn returns the open connection with the given ID, held as
-// Server.Conn's: call Release when done with it.
-func (cl *Client) Conn(id uint64) (*Conn, bool) { return cl.s.Conn(id) }
-
-// Range calls fn for each open connection until fn returns false.
-func (cl *Client) Range(fn func(*Conn) bool) { cl.s.Range(fn) }
-
-// Stats returns a snapshot of the client's counters.
-func (cl *Client) Stats() Stats { return cl.s.Stats() }
 
 // host returns the host of a "host:port" address.
 func host(addr string) string {

@@ -9,7 +9,7 @@ import (
 // bound it does not pass, one above every bound in the last; the snapshot
 // sums the loops, and its count agrees with its buckets.
 func TestHistogramBuckets(t *testing.T) {
-	s := &Server{stats: make([]statShard, 2)}
+	s := &Server{owner: owner{stats: make([]statShard, 2)}}
 	for _, tc := range []struct {
 		loop int
 		d    time.Duration

@@ -241,7 +241,7 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 		srv.log.Error("proactor: attaching a connection", "remote", s.Peer, "err", err)
 		return
 	}
-	c := newConn(srv, ln.cfg, l, t, s)
+	c := newConn(&srv.owner, ln.cfg, l, t, s)
 	if ln.cfg.proxy {
 		c.awaitProxy() // before others can reach c
 	}

@@ -19,8 +19,24 @@ import (
 // ListenAndServe, Listen, Shutdown and Close wait for the loops and must not
 // be called from a callback (start a goroutine instead).
 type Server struct {
+	owner  // the handler, the engine, the connections and the stop sequence
+	filter AcceptFilter
+	paused atomic.Bool
+	// acceptStopped is set by StopAccepting, for good (handoff.go).
+	acceptStopped atomic.Bool
+	adm           admission
+	listeners     []*listener // guarded by mu
+}
+
+// owner is what a Server and a Client share: the one owner of their
+// connections. It holds the handler and the options, the engine, the
+// registry of open connections, the counters, the pool of ended Conns, and
+// the stop sequence (Shutdown, Close), whose methods Server and Client both
+// have from it. A Conn belongs to one owner (Conn.srv); server says whose
+// it is. A Server adds listeners, accept control and admission; a Client
+// adds dialing (dial.go). (Before, a Client was a Server with a flag.)
+type owner struct {
 	handler  Handler
-	filter   AcceptFilter
 	cfg      config
 	eng      *Engine
 	ownsEng  bool
@@ -28,74 +44,75 @@ type Server struct {
 	stats    []statShard // one per loop
 	registry registry
 	connPool [][]*Conn // WithConnPool: ended Conns per loop, each owned by its loop
-	started  time.Time // when NewServer made it
-	paused   atomic.Bool
-	// acceptStopped is set by StopAccepting, for good (handoff.go).
-	acceptStopped atomic.Bool
-	adm           admission
+	started  time.Time // when NewServer or NewClient made it
+	server   *Server   // the Server this is part of; nil for a Client's
+	oneShot  bool      // Dial's private client: closes once its connection has
 	// handshakes counts the TLS handshakes running (WithTLSHandshakeLimit).
 	handshakes atomic.Int64
-	client     bool // a Client's: no listeners, Conn.Server reports nil
-	oneShot    bool // Dial's private client: closes once its connection has
 
-	mu        sync.Mutex
-	listeners []*listener
-	stopping  bool          // Shutdown or Close has begun: no new connections
-	nconns    int           // tracked connections
-	idle      chan struct{} // closed when stopping and nconns reaches 0
-	done      chan struct{} // closed when the server has stopped
-	stopOnce  sync.Once
+	mu       sync.Mutex
+	stopping bool          // Shutdown or Close has begun: no new connections
+	nconns   int           // tracked connections
+	idle     chan struct{} // closed when stopping and nconns reaches 0
+	done     chan struct{} // closed when it has stopped
+	stopOnce sync.Once
 }
 
 // NewServer returns a server running h. Without WithEngine it starts a
 // private engine configured by opts, which it closes when it stops.
 func NewServer(h Handler, opts ...Option) (*Server, error) {
-	return newServer(h, opts, "NewServer", onEngine|onServer|onListener)
+	s := &Server{}
+	s.server = s
+	if err := s.init(h, opts, "NewServer", onEngine|onServer|onListener); err != nil {
+		return nil, err
+	}
+	s.filter, _ = h.(AcceptFilter)
+	return s, nil
 }
 
-// newServer makes a Server, or a Client's (what and places: see
+// init makes o a Server's or a Client's owner (what and places: see
 // config.apply).
-func newServer(h Handler, opts []Option, what string, places scope) (*Server, error) {
+func (o *owner) init(h Handler, opts []Option, what string, places scope) error {
 	var cfg config
 	if err := cfg.apply(opts, what, places); err != nil {
-		return nil, err
+		return err
 	}
 	read := cfg.readSize()
 	if cfg.engine != nil {
 		read = cfg.engine.read
 	}
 	if err := cfg.checkWriteCap(read); err != nil {
-		return nil, err
+		return err
 	}
-	s := &Server{handler: h, cfg: cfg, log: cfg.log(), done: make(chan struct{}), started: time.Now()}
-	s.filter, _ = h.(AcceptFilter)
-	s.eng = cfg.engine
-	if s.eng == nil {
+	o.handler, o.cfg, o.log, o.done, o.started = h, cfg, cfg.log(), make(chan struct{}), time.Now()
+	o.eng = cfg.engine
+	if o.eng == nil {
 		e, err := newEngine(&cfg)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		s.eng, s.ownsEng = e, true
+		o.eng, o.ownsEng = e, true
 	}
-	if s.eng.closed.Load() {
-		return nil, ErrEngineClosed
+	if o.eng.closed.Load() {
+		return ErrEngineClosed
 	}
-	s.stats = make([]statShard, len(s.eng.loops))
+	o.stats = make([]statShard, len(o.eng.loops))
 	if cfg.connPool > 0 {
-		s.connPool = make([][]*Conn, len(s.eng.loops))
+		o.connPool = make([][]*Conn, len(o.eng.loops))
 	}
-	return s, nil
+	return nil
 }
 
-// Done returns a channel that is closed once the server has stopped, after
-// Shutdown or Close.
-func (s *Server) Done() <-chan struct{} { return s.done }
+// Done returns a channel that is closed once the server (or client) has
+// stopped, after Shutdown or Close.
+func (s *owner) Done() <-chan struct{} { return s.done }
 
-// Started returns when the server was made (NewServer), for its uptime.
-func (s *Server) Started() time.Time { return s.started }
+// Started returns when the server or client was made (NewServer,
+// NewClient), for its uptime.
+func (s *owner) Started() time.Time { return s.started }
 
-// Engine returns the engine the server runs on.
-func (s *Server) Engine() *Engine { return s.eng }
+// Engine returns the engine the server (or client) runs on.
+func (s *owner) Engine() *Engine { return s.eng }
 
 // Listen starts accepting on a TCP address such as "127.0.0.1:0", or on a
 // unix stream socket named "unix:/path" (see WithUnixSocketMode), and
@@ -317,8 +334,8 @@ func (s *Server) setPaused(on bool) {
 	}
 }
 
-// Shutdown stops the server gracefully, in net/http's order: it stops
-// accepting and closes the listeners, tells every connection (OnShutdown if
+// Shutdown stops the server (or client) gracefully, in net/http's order:
+// a server stops accepting and closes its listeners; then it tells every connection (OnShutdown if
 // the handler has it, else a graceful Close), and waits until every
 // connection's OnClose has run. A connection with nothing owed (nothing
 // queued, no input unanswered, no frame begun) gets its FIN at once and
@@ -332,7 +349,7 @@ func (s *Server) setPaused(on bool) {
 // on io_uring the few whose wake-up a cancelled accept may have taken
 // (see StopAccepting) are accepted and closed with a FIN, so that none
 // waits for an answer that never comes.
-func (s *Server) Shutdown(ctx context.Context) error {
+func (s *owner) Shutdown(ctx context.Context) error {
 	s.beginStop()
 	s.Range(func(c *Conn) bool {
 		c.loop.push(task{kind: taskShutdown, c: c, id: c.id})
@@ -368,11 +385,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Close stops the server at once: listeners close, and every connection is
+// Close stops the server (or client) at once: listeners close, and every connection is
 // aborted with a reset (OnClose receives ErrServerClosed). Close returns
 // after every OnClose has run. It may be called while Shutdown waits, to cut
 // the wait short.
-func (s *Server) Close() error {
+func (s *owner) Close() error {
 	s.beginStop()
 	s.abortAll(ErrServerClosed)
 	<-s.idle
@@ -380,7 +397,7 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) abortAll(reason error) {
+func (s *owner) abortAll(reason error) {
 	s.Range(func(c *Conn) bool {
 		c.loop.push(task{kind: taskAbort, c: c, id: c.id, err: reason})
 		return true
@@ -388,7 +405,7 @@ func (s *Server) abortAll(reason error) {
 }
 
 // beginStop refuses new connections and closes the listeners.
-func (s *Server) beginStop() {
+func (s *owner) beginStop() {
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
@@ -399,7 +416,10 @@ func (s *Server) beginStop() {
 	if s.nconns == 0 {
 		close(s.idle)
 	}
-	lns := s.listeners
+	var lns []*listener
+	if s.server != nil {
+		lns = s.server.listeners
+	}
 	s.mu.Unlock()
 	for _, x := range lns {
 		// A stopped engine has closed its listeners already.
@@ -407,7 +427,7 @@ func (s *Server) beginStop() {
 	}
 }
 
-func (s *Server) endStop() {
+func (s *owner) endStop() {
 	s.stopOnce.Do(func() {
 		if s.ownsEng {
 			s.eng.Close()
@@ -417,7 +437,7 @@ func (s *Server) endStop() {
 }
 
 // track registers a new connection, unless the server is stopping.
-func (s *Server) track(c *Conn) bool {
+func (s *owner) track(c *Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopping {
@@ -429,7 +449,7 @@ func (s *Server) track(c *Conn) bool {
 }
 
 // untrack counts a connection gone; finish has taken it out of the registry.
-func (s *Server) untrack() {
+func (s *owner) untrack() {
 	s.mu.Lock()
 	s.nconns--
 	if s.nconns == 0 && s.idle != nil {
@@ -443,22 +463,22 @@ func (s *Server) untrack() {
 }
 
 // ConnCount returns the number of open connections.
-func (s *Server) ConnCount() int { return int(s.registry.count.Load()) }
+func (s *owner) ConnCount() int { return int(s.registry.count.Load()) }
 
 // Conn returns the open connection with the given ID, held (see
 // Conn.Hold): call Release when done with it. Forgetting to costs nothing
 // without WithConnPool, and with it only the reuse of that one Conn.
-func (s *Server) Conn(id uint64) (*Conn, bool) { return s.registry.get(id) }
+func (s *owner) Conn(id uint64) (*Conn, bool) { return s.registry.get(id) }
 
 // Range calls fn for each open connection until fn returns false. It works
 // on a snapshot of each registry shard, so fn may close connections. Each
 // connection is held while fn runs (see Conn.Hold and WithConnPool): fn
 // must Hold one it keeps beyond its call.
-func (s *Server) Range(fn func(c *Conn) bool) { s.registry.forEach(fn) }
+func (s *owner) Range(fn func(c *Conn) bool) { s.registry.forEach(fn) }
 
 // Broadcast writes p to every open connection and returns how many took it.
 // p is copied once, into one pooled buffer that every connection shares.
-func (s *Server) Broadcast(p []byte) int {
+func (s *owner) Broadcast(p []byte) int {
 	b := s.eng.bufs.Get(len(p))
 	copy(b.Bytes(), p)
 	return s.BroadcastBuffer(b)
@@ -467,7 +487,7 @@ func (s *Server) Broadcast(p []byte) int {
 // BroadcastBuffer writes b to every open connection without a copy: b is
 // retained once per connection and the caller's reference is released. It
 // returns how many connections took it.
-func (s *Server) BroadcastBuffer(b *buffer.Buffer) int {
+func (s *owner) BroadcastBuffer(b *buffer.Buffer) int {
 	n := 0
 	s.Range(func(c *Conn) bool {
 		b.Retain()
@@ -481,7 +501,7 @@ func (s *Server) BroadcastBuffer(b *buffer.Buffer) int {
 }
 
 // CloseAll closes every open connection gracefully.
-func (s *Server) CloseAll() {
+func (s *owner) CloseAll() {
 	s.Range(func(c *Conn) bool {
 		c.Close()
 		return true
@@ -489,7 +509,7 @@ func (s *Server) CloseAll() {
 }
 
 // Stats returns a snapshot of the server's counters.
-func (s *Server) Stats() Stats {
+func (s *owner) Stats() Stats {
 	var st Stats
 	for i := range s.stats {
 		st.add(&s.stats[i])

@@ -605,8 +605,8 @@ func (c *Conn) finish(err error, abort bool) {
 	c.srv.registry.remove(c)
 	// Hold fails from here on (connpool.go).
 	c.flags.Or(pinEnded)
-	if !waited { // admitted only once its header was read
-		c.srv.unadmit(c.remote.unpack())
+	if s := c.srv.server; s != nil && !waited { // admitted only once its header was read
+		s.unadmit(c.remote.unpack())
 	}
 	if opened {
 		c.failMarks(err)

@@ -88,9 +88,9 @@ const kindUnix = 1
 func (c *Conn) unixAddr(local bool) net.Addr {
 	name := ""
 	switch {
-	case local && !c.srv.client:
+	case local && c.srv.server != nil:
 		name = c.cfg.unixPath
-	case !local && c.srv.client && c.ext != nil:
+	case !local && c.srv.server == nil && c.ext != nil:
 		name = c.ext.serverName
 	}
 	return &net.UnixAddr{Name: name, Net: "unix"}
@@ -108,7 +108,7 @@ func (cl *Client) dialUnix(ctx context.Context, path string) (driver.Sock, error
 		}
 		return driver.Sock{}, err
 	}
-	return cl.s.eng.drv.Adopt(nc)
+	return cl.eng.drv.Adopt(nc)
 }
 
 // adoptDial opens a Client's connection on a socket connected already:
