@@ -22,7 +22,7 @@ const (
 
 // Conn is a TCP connection owned by one event loop.
 //
-// Write, Writev, CloseWrite, Close, Abort, Buffered, SetValue and Value are
+// Write, Writev, CloseWrite, Close, Abort, Buffered and the Key methods are
 // safe to call from any goroutine. Context and SetContext are not
 // synchronized: use them from the connection's callbacks, or synchronize
 // yourself.
@@ -30,7 +30,7 @@ const (
 // The struct is kept small (an idle connection's memory is mostly this):
 // the handler and the stats shard are reached through srv and loop, the
 // flags sit together, and what only some connections need (a Client's
-// dial; SetValue's values, marks and timers) lives behind pointers made on
+// dial; Key values, marks and timers) lives behind pointers made on
 // first use.
 type Conn struct {
 	id     uint64
@@ -82,7 +82,7 @@ const (
 )
 
 // connMore is what a connection makes the first time it needs it and keeps:
-// SetValue's values, Mark's marks (both guarded by mu) and the timers
+// Key values, Mark's marks (both guarded by mu) and the timers
 // armed for it (loop-owned).
 type connMore struct {
 	values []keyValue
@@ -385,10 +385,9 @@ func (c *Conn) Do(fn func(c *Conn)) error {
 // handed to the kernel.
 func (c *Conn) Buffered() int { return int(c.queued.Load()) }
 
-// SetValue stores v under key k for the connection's lifetime; a nil v
-// deletes it. Keys are compared like map keys: use a value of a type of your
-// own (or a *Key) so that layers never collide. Safe from any goroutine.
-func (c *Conn) SetValue(k, v any) {
+// setValue stores v under key k (a *Key) for the connection's lifetime; a
+// nil v deletes it. Safe from any goroutine.
+func (c *Conn) setValue(k, v any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.more == nil && v == nil {
@@ -410,8 +409,8 @@ func (c *Conn) SetValue(k, v any) {
 	}
 }
 
-// Value returns what SetValue stored under k, or nil. Safe from any goroutine.
-func (c *Conn) Value(k any) any {
+// value returns what setValue stored under k, or nil. Safe from any goroutine.
+func (c *Conn) value(k any) any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.more == nil {
@@ -432,8 +431,13 @@ func (c *Conn) Context() any { return c.ctx }
 // SetContext sets the value returned by Context. See Context.
 func (c *Conn) SetContext(v any) { c.ctx = v }
 
-// Key is a typed key for SetValue and Value: each layer above a connection
-// keeps its own slot without type assertions at the call site.
+// Key is a typed key for values kept on a connection for its lifetime: each
+// layer above a connection (a protocol, a middleware) keeps its own slot
+// without type assertions at the call site, and two keys never collide.
+// Set, Get and Delete are safe from any goroutine. (Context is the other
+// way to keep a value on a connection: one unsynchronized slot, for the
+// handler's own state on the loop. An untyped SetValue/Value pair, a third
+// way to do what Key does, was removed in issue 14.)
 type Key[T any] struct{ name string }
 
 // NewKey returns a new key; name is for debugging only: two keys with the
@@ -441,16 +445,16 @@ type Key[T any] struct{ name string }
 func NewKey[T any](name string) *Key[T] { return &Key[T]{name: name} }
 
 // Set stores v on c under k.
-func (k *Key[T]) Set(c *Conn, v T) { c.SetValue(k, v) }
+func (k *Key[T]) Set(c *Conn, v T) { c.setValue(k, v) }
 
 // Get returns the value stored on c under k, and whether there is one.
 func (k *Key[T]) Get(c *Conn) (T, bool) {
-	v, ok := c.Value(k).(T)
+	v, ok := c.value(k).(T)
 	return v, ok
 }
 
 // Delete removes the value stored on c under k.
-func (k *Key[T]) Delete(c *Conn) { c.SetValue(k, nil) }
+func (k *Key[T]) Delete(c *Conn) { c.setValue(k, nil) }
 
 // String returns the key's name.
 func (k *Key[T]) String() string { return k.name }

@@ -388,17 +388,15 @@ func testSharedEngine(t *testing.T, b Backend) {
 	}
 }
 
-type keyA struct{}
-type keyB struct{}
-
 // testValues: per-connection user data.
 func testValues(t *testing.T, b Backend) {
 	name := proactor.NewKey[string]("name")
 	count := proactor.NewKey[int]("count")
+	keyA, keyB := proactor.NewKey[string]("a"), proactor.NewKey[int]("a") // the same name: still two keys
 	r := newRecorder(t)
 	r.onOpen = func(c *proactor.Conn) {
-		c.SetValue(keyA{}, "a")
-		c.SetValue(keyB{}, 2)
+		keyA.Set(c, "a")
+		keyB.Set(c, 2)
 		name.Set(c, "client")
 		c.SetContext(&bytes.Buffer{})
 	}
@@ -406,11 +404,16 @@ func testValues(t *testing.T, b Backend) {
 		n, _ := count.Get(c)
 		count.Set(c, n+1)
 		c.Context().(*bytes.Buffer).Write(p)
-		if s, ok := name.Get(c); !ok || s != "client" || c.Value(keyA{}) != "a" || c.Value(keyB{}) != 2 {
-			t.Errorf("values lost: %v %v %v", s, c.Value(keyA{}), c.Value(keyB{}))
+		a, _ := keyA.Get(c)
+		b, _ := keyB.Get(c)
+		if s, ok := name.Get(c); !ok || s != "client" || a != "a" || b != 2 {
+			t.Errorf("values lost: %v %v %v", s, a, b)
 		}
 		name.Delete(c)
-		if _, ok := name.Get(c); ok || c.Value(keyA{}) != "a" {
+		if a, _ := keyA.Get(c); a != "a" {
+			t.Errorf("Delete removed the wrong value")
+		}
+		if _, ok := name.Get(c); ok {
 			t.Errorf("Delete removed the wrong value")
 		}
 		name.Set(c, "client")
