@@ -63,6 +63,7 @@ var (
 		{streamLoad, 1000, 64, 1},
 		{streamLoad, 100, 64, 16},
 		{streamLoad, 10, 16 << 10, 4},
+		{streamLoad, 10000, 64, 1}, // issue 14's p99.9 target is at 10,000 connections
 		{churnLoad, 16, 64, 1},
 		{idleLoad, 10000, 64, 1},
 	}
@@ -71,6 +72,7 @@ var (
 		{streamLoad, 100, 64, 1},
 		{streamLoad, 20, 64, 16},
 		{streamLoad, 4, 16 << 10, 4},
+		{streamLoad, 1000, 64, 1},
 		{churnLoad, 8, 64, 1},
 		{idleLoad, 500, 64, 1},
 	}

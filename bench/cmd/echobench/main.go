@@ -6,14 +6,15 @@
 // `echobench server KIND`, which prints its address); the load generator
 // runs in this process. The servers are proactor on its epoll and std
 // engines (examples/echo.Handler), Go's net package with a goroutine per
-// connection (the baseline of every ratio), cloudwego/netpoll, gnet v2 and
-// nbio (peers.go). With
+// connection (the baseline of every ratio unless --baseline names another),
+// cloudwego/netpoll, gnet v2 and nbio (peers.go). With
 // --tls they serve TLS (proactor, Go's net + crypto/tls, nbio; tls.go).
 //
 //	echobench                  # the full benchmark (a few minutes)
 //	echobench --quick          # a smoke run, well under a minute
 //	echobench --servers proactor-epoll,gonet --loads 1000x64Bx1 --rounds 5
 //	echobench --tls            # TLS echo servers and loads
+//	echobench --baseline gnet  # ratios against gnet, and issue 14's targets (targets.go)
 //
 // Linux only: it reads /proc, pins with sched_setaffinity or taskset and
 // counts instructions, system calls and context switches with perf where
@@ -55,6 +56,9 @@ type options struct {
 	fromJSON  string
 	maxInterf float64
 	retries   int
+	baseline  string
+	// baselineSet: --baseline was given (else a saved report keeps its own)
+	baselineSet bool
 	runConfig
 }
 
@@ -75,7 +79,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.quietWait, "quiet-wait", 5*time.Second, "before each run, wait up to this long for the machine to be nearly idle (0: do not wait)")
 	fs.Float64Var(&o.maxInterf, "max-interference", 0.15, "run again when other processes' user CPU plus steal passed this fraction of one CPU during the window")
 	fs.IntVar(&o.retries, "retries", 2, "at most this many extra attempts per run because of interference; the quietest attempt is kept")
-	fs.StringVar(&o.fromJSON, "from-json", "", "run nothing: render the report of runs saved earlier with --json")
+	fs.StringVar(&o.baseline, "baseline", defaultBaseline, "the server every ratio refers to; with gnet, the report also checks issue 14's targets")
+	fs.StringVar(&o.fromJSON, "from-json", "", "run nothing: render the report of runs saved earlier with --json; two files, comma-separated, of one run with --callgrind and one without, render one report whose targets table takes instructions from the first and the rest from the second")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
 	fs.StringVar(&o.jsonOut, "json", "", "write every run's figures as JSON to this file")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of each server's measured window into this directory (perturbs the figures)")
@@ -175,6 +180,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, fmt.Errorf("no server to run under callgrind")
 		}
 	}
+	o.baselineSet = set["baseline"]
+	if !contains(serverKinds, o.baseline) && !contains(extraKinds, o.baseline) {
+		return nil, fmt.Errorf("--baseline %q is no server (have %s)", o.baseline, strings.Join(append(serverKinds, extraKinds...), ", "))
+	}
+	// A baseline that does not run would leave every ratio empty; the
+	// default, as before, may be left out.
+	if set["baseline"] && o.fromJSON == "" && !contains(o.servers, o.baseline) {
+		return nil, fmt.Errorf("--baseline %s is not among --servers", o.baseline)
+	}
 	if o.perfMode != "auto" && o.perfMode != "off" {
 		return nil, fmt.Errorf("--perf is auto or off")
 	}
@@ -200,13 +214,16 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	}
 	var rep *report
 	if o.fromJSON != "" {
-		rep, err = loadReport(o.fromJSON)
+		rep, err = loadReports(strings.Split(o.fromJSON, ","))
 	} else {
 		rep, err = run(o, stderr)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "echobench:", err)
 		return 1
+	}
+	if o.baselineSet {
+		rep.Baseline = o.baseline // re-rendering a saved run against another server
 	}
 	var md bytes.Buffer
 	rep.markdown(&md)
@@ -271,7 +288,7 @@ func run(o *options, progress io.Writer) (*report, error) {
 	}
 	rep := &report{Machine: describeMachine(o), Servers: o.servers, Rounds: o.rounds,
 		Duration: o.duration.String(), Warmup: o.warmup.String(), Quick: o.quick, MaxInterference: o.maxInterf,
-		Callgrind: o.callgrind != "", TLS: o.tls}
+		Callgrind: o.callgrind != "", TLS: o.tls, Baseline: o.baseline}
 	o.perf = rep.Machine.Events
 	for _, l := range o.loads {
 		rep.Loads = append(rep.Loads, l.name())
@@ -309,8 +326,8 @@ func (r result) summary() string {
 	if r.Err != "" {
 		return "FAILED: " + r.Err
 	}
-	s := fmt.Sprintf("%s %s/s  p50 %s  p99 %s  server %.2fµs/%s  CPU server %.0f%% load %.0f%% others %.0f%%",
-		si(r.Rate), r.Unit, usec(r.P50us), usec(r.P99us), r.CPUPerOp, r.Unit, 100*r.CPUUtil, 100*r.LoadCPU, 100*r.interference())
+	s := fmt.Sprintf("%s %s/s  p50 %s  p99 %s  p99.9 %s  server %.2fµs/%s  CPU server %.0f%% load %.0f%% others %.0f%%",
+		si(r.Rate), r.Unit, usec(r.P50us), usec(r.P99us), usec(r.P999us), r.CPUPerOp, r.Unit, 100*r.CPUUtil, 100*r.LoadCPU, 100*r.interference())
 	if r.UserInstrPerOp > 0 {
 		s += fmt.Sprintf("  %s user instr/%s (callgrind)", si(r.UserInstrPerOp), r.Unit)
 	}
@@ -357,6 +374,32 @@ func runQuiet(o *options, server string, l loadSpec, round int, show func(result
 			return best
 		}
 	}
+}
+
+// loadReports reads the reports saved with --json at paths: one, or two
+// of which one ran under callgrind and the other did not; the latter is
+// the report, and the callgrind run gives its targets table the
+// instruction counts (targets.go).
+func loadReports(paths []string) (*report, error) {
+	var reps []*report
+	for _, p := range paths {
+		rep, err := loadReport(strings.TrimSpace(p))
+		if err != nil {
+			return nil, err
+		}
+		reps = append(reps, rep)
+	}
+	switch {
+	case len(reps) == 1:
+		return reps[0], nil
+	case len(reps) == 2 && reps[0].Callgrind != reps[1].Callgrind:
+		if reps[0].Callgrind {
+			reps[0], reps[1] = reps[1], reps[0]
+		}
+		reps[0].cg = reps[1]
+		return reps[0], nil
+	}
+	return nil, fmt.Errorf("--from-json: one file, or two of which exactly one ran under --callgrind")
 }
 
 // loadReport reads a report saved with --json.

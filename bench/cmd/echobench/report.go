@@ -79,7 +79,20 @@ type report struct {
 	MaxInterference float64  `json:"max_interference"`
 	Callgrind       bool     `json:"callgrind,omitempty"` // servers ran under callgrind: compare user-space instructions
 	TLS             bool     `json:"tls,omitempty"`       // TLS servers and loads (--tls)
+	Baseline        string   `json:"baseline,omitempty"`  // the server of every ratio; empty: defaultBaseline
 	Runs            []result `json:"runs"`
+
+	// cg is a run under callgrind of the same code, given beside this one
+	// to --from-json: the targets table takes instructions from it.
+	cg *report
+}
+
+// base is the server every ratio refers to.
+func (r *report) base() string {
+	if r.Baseline == "" {
+		return defaultBaseline // a report saved before --baseline
+	}
+	return r.Baseline
 }
 
 func (r *report) failures() int {
@@ -181,7 +194,7 @@ func ratio(v, base stat) string {
 	return fmt.Sprintf("%.2f×", v.med/base.med)
 }
 
-func (r *report) hasBaseline() bool { return contains(r.Servers, baseline) }
+func (r *report) hasBaseline() bool { return contains(r.Servers, r.base()) }
 
 func (r *report) markdown(w io.Writer) {
 	m := r.Machine
@@ -209,7 +222,7 @@ func (r *report) markdown(w io.Writer) {
 		r.Rounds, strings.Join(r.Servers, ", "), r.Duration, r.Warmup)
 	fmt.Fprintf(w, "- date: %s\n\n", m.Date)
 
-	base := baseline
+	base := r.base()
 	fmt.Fprintf(w, "## Summary\n\n")
 	fmt.Fprintf(w, "Each cell: throughput · p99 latency · %s, and in brackets that cost as a multiple of %s's (lower is better). ", r.costName(), base)
 	fmt.Fprintf(w, "Idle: server RSS growth per connection (× %s). `~` marks a figure whose rounds spread more than ±%.0f%% around the median.\n\n", base, 100*noisy)
@@ -243,6 +256,9 @@ func (r *report) markdown(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w)
+	if r.showTargets() {
+		r.targets(w)
+	}
 
 	fmt.Fprintf(w, "## Details\n\nMedian, ±half the range over the rounds, and the multiple of %s's median.\n\n", base)
 	num := func(format string) func(float64) string {
@@ -252,6 +268,9 @@ func (r *report) markdown(w io.Writer) {
 	r.table(w, "Throughput (operations/s; higher is better)", func(x result) float64 { return x.Rate }, si, withRatio)
 	r.table(w, "p50 latency (stream: send to echo; churn and idle: connect to echo)", func(x result) float64 { return x.P50us }, usec, withRatio)
 	r.table(w, "p99 latency", func(x result) float64 { return x.P99us }, usec, withRatio)
+	if slices.ContainsFunc(r.Runs, func(x result) bool { return x.P999us > 0 }) { // not in runs saved before it was kept
+		r.table(w, "p99.9 latency", func(x result) float64 { return x.P999us }, usec, withRatio)
+	}
 	r.table(w, "Server CPU time per operation (µs; lower is better)", func(x result) float64 { return x.CPUPerOp }, num("%.2f"), withRatio)
 	if m.Perf {
 		r.table(w, "Server instructions per operation (lower is better)", func(x result) float64 { return x.InstrPerOp }, si, withRatio|timedOnly)
@@ -305,7 +324,7 @@ func (r *report) table(w io.Writer, title string, f func(result) float64, format
 	r.header(w)
 	for _, load := range r.Loads {
 		fmt.Fprintf(w, "| %s |", load)
-		b := r.stat(baseline, load, f)
+		b := r.stat(r.base(), load, f)
 		for _, s := range r.Servers {
 			v := r.stat(s, load, f)
 			switch {
@@ -325,7 +344,7 @@ func (r *report) table(w io.Writer, title string, f func(result) float64, format
 			case v.n > 1:
 				cell += fmt.Sprintf(" ±%.0f%%", 100*v.spread())
 			}
-			if mode&withRatio != 0 && s != baseline && r.hasBaseline() {
+			if mode&withRatio != 0 && s != r.base() && r.hasBaseline() {
 				cell += " (" + ratio(v, b) + ")"
 			}
 			fmt.Fprintf(w, " %s |", cell)

@@ -21,8 +21,8 @@ import (
 )
 
 // serverKinds are the echo servers, in the order they run in each round.
-// gonet is the baseline every ratio refers to; gnet v2 and nbio are the
-// event-loop peers (peers.go).
+// gonet is the baseline every ratio refers to unless --baseline names
+// another; gnet v2 and nbio are the event-loop peers (peers.go).
 var serverKinds = []string{"proactor-epoll", "proactor-std", "gonet", "netpoll", "gnet", "nbio"}
 
 // extraKinds run by default only where the machine has them (see
@@ -33,7 +33,8 @@ var serverKinds = []string{"proactor-epoll", "proactor-std", "gonet", "netpoll",
 // system's compiler, where there is one.
 var extraKinds = []string{"proactor-uring", "floor", "cfloor"}
 
-const baseline = "gonet"
+// defaultBaseline is the server the ratios refer to without --baseline.
+const defaultBaseline = "gonet"
 
 // defaultServers are the servers a run without --servers measures: all of
 // them, but proactor-uring only where this machine runs io_uring and the
