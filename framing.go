@@ -27,15 +27,15 @@ func WithFramer(f codec.Framer) Option {
 }
 
 // tail is a connection's inbox: its partial frame, and the input held back
-// (by PauseRead, or past the loop's read budget: inbox.go), bytes [off:len]
-// of buf. A connection makes its tail the first time it needs one and
+// (while reading is off, or past the loop's read budget: inbox.go), bytes
+// [off:len] of buf. A connection makes its tail the first time it needs one and
 // keeps it; most never do.
 type tail struct {
 	buf     *buffer.Buffer
 	off     int
 	need    int       // total bytes the pending frame needs, if the framer knows
 	scanned int       // for a ResumableFramer: the length already searched
-	held    bool      // bytes wait for ResumeRead, or for the next iteration's read budget
+	held    bool      // bytes wait for reading to resume, or for the next iteration's read budget
 	rx      *recvFile // a ReceiveFile in progress; survives the tail's release
 	// end is the end of input (io.EOF, or a read error) that came behind
 	// held input, or while paused: acted on once that input is delivered
