@@ -45,8 +45,9 @@ type deferredConn struct {
 // sequence number's low 8 bits in the high 8, the bytes (saturating) in
 // the low 24. A count 256 iterations old taken for a current one only
 // defers input to the next iteration.
-func (l *loop) spent(c *Conn) int {
-	r := l.slot(c)
+func (l *loop) spent(c *Conn) int { return l.spentIn(l.slot(c)) }
+
+func (l *loop) spentIn(r *connRef) int {
 	if r.link>>24 != l.seq&0xff {
 		return 0
 	}
@@ -55,8 +56,8 @@ func (l *loop) spent(c *Conn) int {
 
 // spend counts n more bytes handed to c's handler in this iteration.
 func (l *loop) spend(c *Conn, n int) {
-	s := min(l.spent(c)+n, 0xffffff)
-	l.slot(c).link = (l.seq&0xff)<<24 | uint32(s)
+	r := l.slot(c)
+	r.link = (l.seq&0xff)<<24 | uint32(min(l.spentIn(r)+n, 0xffffff))
 }
 
 // overBudget reports whether c has had its read budget in this iteration.
