@@ -96,13 +96,15 @@ func (c *Conn) Open() (read, write bool) {
 func (c *Conn) readShut() bool { return c.flags.Load()&flagReadShut != 0 }
 
 // dropInput drops what waits to be delivered once the receive side is
-// shut: a partial frame, input PauseRead held back; and the read timeout's
-// claim, as no answer is owed to input the handler will never see.
+// shut: a partial frame, input held back, the peer's FIN that waited behind
+// it (a read error that did still ends the connection: settleEnd); and the
+// read timeout's claim, as no answer is owed to input the handler will
+// never see.
 func (c *Conn) dropInput() {
 	c.releaseTail()
 	c.unanswered = 0
-	if t := c.tlsOf(); t != nil {
-		t.eofOwed = false
+	if c.eofOwed() {
+		c.tail.end = nil // acted on: the receive side is shut
 	}
 }
 

@@ -26,16 +26,22 @@ func WithFramer(f codec.Framer) Option {
 	return scoped("WithFramer", onListener|onClient, func(c *config) { c.framer = f })
 }
 
-// tail is a connection's partial frame (or, without a framer, the input
-// PauseRead holds back): bytes [off:len] of buf. A connection makes its
-// tail the first time it needs one and keeps it; most never do.
+// tail is a connection's inbox: its partial frame, and the input held back
+// (while reading is off, or past the loop's read budget: inbox.go), bytes
+// [off:len] of buf. A connection makes its tail the first time it needs one and
+// keeps it; most never do.
 type tail struct {
 	buf     *buffer.Buffer
 	off     int
 	need    int       // total bytes the pending frame needs, if the framer knows
 	scanned int       // for a ResumableFramer: the length already searched
-	held    bool      // bytes wait for ResumeRead
+	held    bool      // bytes wait for reading to resume, or for the next iteration's read budget
 	rx      *recvFile // a ReceiveFile in progress; survives the tail's release
+	// end is the end of input (io.EOF, or a read error) that came behind
+	// held input, or while paused: acted on once that input is delivered
+	// (settleEnd). It survives the tail's release, as deferred does.
+	end      error
+	deferred bool // on the loop's deferred list (loop.deferInput)
 }
 
 // frames hands every whole frame in the tail and then in p to OnData and
@@ -57,10 +63,12 @@ func (c *Conn) frames(p []byte) {
 			}
 			continue
 		}
-		if c.paused() {
+		if c.holdsBack() || c.loop.overBudget(c) {
 			c.keep(p)
 			if c.tail != nil {
-				c.tail.held = c.tail.buf != nil // ResumeRead delivers it
+				// Delivered once reading resumes, or by the next
+				// iteration (deliverHeld, which the caller runs).
+				c.tail.held = c.tail.buf != nil
 			}
 			return
 		}
@@ -100,6 +108,7 @@ func (c *Conn) frames(p []byte) {
 		if fromTail {
 			c.tail.scanned = 0
 		}
+		c.loop.spend(c, len(frame))
 		c.callData(frame)
 		if c.closed {
 			return
@@ -193,6 +202,8 @@ func (c *Conn) dropTail(n int) {
 	}
 }
 
+// releaseTail returns the tail's bytes to the pool; a ReceiveFile, an end
+// of input owed and a place on the deferred list stay.
 func (c *Conn) releaseTail() {
 	if c.tail == nil {
 		return
@@ -200,5 +211,5 @@ func (c *Conn) releaseTail() {
 	if c.tail.buf != nil {
 		c.tail.buf.Release()
 	}
-	*c.tail = tail{rx: c.tail.rx}
+	*c.tail = tail{rx: c.tail.rx, end: c.tail.end, deferred: c.tail.deferred}
 }

@@ -82,7 +82,7 @@ type loop struct {
 	inUse  atomic.Int32          // slots in use: connections open or opening on this loop
 	coming atomic.Int32          // accepted sockets handed to this loop and not yet opened
 	used   uint32                // slots handed out so far
-	free   uint32                // a free slot + 1, heading a list through connRef.next; 0: none
+	free   uint32                // a free slot + 1, heading a list through connRef.link; 0: none
 	lns    []*listener           // by slot
 	lnGen  uint32
 	iov    [][]byte   // scratch for building a write
@@ -91,6 +91,11 @@ type loop struct {
 	wheel  wheel
 	now    int64  // the loop's clock, refreshed after each Poll
 	calls  uint32 // OnData calls made, for sampling them (see sampleEvery)
+
+	// Connections whose input the read budget held, served after the
+	// next Poll (inbox.go); seq counts Polls, for the budget.
+	deferred, deferredSpare []deferredConn
+	seq                     uint32
 
 	// Busy polling (WithBusyPoll): after a Poll that delivered a
 	// completion (active set by the Sink methods), the loop polls without
@@ -168,9 +173,10 @@ func (l *loop) run() {
 			return
 		}
 		timeout := time.Duration(l.wheel.timeout(l.now))
-		if l.spin() {
+		if l.spin() || len(l.deferred) > 0 {
 			// Not sleeping: a push needs no wake-up, the next turn
-			// runs its task.
+			// runs its task. Deferred input is delivered after this
+			// Poll, which must not wait for an event.
 			timeout = 0
 		} else {
 			l.sleeping.Store(true)
@@ -179,11 +185,13 @@ func (l *loop) run() {
 			}
 		}
 		l.active = false
+		l.seq++ // a new read budget for every connection
 		err := l.poller.Poll(timeout, l)
 		l.sleeping.Store(false)
 		if l.active {
 			l.lastActive = l.now
 		}
+		l.serveDeferred()
 		l.serviceDirty()
 		if err != nil {
 			l.eng.log.Error("proactor: poll failed; loop stops", "loop", l.idx, "err", err)
@@ -354,14 +362,16 @@ func (l *loop) teardown() {
 }
 
 // connRef is a loop's slot: the connection in it, the generation of its
-// latest token, the next free slot + 1 while it is free, and the bytes its
-// connection read and wrote (for Server.Conns; here rather than in Conn,
-// which is at the top of its size class). Free slots are reused
-// last-freed first, so the busy part of the tables stays small.
+// latest token, link, and the bytes its connection read and wrote (for
+// Server.Conns; here rather than in Conn, which is at the top of its size
+// class). link is the next free slot + 1 while the slot is free, and the
+// read budget's count while it is in use (loop.spent): one word for both
+// keeps the slot at 32 bytes. Free slots are reused last-freed first, so
+// the busy part of the tables stays small.
 type connRef struct {
 	c             *Conn
 	gen           uint32
-	next          uint32
+	link          uint32
 	read, written uint64
 }
 
@@ -370,7 +380,7 @@ func (l *loop) allocSlot() driver.Token {
 	if l.free != 0 {
 		s := l.free - 1
 		r := l.conns.At(s)
-		l.free, r.next = r.next, 0
+		l.free, r.link = r.link, 0
 		r.gen++
 		r.read, r.written = 0, 0
 		return driver.MakeToken(s, r.gen)
@@ -385,7 +395,7 @@ func (l *loop) allocSlot() driver.Token {
 func (l *loop) freeSlot(t driver.Token) {
 	l.inUse.Add(-1)
 	r := l.conns.At(t.Slot())
-	r.c, r.next = nil, l.free
+	r.c, r.link = nil, l.free
 	l.free = t.Slot() + 1
 }
 
@@ -430,7 +440,7 @@ func (l *loop) Wrote(t driver.Token, n int, err error) {
 
 func (l *loop) Hangup(t driver.Token, err error) {
 	if c := l.conn(t); c != nil {
-		if err == nil && (!c.ended() && !c.reading || c.tlsEOFOwed()) {
+		if err == nil && (!c.ended() && !c.reading || c.eofOwed()) {
 			// Both directions are shut, cleanly, while reading is only
 			// paused: input may still wait in the socket. ResumeRead reads
 			// it and then the end of stream, as if nothing had happened.

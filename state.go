@@ -102,6 +102,10 @@ func (c *Conn) readDone(p []byte, err error) {
 	}
 	c.reading = false // the engine stops reading after EOF or an error
 	if err != io.EOF {
+		if c.held() && c.wantsInput() {
+			c.tail.end = err // after the input held before it (settleEnd)
+			return
+		}
 		c.finish(err, false)
 		return
 	}
@@ -126,11 +130,11 @@ func (c *Conn) readDone(p []byte, err error) {
 			// (where epoll and uring also see it as a hangup, std not).
 			c.peerEOF()
 		default:
-			c.tlsPeerEOF()
+			c.eofAfterInput()
 		}
 		return
 	}
-	c.peerEOF()
+	c.eofAfterInput()
 }
 
 // input hands plain read bytes to the handler; bytes of the read buffer
@@ -181,21 +185,26 @@ func (c *Conn) deliver(p []byte) {
 	}
 	if c.cfg.framer != nil {
 		c.frames(p)
+		if c.held() {
+			c.deliverHeld() // defers what the read budget held
+		}
 		return
 	}
 	if c.unanswered == 0 {
 		c.unanswered = c.loop.now
 		c.rearm()
 	}
-	if c.paused() || c.held() {
-		// An engine may have had a read in flight when PauseRead came
-		// (std, uring): its bytes wait for ResumeRead, behind any
-		// already waiting.
+	if c.holdsBack() || c.held() || c.loop.overBudget(c) {
+		// Held in the inbox (inbox.go): an engine may have had a read in
+		// flight when reading went off (std, uring), input is held
+		// already (bytes stay in order), or this iteration's read budget
+		// is spent.
 		c.keep(p)
 		c.tails().held = true
 		c.deliverHeld()
 		return
 	}
+	c.loop.spend(c, len(p))
 	c.callData(p)
 }
 
@@ -273,38 +282,7 @@ func (c *Conn) service() {
 	}
 	c.updateReading()
 	c.deliverHeld()
-	c.tlsResumed()
-}
-
-// deliverHeld hands over, once ResumeRead has come, the input PauseRead
-// held back: as frames with a framer, else as one OnData.
-func (c *Conn) deliverHeld() {
-	if !c.held() || c.paused() || c.closed {
-		return
-	}
-	c.tail.held = false
-	if c.cfg.framer != nil {
-		c.frames(nil)
-		return
-	}
-	held := c.tailBytes()
-	if c.receiving() {
-		for c.receiving() && len(held) > 0 && !c.closed {
-			c.tail.off += c.receive(held)
-			held = c.tailBytes()
-		}
-		if c.closed {
-			return
-		}
-		if len(held) == 0 {
-			c.releaseTail()
-			return
-		}
-	}
-	c.callData(held)
-	if !c.closed {
-		c.releaseTail()
-	}
+	c.settleEnd()
 }
 
 // updateReading reads or stops reading as PauseRead, backpressure and the
@@ -314,7 +292,10 @@ func (c *Conn) updateReading() {
 	if c.closed {
 		return
 	}
-	want := !c.ended() && (c.closing() || c.readShut() || (!c.paused() && !c.bpPaused))
+	if c.held() && !c.holdsBack() {
+		c.loop.deferInput(c) // reading resumes: the next iteration delivers what waited
+	}
+	want := !c.ended() && !c.endHeld() && (c.closing() || c.readShut() || (!c.paused() && !c.bpPaused && !c.inboxFull()))
 	if want == c.reading {
 		return
 	}
@@ -450,7 +431,7 @@ func (c *Conn) callWritable() {
 // drained runs when every queued byte has been sent: the lifecycle decides
 // whether a FIN goes out, and whether the connection ends or lingers.
 func (c *Conn) drained() {
-	st := c.onDrained(c.reason != nil, !c.tlsEOFOwed())
+	st := c.onDrained(c.reason != nil, !c.eofOwed())
 	switch st {
 	case stepNone:
 		return
@@ -576,7 +557,7 @@ func (c *Conn) finish(err error, abort bool) {
 	c.out.reset(&l.chunks)
 	c.mu.Unlock()
 	c.abortReceive(cmp.Or(err, ErrClosed))
-	c.releaseTail()
+	c.clearInbox()
 	c.stats().queued.Add(-c.queued.Swap(0))
 	t := c.tlsOf()
 	if t != nil {

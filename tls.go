@@ -44,8 +44,6 @@ type tlsConn struct {
 	// counted is loop-owned: the handshake holds a place under
 	// WithTLSHandshakeLimit (Server.handshakes), until leaveLimit.
 	counted bool
-	// eofOwed is loop-owned: the peer's FIN waits for ResumeRead.
-	eofOwed bool
 }
 
 // tlsPipe is the transport under crypto/tls: reads come from what the loop
@@ -334,37 +332,8 @@ func (c *Conn) handshakeDone(err error) {
 	// completion: writes made here schedule their own service.)
 	c.tlsRead()
 	if c.ended() && !c.closed && !c.closing() {
-		c.tlsPeerEOF()
+		c.eofAfterInput()
 	}
-}
-
-// tlsPeerEOF acts on the peer's FIN once the plaintext before it has been
-// delivered. The loop reads on during the handshake, so the FIN can come
-// behind records that PauseRead (in OnOpen, or in an OnData of them) then
-// holds back: OnPeerClosed waits for ResumeRead, as it does on plain TCP,
-// where a paused connection does not read its FIN.
-func (c *Conn) tlsPeerEOF() {
-	t := c.ext.tls
-	if (c.paused() || c.held()) && !c.readShut() {
-		t.eofOwed = true
-		return
-	}
-	t.eofOwed = false
-	c.peerEOF()
-}
-
-// tlsResumed gives the peer's FIN that waited for ResumeRead, once the
-// held input is delivered.
-func (c *Conn) tlsResumed() {
-	if t := c.tlsOf(); t != nil && t.eofOwed && !c.closed && !c.closing() {
-		c.tlsPeerEOF()
-	}
-}
-
-// tlsEOFOwed reports whether the peer's FIN waits for ResumeRead.
-func (c *Conn) tlsEOFOwed() bool {
-	t := c.tlsOf()
-	return t != nil && t.eofOwed
 }
 
 // tlsFailed ends a connection whose handshake failed, counting why. The

@@ -6,7 +6,7 @@ import (
 )
 
 // An engine gives back memory that a burst left behind. The write queue's
-// chunks, the buffer pool and the engines' own spare buffers are free
+// chunks and the buffer pool (which holds the input held back) are free
 // lists that keep what they are given; every trimEvery the engine drops
 // what sat unused in them for a whole period, so a steady load keeps its
 // working set and a burst's memory is let go within two periods. The
@@ -20,11 +20,6 @@ const (
 	trimEvery = 10 * time.Second
 	freeOSAt  = 16 << 20
 )
-
-// trimmer is a Poller that keeps spare memory of its own; Trim lets go of
-// what it has not needed since the last call and returns how many bytes.
-// It is called on the loop goroutine.
-type trimmer interface{ Trim() int }
 
 // startTrim starts the goroutine that trims every period until stopTrim;
 // a period of 0 or less trims never.
@@ -59,15 +54,8 @@ func (e *Engine) stopTrim() {
 }
 
 // trim drops the engine's free memory unused since the last trim and
-// returns its bytes. It waits for each loop to trim what it holds.
+// returns its bytes. (No engine keeps spare memory of its own any more:
+// input held back is in the buffer pool's buffers, inbox.go.)
 func (e *Engine) trim() int {
-	n := e.chunks.trim() + int(e.bufs.Trim())
-	for _, l := range e.loops {
-		t, ok := l.poller.(trimmer)
-		if !ok {
-			continue
-		}
-		_ = l.call(func() { n += t.Trim() })
-	}
-	return n
+	return e.chunks.trim() + int(e.bufs.Trim())
 }

@@ -5,7 +5,8 @@
 // (listen, attach, read on/off, write, shutdown, close) and the engine reports
 // their completions (accepted, read, wrote, hangup) through a Sink. An engine
 // holds system calls and the bookkeeping they need, nothing else: no framing,
-// no callbacks into user code, no policy (timeouts, limits, close sequencing).
+// no callbacks into user code, no policy (timeouts, limits, close sequencing,
+// holding input back: see SetReading below).
 //
 // Threading: a Poller belongs to one loop goroutine. Every method except Wake
 // is called from that goroutine only, and every Sink method is called from
@@ -36,6 +37,15 @@
 //     returns (it lies in a buffer the engine reuses). End of stream is
 //     Read(t, nil, io.EOF); a read error is Read(t, nil, err). After either,
 //     reading is off until SetReading(t, true).
+//   - SetReading(t, false) stops reading: no new read is started, and one
+//     in flight is cancelled where it can be (io_uring's multishot receive)
+//     or interrupted (std's blocking read). What such a read brought before
+//     the stop took effect is still reported, a bounded amount: the engine
+//     delivers every read it completes and holds none back. Holding input
+//     is policy, the state machine's: its inbox (the root package's
+//     inbox.go) keeps what arrives while it does not want input, what
+//     passes its read budget per loop iteration (fairness between
+//     connections), and a partial frame, in one place.
 //   - Write(t, iov): the whole iovec list is written. If the engine finishes
 //     at once it returns pending == false with the count (the inline
 //     completion, like IOCP's skip-completion-port-on-success); otherwise it

@@ -17,14 +17,13 @@ import (
 const wakeRetry = time.Millisecond
 
 // Poll submits what is queued and waits for completions: up to timeout
-// (forever if negative) for at least one, not at all when some are ready or
-// held input is waiting to be delivered. The kernel's overflow list, if the
-// completion ring filled up, is flushed and reaped in the same call.
+// (forever if negative) for at least one, not at all when some are ready.
+// The kernel's overflow list, if the completion ring filled up, is flushed
+// and reaped in the same call.
 func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 	if err := p.own(); err != nil {
 		return err
 	}
-	p.seq++
 	if p.wakeLost {
 		// Without its read armed, a wake from another goroutine is not
 		// seen: wait in short steps until the read is armed again.
@@ -33,7 +32,7 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 		}
 	}
 	var want uint32 = 1
-	if timeout == 0 || len(p.deliver) > 0 || len(p.starved) > 0 || p.ring.Ready() > 0 {
+	if timeout == 0 || p.ring.Ready() > 0 {
 		want = 0
 	}
 	err := p.ring.Wait(want, timeout)
@@ -49,7 +48,6 @@ func (p *poller) Poll(timeout time.Duration, s driver.Sink) error {
 		}
 		p.reap(s)
 	}
-	p.deliverHeld(s)
 	p.rearmStarved(s)
 	p.freeDeadPackets()
 	return nil
@@ -278,87 +276,18 @@ func (p *poller) recvDone(cqe *uring.CQE, data []byte, s driver.Sink) {
 	}
 }
 
-// input delivers a read, or holds it: while reading is off, behind input
-// already held (bytes stay in order), or past the Poll's read budget.
+// input delivers a read, its end of stream or its error. Every completion
+// is delivered, also one that comes after SetReading(false) (before the
+// receive's cancel took effect): the state machine holds what it does not
+// want yet (the driver contract).
 func (p *poller) input(t driver.Token, c *connSlot, b []byte, err error, s driver.Sink) {
-	if c.reading && !c.holding() && (err != nil || c.spentIn(p.seq) < readBudget) {
-		if err != nil {
-			c.reading = false // the contract: reading is off after EOF or an error
-			p.watch(t, c)
-			s.Read(t, nil, err)
-			return
-		}
-		c.spend(p.seq, len(b))
-		s.Read(t, b, nil)
-		return
-	}
-	x := c.extra()
 	if err != nil {
-		x.heldErr = err
-	} else {
-		if x.held == nil {
-			x.held = p.holdBuf()
-		}
-		x.held = append(x.held, b...)
-	}
-	if c.reading {
-		p.queueDeliver(t, c)
-	}
-	if len(x.held) > holdMax && c.recvArmed && !c.has(fRecvCancel) {
-		c.set(fRecvCancel, true)
-		p.cancel(userData(kRecv, t.Slot(), c.gen))
-	}
-}
-
-// flushHeld delivers up to the rest of the Poll's read budget of held
-// input, then the end of stream if that is all that is left.
-func (p *poller) flushHeld(t driver.Token, c *connSlot, s driver.Sink) {
-	x := c.extra() // made already: the connection was queued with held input
-	if n := min(len(x.held), readBudget-c.spentIn(p.seq)); n > 0 {
-		c.spend(p.seq, n)
-		s.Read(t, x.held[:n], nil)
-		// A connection keeps its extra state while it holds the slot.
-		if c = p.conn(t); c == nil {
-			return
-		}
-		// The bytes were valid until Read returned; now they move up.
-		x.held = x.held[:copy(x.held, x.held[n:])]
-		if len(x.held) == 0 {
-			p.dropHeld(x)
-		}
-	}
-	if !c.reading {
-		return
-	}
-	if len(x.held) > 0 {
-		p.queueDeliver(t, c)
-		return
-	}
-	if err := x.heldErr; err != nil {
-		x.heldErr = nil
-		c.reading = false
+		c.reading = false // the contract: reading is off after EOF or an error
 		p.watch(t, c)
 		s.Read(t, nil, err)
 		return
 	}
-	if c.wantRecv() {
-		p.rearmRecv(t, c, s)
-	}
-}
-
-func (p *poller) deliverHeld(s driver.Sink) {
-	list := p.deliver
-	p.deliver = p.spare[:0] // flushHeld queues again what is left
-	for _, t := range list {
-		if c := p.conn(t); c != nil {
-			c.set(fQueued, false)
-			if c.reading {
-				p.flushHeld(t, c, s)
-			}
-		}
-	}
-	clear(list)
-	p.spare = list[:0]
+	s.Read(t, b, nil)
 }
 
 // rearmRecv re-arms c's receive. If no submission entry can be had (the

@@ -66,7 +66,7 @@ const (
 // A multishot receive on a socket with more queued goes on taking buffer
 // after buffer (up to 32 in one go), so where the kernel can
 // (IORING_RECV_MSHOT_LIM; tried, not assumed) each receive ends after
-// readBudget bytes and is re-armed, and a batch serves 16 backed-up
+// recvBudget bytes and is re-armed, and a batch serves 16 backed-up
 // connections before the ring runs dry. Without it the first receive of a
 // batch took the whole ring and every other one got ENOBUFS: in the
 // conformance suite's ShutdownInFlight (20 connections streaming, -race)
@@ -80,6 +80,11 @@ const (
 	defaultBufSize  = 16 << 10
 	maxBufSize      = 1 << 20
 	bufGroup        = 0
+
+	// recvBudget is the byte limit of one multishot receive: the root
+	// package's read budget per loop iteration, which holds back in the
+	// connection's inbox what a receive brings past it.
+	recvBudget = 64 << 10
 )
 
 // user_data: kind in the top 4 bits, the low 28 bits of the generation,
@@ -129,21 +134,16 @@ func (uringDriver) Name() string { return "uring" }
 
 // connSlot is a connection's state in the engine: 24 bytes, as epoll's,
 // so that an idle connection costs little. What only some connections need
-// at some moments (held input, a pending write or SendFile) lives behind x, made on
-// the slot's first need and kept for the connections that reuse the slot.
+// at some moments (a pending write or SendFile) lives behind x, made on the
+// slot's first need and kept for the connections that reuse the slot.
 type connSlot struct {
 	fd  int32 // -1 when the slot is free
 	gen uint32
-	// The read budget's count: bytes delivered (low 24 bits; below
-	// readBudget plus one buffer) in the Poll whose sequence number's low
-	// 8 bits are the high 8. A count 256 Polls old taken for a current
-	// one only defers a read to the next Poll.
-	budget uint32
 
 	reading   bool  // the state machine wants reads
 	recvArmed bool  // a multishot receive is in flight
 	sending   bool  // a sendmsg, or a SendFile's wait for room, is in flight
-	rare      uint8 // fRecvCancel, fConnecting, fPollArmed, fQueued: bits, to keep the slot at 24 bytes
+	rare      uint8 // fRecvCancel, fConnecting, fPollArmed: bits, to keep the slot at 24 bytes
 
 	x *slotExtra
 }
@@ -153,9 +153,6 @@ type connSlot struct {
 // holds msg's and vecs' addresses until the sendmsg completes, which may be
 // after the connection has left the slot (see poller.orphans).
 type slotExtra struct {
-	held    []byte // input not delivered yet: reading was off, or over budget
-	heldErr error  // EOF or an error that came behind held input
-
 	// The rest of a pending write, or of a pending SendFile: fleft bytes of
 	// file from foff, whose wait for room in the socket is a POLLOUT poll
 	// with the send's user_data. written counts what either has sent.
@@ -175,7 +172,6 @@ const (
 	fRecvCancel uint8 = 1 << iota // a cancel for the multishot receive has been queued
 	fConnecting                   // a connect is in progress
 	fPollArmed                    // a POLL_ADD (connect, SendFile's room) is in flight
-	fQueued                       // on the poller's deliver list
 )
 
 func (c *connSlot) has(f uint8) bool { return c.rare&f != 0 }
@@ -188,19 +184,6 @@ func (c *connSlot) set(f uint8, on bool) {
 	}
 }
 
-// spentIn returns the bytes delivered to the connection in Poll seq.
-func (c *connSlot) spentIn(seq uint32) int {
-	if c.budget>>24 != seq&0xff {
-		return 0
-	}
-	return int(c.budget & 0xffffff)
-}
-
-// spend counts n more bytes delivered in Poll seq.
-func (c *connSlot) spend(seq uint32, n int) {
-	c.budget = (seq&0xff)<<24 | uint32(min(c.spentIn(seq)+n, 0xffffff))
-}
-
 // extra returns the slot's extra state, making it the first time.
 func (c *connSlot) extra() *slotExtra {
 	if c.x == nil {
@@ -209,15 +192,9 @@ func (c *connSlot) extra() *slotExtra {
 	return c.x
 }
 
-// holding reports whether input is held back for the state machine.
-func (c *connSlot) holding() bool {
-	return c.x != nil && (len(c.x.held) > 0 || c.x.heldErr != nil)
-}
-
 // release empties the slot for the next connection: the extra state stays,
-// with its slices' capacity, but forgets the held input (up to holdMax and
-// more, too much to keep for an idle slot), the file and the write's
-// buffers. A sendmsg in flight must have taken the extra state away first.
+// with its slices' capacity, but forgets the file and the write's buffers.
+// A sendmsg in flight must have taken the extra state away first.
 func (c *connSlot) release() {
 	if x := c.x; x != nil {
 		clear(x.iov)
@@ -285,7 +262,7 @@ type options struct {
 	classic    bool   // never incremental buffers
 	setupFlags uint32 // exactly these io_uring_setup flags, not the ladder
 	noWaitAll  bool   // let the kernel complete sends short
-	recvLimit  int    // bytes after which a multishot receive ends: 0 readBudget, -1 none
+	recvLimit  int    // bytes after which a multishot receive ends: 0 recvBudget, -1 none
 	sqEntries  uint32
 	cqEntries  uint32
 	// singleRecvmsg receives datagrams with single-shot recvmsg, as on a
@@ -352,12 +329,6 @@ type poller struct {
 	w       sock.Writer
 	orphans map[uint64]*slotExtra // sends of closed connections, until their completion
 	starved []driver.Token        // receives ended by ENOBUFS, re-armed after the batch
-	deliver []driver.Token        // connections with held input to deliver
-	spare   []driver.Token
-	// Buffers for held input that drained connections gave back (holdBuf).
-	spareHeld [][]byte
-	spareLow  int    // the fewest spare buffers since the last Trim
-	seq       uint32 // counts Polls, for the read budget
 
 	// Datagram sockets (packet_linux.go).
 	pkts         []pktSlot
@@ -410,7 +381,7 @@ func newPoller(cfg driver.Config, o options) (*poller, error) {
 	}
 	switch {
 	case o.recvLimit == 0:
-		p.recvLimit = readBudget
+		p.recvLimit = recvBudget
 	case o.recvLimit > 0:
 		p.recvLimit = uint32(o.recvLimit)
 	}
@@ -578,80 +549,9 @@ func (p *poller) watch(t driver.Token, c *connSlot) {
 	_ = p.armPoll(t, c, unix.POLLERR|unix.POLLHUP)
 }
 
-// Reading is paced as on epoll, where each connection gets one read of at
-// most the loop's buffer per Poll: a multishot receive may bring much more
-// in one batch, and what passes readBudget is held and delivered in the
-// next Polls, after the state machine has had its say (backpressure,
-// PauseRead). Past holdMax held bytes the receive is cancelled, so that a
-// fast peer meets TCP flow control instead of filling memory.
-const (
-	readBudget = 64 << 10
-	holdMax    = 256 << 10
-)
-
-// Held input goes to a buffer of holdCap made at once, not grown by append
-// from nothing whenever a connection starts holding: under a fast peer a
-// connection holds and drains over and over, and the buffers grown and
-// dropped each time came to eight times the bytes received in garbage,
-// which doubled a burst's heap against epoll's. A drained connection's
-// buffer (grown past holdCap, as it may be by what a batch brings before
-// the receive's cancel takes effect) is kept for the next one that holds,
-// up to spareHeldMax buffers a loop, each of keepHeldMax at most; Trim lets
-// go of those unused since its last call.
-const (
-	holdCap      = holdMax + readBudget
-	keepHeldMax  = 2 << 20
-	spareHeldMax = 8
-)
-
-// holdBuf returns an empty buffer for held input.
-func (p *poller) holdBuf() []byte {
-	if i := len(p.spareHeld) - 1; i >= 0 {
-		b := p.spareHeld[i]
-		p.spareHeld[i] = nil
-		p.spareHeld = p.spareHeld[:i]
-		p.spareLow = min(p.spareLow, i)
-		return b
-	}
-	return make([]byte, 0, holdCap)
-}
-
-// dropHeld takes x's held buffer away, keeping it for reuse; what it held
-// is forgotten.
-func (p *poller) dropHeld(x *slotExtra) {
-	b := x.held
-	x.held = nil
-	if cap(b) < holdCap || cap(b) > keepHeldMax || len(p.spareHeld) == spareHeldMax {
-		return
-	}
-	p.spareHeld = append(p.spareHeld, b[:0])
-}
-
-// Trim lets go of the spare held-input buffers that no connection needed
-// since the last Trim and returns their bytes. The engine calls it
-// periodically on the loop goroutine.
-func (p *poller) Trim() int {
-	k := len(p.spareHeld) - p.spareLow
-	n := 0
-	for _, b := range p.spareHeld[k:] {
-		n += cap(b)
-	}
-	clear(p.spareHeld[k:])
-	p.spareHeld = p.spareHeld[:k]
-	p.spareLow = k
-	return n
-}
-
 // wantRecv reports whether c should have a receive armed.
 func (c *connSlot) wantRecv() bool {
-	return c.reading && !c.recvArmed && (c.x == nil || c.x.heldErr == nil && len(c.x.held) <= holdMax)
-}
-
-func (p *poller) queueDeliver(t driver.Token, c *connSlot) {
-	if !c.has(fQueued) {
-		c.set(fQueued, true)
-		p.deliver = append(p.deliver, t)
-	}
+	return c.reading && !c.recvArmed
 }
 
 func (p *poller) conn(t driver.Token) *connSlot {
@@ -819,17 +719,14 @@ func (p *poller) SetReading(t driver.Token, on bool) error {
 	}
 	c.reading = on
 	if on {
-		if c.holding() {
-			p.queueDeliver(t, c)
-		}
 		if c.wantRecv() {
 			return p.armRecv(t, c)
 		}
 		return nil
 	}
 	if c.recvArmed && !c.has(fRecvCancel) {
-		// What arrives before the cancel takes effect is held and
-		// delivered when reading resumes.
+		// What arrives before the cancel takes effect is still
+		// reported; the state machine holds it.
 		c.set(fRecvCancel, true)
 		p.cancel(userData(kRecv, t.Slot(), c.gen))
 	}
@@ -983,14 +880,8 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 		if p.orphans == nil {
 			p.orphans = make(map[uint64]*slotExtra)
 		}
-		x := c.x
-		p.dropHeld(x)
-		x.heldErr = nil
-		p.orphans[ud] = x
+		p.orphans[ud] = c.x
 		c.x = nil
-	}
-	if c.x != nil {
-		p.dropHeld(c.x)
 	}
 	var err error
 	if abort {
@@ -1063,7 +954,7 @@ func (p *poller) Release() error {
 		p.freeOrphanPackets()
 	}
 	err = errors.Join(err, sock.Wrap("close", unix.Close(p.wakefd)))
-	p.orphans, p.starved, p.deliver = nil, nil, nil
+	p.orphans, p.starved = nil, nil
 	if onThread {
 		runtime.UnlockOSThread()
 	}
