@@ -294,11 +294,74 @@ func testCallbackOrder(t *testing.T, b Backend) {
 	}
 }
 
+// testWriteFromGoroutine echoes each read in three writes: the first and
+// the last made by OnData, the middle one by a goroutine that OnData waits
+// for, so that writes of the read buffer's bytes come from another
+// goroutine while the read's callbacks run (a Write is safe from any
+// goroutine, and data is valid until OnData returns). The client sends a
+// few megabytes while reading slowly at first, so that some echoes find
+// the socket full and what is left of them must be copied before the read
+// buffer is reused. The echoed stream must be the stream sent.
+func testWriteFromGoroutine(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	r.onData = func(c *proactor.Conn, p []byte) {
+		a, z := len(p)/3, 2*len(p)/3
+		c.Write(p[:a])
+		done := make(chan struct{})
+		go func() {
+			c.Write(p[a:z])
+			close(done)
+		}()
+		<-done
+		c.Write(p[z:])
+	}
+	_, addr := serve(t, b, r)
+	c := dial(t, b, addr)
+	c.SetReadBuffer(16 << 10)
+	sent := pattern(4<<20, 3)
+	go func() {
+		for p := sent; len(p) > 0; {
+			n := min(len(p), 1+len(p)%20000)
+			if _, err := c.Write(p[:n]); err != nil {
+				t.Errorf("write: %v", err)
+				return
+			}
+			p = p[n:]
+		}
+		c.CloseWrite()
+	}()
+	got := make([]byte, 0, len(sent))
+	buf := make([]byte, 3000)
+	for {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("read after %d bytes: %v", len(got), err)
+		}
+		if len(got)%(64<<10) < n {
+			time.Sleep(time.Millisecond) // read slowly: load shaping, not synchronisation
+		}
+	}
+	if !bytes.Equal(got, sent) {
+		i := 0
+		for i < min(len(got), len(sent)) && got[i] == sent[i] {
+			i++
+		}
+		t.Fatalf("echoed %d bytes of %d; they differ from byte %d", len(got), len(sent), i)
+	}
+	if ev := r.waitClose(t); ev.err != nil {
+		t.Fatalf("%v", ev)
+	}
+}
+
 // testFanOut has each frame a client sends written by the server, from
-// OnData's bytes, to every connection, its sender included: more
-// connections than the loop lends read bytes to at once, while later reads
-// reuse the read buffer. Every client must receive every frame intact, and
-// each sender's frames in the order sent.
+// OnData's bytes, to every connection, its sender included: the sender's
+// copy borrowed from the read buffer, the others' copied, while later
+// reads reuse the read buffer. Every client must receive every frame
+// intact, and each sender's frames in the order sent.
 func testFanOut(t *testing.T, b Backend) {
 	const clients, frames, size = 7, 200, 300
 	var mu sync.Mutex
