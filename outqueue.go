@@ -162,7 +162,7 @@ func (p *chunkCache) put(c *chunk) {
 //     read's callbacks run. r and w are offsets into that read, which
 //     nobody owns and which is valid only until its callbacks return:
 //     Conn.settle, the one place borrowed segments end, runs then and
-//     turns whatever is left of them into copies (see Conn.borrowing).
+//     turns whatever is left of them into copies (see Conn.queue).
 type seg struct {
 	ch   *chunk
 	buf  *buffer.Buffer

@@ -238,19 +238,23 @@ func (c *Conn) settle() {
 	c.mu.Unlock()
 	n := 0
 	if len(iov) > 0 {
-		if c.stalled == 0 {
-			c.stalled = l.now
-			c.rearm()
-		}
 		var err error
 		n, err = l.tryW.TryWrite(c.tok, iov)
-		clear(iov)
-		l.iov = iov[:0]
+		l.dropIov(iov)
 		c.stats().writes.Add(1)
+		more := true
 		if n > 0 || err != nil {
-			// Whatever is left waits for the service, which is due
-			// already (input scheduled it).
-			c.wrote(n, err)
+			more = c.wrote(n, err)
+		}
+		if more && !c.closed {
+			// What is left waits for the service, which is due already
+			// (input scheduled it); the write timeout runs meanwhile. Only
+			// here, and not before the write as flush does: an echo the
+			// socket takes whole never stalls.
+			if c.stalled == 0 {
+				c.stalled = l.now
+			}
+			c.rearm()
 		}
 	}
 	if n < through {
@@ -405,8 +409,7 @@ func (c *Conn) flush() {
 	} else {
 		n, pending, err = l.poller.Write(c.tok, iov)
 	}
-	clear(iov)
-	l.iov = iov[:0]
+	l.dropIov(iov)
 	c.stats().writes.Add(1)
 	if pending {
 		c.inflight = true
