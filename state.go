@@ -135,12 +135,11 @@ func (c *Conn) readDone(p []byte, err error) {
 
 // input hands plain read bytes to the handler; bytes of the read buffer
 // that OnData writes back are borrowed, sent from it without a copy (see
-// Conn.queue). The replies go
-// out as soon as the read's callbacks are over, one write per read as
-// before, rather than after every read of this Poll: with a hundred
-// connections ready at once, the first reply no longer waits for the last
-// request to be handled, and a closed-loop client on another core gets to
-// work sooner.
+// Conn.queue). The replies go out as soon as the read's callbacks are
+// over, one write per read as before, rather than after every read of
+// this Poll: with a hundred connections ready at once, the first reply no
+// longer waits for the last request to be handled, and a closed-loop
+// client on another core gets to work sooner.
 func (c *Conn) input(p []byte) {
 	c.serviceAfterPoll()
 	c.borrowFrom(p)
