@@ -52,6 +52,7 @@ type Conn struct {
 	gotData      bool
 	overHigh     bool // guarded by mu: the queue passed the high watermark, OnWritable is owed
 	scheduled    bool // guarded by mu: a taskService is queued
+	borrowing    bool // guarded by mu, set by the loop: a read's callbacks run, and a Write may borrow its bytes (see queue)
 	quick        bool // closed by Shutdown: linger briefly if nothing is owed once drained
 	askedClosing bool // ClosingHandler.OnClosing has been called
 	pooled       bool // WithConnPool: reused once ended and unpinned (connpool.go)
@@ -197,9 +198,10 @@ func (c *Conn) RemoteAddrPort() netip.AddrPort { return c.remote.unpack() }
 
 // Write queues a copy of p for sending and returns len(p). Writes from any
 // goroutine are sent in the order Write was called; p may be reused as soon
-// as Write returns, except when p is part of the data OnData is handling:
-// such bytes are sent from the read buffer without a copy when OnData
-// returns (see Handler.OnData), so they must not change until then.
+// as Write returns, except when p is part of the data this connection's
+// OnData is handling: such bytes are sent from the read buffer without a
+// copy when OnData returns (see Handler.OnData), so they must not change
+// until then.
 // Writes made in callbacks are gathered and sent with one writev per loop
 // iteration. After CloseWrite, Close or Abort, or once the
 // connection is closed, Write returns ErrClosed. A write that would take
@@ -215,9 +217,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if err := c.admitWrite(len(p)); err != nil {
 		return 0, c.refuse(err)
 	}
-	if !c.loop.lend(c, p) {
-		c.out.write(p, &c.loop.chunks)
-	}
+	c.queue(p)
 	c.queuedMore(len(p))
 	sched := c.markScheduled()
 	c.mu.Unlock()
@@ -227,8 +227,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Writev queues copies of bufs as one write: no other Write lands between
-// them. It returns the number of bytes queued.
+// Writev queues bufs as one write: no other Write lands between them. Each
+// is copied, or sent from the read buffer, as Write says. It returns the
+// number of bytes queued.
 func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	n := 0
 	for _, b := range bufs {
@@ -249,7 +250,7 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 		return 0, c.refuse(err)
 	}
 	for _, b := range bufs {
-		c.out.write(b, &c.loop.chunks)
+		c.queue(b)
 	}
 	c.queuedMore(n)
 	sched := n > 0 && c.markScheduled()
@@ -477,6 +478,30 @@ func (c *Conn) admitWrite(n int) error {
 		return ErrQueueFull
 	}
 	return nil
+}
+
+// queue puts p on the write queue. c.mu must be held.
+//
+// While the callbacks of a read run, the connection it is delivered to is
+// borrowing (the loop sets borrowing under mu before OnData and clears it
+// in settle, under mu again, once they are over), and bytes of that read
+// (an echo, or part of one) are queued as a borrowed segment that points
+// into the read buffer instead of being copied. settle then writes what
+// the socket takes and copies the rest: the one place borrowed segments
+// end. Since the window opens and closes under the lock that every Write
+// takes, a Write from another goroutine either lands before the window
+// closes, and settle finds its borrowed segment, or after it, and copies;
+// the loop's read buffer can never be referenced once it is reused. Bytes
+// written to any other connection, or outside a read's callbacks, are
+// copied.
+func (c *Conn) queue(p []byte) {
+	if c.borrowing {
+		if off, ok := within(p, c.loop.window); ok {
+			c.out.borrow(off, len(p))
+			return
+		}
+	}
+	c.out.write(p, &c.loop.chunks)
 }
 
 // queueRaw queues bytes that TLS has framed: records of a Write, and the

@@ -13,12 +13,13 @@ type Handler interface {
 	OnOpen(c *Conn)
 	// OnData is called with the bytes of one read. data is valid only until
 	// OnData returns: it lies in the loop's read buffer, which the next read
-	// overwrites. Echoing data (c.Write(data), or writing it to another
-	// connection) is safe and, on the epoll and uring engines, copies
-	// nothing: the bytes are sent from the read buffer when OnData returns,
-	// and only what the socket does not take then is copied. So data must
-	// not be changed after it has been passed to Write; to transform it in
-	// place, do so before writing it.
+	// overwrites. Echoing data (c.Write(data), or a part of it) is safe
+	// and, on the epoll and uring engines, copies nothing: the bytes are
+	// sent from the read buffer when OnData returns, and only what the
+	// socket does not take then is copied. So data must not be changed
+	// after it has been passed to Write; to transform it in place, do so
+	// before writing it. Writing data to another connection is safe too,
+	// and copies it.
 	OnData(c *Conn, data []byte)
 	// OnPeerClosed is called once when the peer has sent FIN. Reading stops;
 	// the connection may go on writing (a half-closed connection) until it

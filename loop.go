@@ -104,16 +104,14 @@ type loop struct {
 	lastActive int64
 	active     bool
 
-	// Lending (see lend): while a read's callbacks run, lendLo and lendHi
-	// bound its bytes; a Write of some of them to an empty queue borrows
-	// one of lends instead of copying. tryW is nil where the engine cannot
-	// write inline, and then nothing is lent.
-	tryW           driver.TryWriter
-	lendLo, lendHi atomic.Uintptr
-	lendMu         sync.Mutex
-	lends          [4]chunk
-	lent           int
-	lentTo         []*Conn
+	// Borrowing (see Conn.queue): the read whose callbacks run, for
+	// the one connection it is delivered to. Set before that connection's
+	// window opens and left alone until it closes, both under the
+	// connection's mu, so a Write that finds the window open under that
+	// lock may read it from any goroutine. tryW is nil where the engine
+	// cannot write inline, and then no window opens.
+	tryW   driver.TryWriter
+	window []byte
 
 	plain []byte // TLS: decrypted bytes being delivered, made on first use
 
@@ -129,9 +127,6 @@ func newLoop(e *Engine, idx int, p driver.Poller) *loop {
 	l.now = e.clock()
 	l.wheel = newWheel(l.now)
 	l.tryW, _ = p.(driver.TryWriter)
-	for i := range l.lends {
-		l.lends[i].lent = true
-	}
 	return l
 }
 
@@ -209,60 +204,17 @@ func (l *loop) spin() bool {
 	return l.busyPoll > 0 && l.now-l.lastActive < l.busyPoll
 }
 
-// lendFrom opens the lending window on the bytes of a read about to be
-// delivered.
-func (l *loop) lendFrom(p []byte) {
-	if l.tryW == nil {
-		return
+// dropIov forgets the references a write's iov held, so that the scratch
+// keeps no chunk or buffer alive, and keeps its array for the next write.
+// A loop rather than clear, and a backward one, which the compiler does
+// not turn into clear's call: for the one or two slices of a message it
+// costs a few instructions, where that call, with its write barrier
+// check, costs fifty (callgrind).
+func (l *loop) dropIov(iov [][]byte) {
+	for i := len(iov) - 1; i >= 0; i-- {
+		iov[i] = nil
 	}
-	lo, hi := driver.Bounds(p)
-	l.lendHi.Store(hi)
-	l.lendLo.Store(lo)
-}
-
-// lend queues p on c's empty queue without a copy when p lies in the read
-// being delivered, and reports whether it did. c.mu must be held. Such
-// bytes are OnData's, so this runs while the callbacks of that read do,
-// usually on the loop goroutine; lendMu covers a handler that passes data
-// to goroutines which write it while OnData waits for them.
-func (l *loop) lend(c *Conn, p []byte) bool {
-	lo := l.lendLo.Load()
-	if lo == 0 || len(c.out.q) != 0 || !driver.Within(p, lo, l.lendHi.Load()) {
-		return false
-	}
-	l.lendMu.Lock()
-	defer l.lendMu.Unlock()
-	if l.lendLo.Load() != lo || l.lent == len(l.lends) {
-		return false // the window closed meanwhile, or every lend is out
-	}
-	ch := &l.lends[l.lent]
-	l.lent++
-	ch.b = p
-	c.out.writeLent(ch)
-	l.lentTo = append(l.lentTo, c)
-	return true
-}
-
-// settleLends closes the lending window: each connection that borrowed
-// sends at once what the socket takes (one writev, as the service after
-// the poll would have made) and copies the rest, so that no queue points
-// into the read buffer once the callbacks are over.
-func (l *loop) settleLends() {
-	if l.tryW == nil {
-		return
-	}
-	l.lendLo.Store(0)
-	l.lendMu.Lock() // a lend that saw the window open is in lentTo by now
-	l.lendMu.Unlock()
-	for i, c := range l.lentTo {
-		l.lentTo[i] = nil
-		c.settleLent()
-	}
-	l.lentTo = l.lentTo[:0]
-	for i := range l.lent {
-		l.lends[i].b = nil
-	}
-	l.lent = 0
+	l.iov = iov[:0]
 }
 
 // serviceDirty services the connections that serviceAfterPoll marked.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/seed487d475b/proactor/buffer"
 )
@@ -19,13 +20,8 @@ const (
 	smallChunkSize = 512
 )
 
-// chunk is a write-queue chunk of either size; len(b) is its size. A lent
-// chunk belongs to the loop and points at bytes of the read being
-// delivered (see loop.lend): it is never pooled, and never appended to.
-type chunk struct {
-	b    []byte
-	lent bool
-}
+// chunk is a write-queue chunk of either size; len(b) is its size.
+type chunk struct{ b []byte }
 
 // chunkPools are an engine's free chunks of each size, shared by its loops
 // behind their caches.
@@ -155,9 +151,18 @@ func (p *chunkCache) put(c *chunk) {
 	p.pools[k].put(c)
 }
 
-// seg is a stretch of queued bytes: in a chunk of copies, in a caller's
-// pooled buffer queued without a copy (WriteBuffer), or in a file to be
-// sent by the kernel (SendFile; off is where r = 0 lies in the file).
+// seg is a stretch of queued bytes, of one of four kinds:
+//
+//   - copies, in a chunk (ch): what Write copied;
+//   - a caller's pooled buffer queued without a copy (buf: WriteBuffer);
+//   - a file to be sent by the kernel (file: SendFile; off is where r = 0
+//     lies in the file);
+//   - borrowed (none of the three set): bytes of the read being delivered
+//     to the connection, queued without a copy by a Write made while that
+//     read's callbacks run. r and w are offsets into that read, which
+//     nobody owns and which is valid only until its callbacks return:
+//     Conn.settle, the one place borrowed segments end, runs then and
+//     turns whatever is left of them into copies (see Conn.queue).
 type seg struct {
 	ch   *chunk
 	buf  *buffer.Buffer
@@ -166,11 +171,33 @@ type seg struct {
 	r, w int
 }
 
-func (s *seg) bytes() []byte {
-	if s.ch != nil {
+func (s *seg) borrowed() bool { return s.ch == nil && s.buf == nil && s.file == nil }
+
+// bytes returns the segment's unsent bytes; rd is the read being
+// delivered, which a borrowed segment points into.
+func (s *seg) bytes(rd []byte) []byte {
+	switch {
+	case s.ch != nil:
 		return s.ch.b[s.r:s.w]
+	case s.buf != nil:
+		return s.buf.Bytes()[s.r:s.w]
 	}
-	return s.buf.Bytes()[s.r:s.w]
+	return rd[s.r:s.w]
+}
+
+// within reports where p starts in rd, and whether p lies wholly inside rd
+// (an empty p lies nowhere). The addresses are only compared, never
+// turned back into pointers.
+func within(p, rd []byte) (int, bool) {
+	if len(p) == 0 || len(p) > len(rd) {
+		return 0, false
+	}
+	a := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	b := uintptr(unsafe.Pointer(unsafe.SliceData(rd)))
+	if a < b || a-b > uintptr(len(rd)-len(p)) {
+		return 0, false
+	}
+	return int(a - b), true
 }
 
 // outQueue is a connection's queue of bytes not yet written. It holds no
@@ -202,8 +229,19 @@ func (o *outQueue) write(p []byte, pool *chunkCache) {
 // writeBuffer queues b's bytes without a copy; the queue owns the reference.
 func (o *outQueue) writeBuffer(b *buffer.Buffer) { o.add(seg{buf: b, w: len(b.Bytes())}) }
 
-// writeLent queues a lent chunk's bytes without a copy (see loop.lend).
-func (o *outQueue) writeLent(ch *chunk) { o.add(seg{ch: ch, w: len(ch.b)}) }
+// borrow queues n bytes of the read being delivered, from off, without a
+// copy: a borrowed segment (see seg), which settle must turn into copies
+// before that read's callbacks are over. A stretch that continues the
+// borrowed one before it (frames echoed one after another) extends it.
+func (o *outQueue) borrow(off, n int) {
+	if k := len(o.q) - 1; k >= 0 && o.q[k].borrowed() && o.q[k].w == off {
+		o.q[k].w += n
+	} else {
+		o.q = append(o.q, seg{r: off, w: off + n})
+	}
+	o.n += n
+	o.mem += n
+}
 
 // add queues a stretch of bytes held in memory.
 func (o *outQueue) add(s seg) {
@@ -229,18 +267,34 @@ func (o *outQueue) headFile() (f *os.File, off int64, n int, ok bool) {
 }
 
 // iov appends the queued bytes to dst, at most max slices, up to the first
-// file stretch (which goes out by itself).
-func (o *outQueue) iov(dst [][]byte, max int) [][]byte {
+// file stretch (which goes out by itself); rd is the read being delivered,
+// which borrowed segments point into.
+func (o *outQueue) iov(dst [][]byte, max int, rd []byte) [][]byte {
 	for i := range o.q {
 		s := &o.q[i]
 		if len(dst) == max || s.file != nil {
 			break
 		}
 		if s.w > s.r {
-			dst = append(dst, s.bytes())
+			dst = append(dst, s.bytes(rd))
 		}
 	}
 	return dst
+}
+
+// borrowedThrough returns the count of queued bytes from the head through
+// the end of the last borrowed segment: 0 when none is queued, and at most
+// that many written bytes leave one behind.
+func (o *outQueue) borrowedThrough() int {
+	n, through := 0, 0
+	for i := range o.q {
+		s := &o.q[i]
+		n += s.w - s.r
+		if s.borrowed() {
+			through = n
+		}
+	}
+	return through
 }
 
 // consume drops n written bytes and gives back what emptied.
@@ -269,35 +323,36 @@ func (o *outQueue) consume(n int, pool *chunkCache) {
 func (o *outQueue) pop(pool *chunkCache) {
 	switch s := &o.q[0]; {
 	case s.ch != nil:
-		if !s.ch.lent {
-			pool.put(s.ch)
-		}
+		pool.put(s.ch)
 	case s.buf != nil:
 		s.buf.Release()
-	default:
+	case s.file != nil:
 		s.file.Close()
-	}
+	} // a borrowed segment holds nothing to give back
 	k := copy(o.q, o.q[1:])
 	o.q[k] = seg{}
 	o.q = o.q[:k]
 }
 
-// unlend replaces a lent stretch at the head of the queue by copies of its
-// bytes, before the read buffer it points into is reused.
-func (o *outQueue) unlend(pool *chunkCache) {
-	if len(o.q) == 0 || o.q[0].ch == nil || !o.q[0].ch.lent {
-		return
-	}
-	s := o.q[0]
-	rest := s.ch.b[s.r:s.w]
-	for k := 0; len(rest) > 0; k++ {
-		ch := pool.get(len(rest), o.mem)
-		n := copy(ch.b, rest)
-		rest = rest[n:]
-		if k == 0 {
-			o.q[0] = seg{ch: ch, w: n}
-		} else {
-			o.q = slices.Insert(o.q, k, seg{ch: ch, w: n})
+// settle replaces every borrowed segment by copies of what is left of its
+// bytes, in chunks at the same place in the queue, so that nothing queued
+// points into rd, the read being delivered, once its callbacks are over.
+func (o *outQueue) settle(rd []byte, pool *chunkCache) {
+	for i := 0; i < len(o.q); i++ {
+		if !o.q[i].borrowed() {
+			continue
+		}
+		rest := o.q[i].bytes(rd)
+		for k := 0; len(rest) > 0; k++ {
+			ch := pool.get(len(rest), o.mem)
+			n := copy(ch.b, rest)
+			rest = rest[n:]
+			if k == 0 {
+				o.q[i] = seg{ch: ch, w: n}
+			} else {
+				i++
+				o.q = slices.Insert(o.q, i, seg{ch: ch, w: n})
+			}
 		}
 	}
 }

@@ -138,19 +138,18 @@ func (c *Conn) readDone(p []byte, err error) {
 }
 
 // input hands plain read bytes to the handler; bytes of the read buffer
-// that OnData writes back are sent from it without a copy. The replies go
-// out as soon as the read's callbacks are over, one write per read as
-// before, rather than after every read of this Poll: with a hundred
-// connections ready at once, the first reply no longer waits for the last
-// request to be handled, and a closed-loop client on another core gets to
-// work sooner.
+// that OnData writes back are borrowed, sent from it without a copy (see
+// Conn.queue). The replies go out as soon as the read's callbacks are
+// over, one write per read as before, rather than after every read of
+// this Poll: with a hundred connections ready at once, the first reply no
+// longer waits for the last request to be handled, and a closed-loop
+// client on another core gets to work sooner.
 func (c *Conn) input(p []byte) {
 	c.serviceAfterPoll()
-	l := c.loop
-	l.lendFrom(p)
+	c.borrowFrom(p)
 	c.deliver(p)
-	l.settleLends()
-	l.serviceDirty()
+	c.settle()
+	c.loop.serviceDirty()
 }
 
 // peerEOF acts on the peer's FIN: OnPeerClosed, or the end of a close.
@@ -208,15 +207,70 @@ func (c *Conn) deliver(p []byte) {
 	c.callData(p)
 }
 
-// settleLent writes what it can of a queue that starts with a lent stretch
-// and copies what is left of that stretch.
-func (c *Conn) settleLent() {
-	if !c.closed && !c.inflight && c.req.Load() < reqAbort { // Abort drops the queue
-		c.flushWith(true)
+// borrowFrom opens c's borrowing window on p, the read about to be
+// delivered to it: until settle, a Write of some of p queues a borrowed
+// segment instead of a copy (see Conn.queue). Not on an engine that cannot
+// write inline: settle could not send the bytes before the read buffer is
+// reused, so borrowing them would only add a copy later.
+func (c *Conn) borrowFrom(p []byte) {
+	l := c.loop
+	if l.tryW == nil {
+		return
+	}
+	l.window = p
+	c.mu.Lock()
+	c.borrowing = true
+	c.mu.Unlock()
+}
+
+// settle closes c's borrowing window, once the read's callbacks are over
+// and before the read buffer can be reused: it is the one place where
+// borrowed segments end. If a write borrowed, what the socket takes now
+// goes at once, in one writev (TryWrite, which keeps no reference to the
+// bytes, as a write that went pending would), and what is left of the
+// borrowed bytes is copied into chunks, in place; the service that
+// follows sends it. An echo the socket takes whole is thus sent from the
+// read buffer with no copy, in the one write its read gets.
+func (c *Conn) settle() {
+	l := c.loop
+	if l.tryW == nil {
+		return
 	}
 	c.mu.Lock()
-	c.out.unlend(&c.loop.chunks)
+	c.borrowing = false // from here on every Write copies
+	through := c.out.borrowedThrough()
+	var iov [][]byte
+	if through > 0 && !c.closed && !c.inflight && c.req.Load() < reqAbort { // Abort drops the queue
+		iov = c.out.iov(l.iov[:0], maxIovecs, l.window)
+	}
 	c.mu.Unlock()
+	n := 0
+	if len(iov) > 0 {
+		var err error
+		n, err = l.tryW.TryWrite(c.tok, iov)
+		l.dropIov(iov)
+		c.stats().writes.Add(1)
+		more := true
+		if n > 0 || err != nil {
+			more = c.wrote(n, err)
+		}
+		if more && !c.closed {
+			// What is left waits for the service, which is due already
+			// (input scheduled it); the write timeout runs meanwhile. Only
+			// here, and not before the write as flush does: an echo the
+			// socket takes whole never stalls.
+			if c.stalled == 0 {
+				c.stalled = l.now
+			}
+			c.rearm()
+		}
+	}
+	if n < through {
+		c.mu.Lock()
+		c.out.settle(l.window, &l.chunks)
+		c.mu.Unlock()
+	}
+	l.window = nil
 }
 
 // serviceAfterPoll has the loop service c once this Poll's completions are
@@ -305,24 +359,20 @@ func (c *Conn) updateReading() {
 	}
 }
 
-// flush submits one write of the queue unless one is in flight.
-func (c *Conn) flush() { c.flushWith(false) }
-
-// flushWith writes as flush does; with try it writes only what the socket
-// takes at once (TryWrite), so that no reference to the queue's memory
-// outlives the call, and leaves the rest queued.
-func (c *Conn) flushWith(try bool) {
-	if c.inflight || c.closed {
+// flush submits one write of the queue unless one is in flight. Not while
+// the connection is borrowing (a close made in OnData, say a framing
+// error's, flushes from inside the read's callbacks): its queue may hold
+// borrowed segments, which a write that went pending would go on pointing
+// at after the read buffer is reused. settle writes them instead, and the
+// service after it flushes.
+func (c *Conn) flush() {
+	if c.inflight || c.closed || c.borrowing {
 		return
 	}
 	l := c.loop
-	// While a read's callbacks run (a framing error's close flushes from
-	// inside them), the queue may hold lent bytes that a pending write
-	// would keep referencing after the read buffer is reused.
-	try = try || l.lendLo.Load() != 0
 	c.mu.Lock()
 	f, off, size, isFile := c.out.headFile()
-	iov := c.out.iov(l.iov[:0], maxIovecs)
+	iov := c.out.iov(l.iov[:0], maxIovecs, nil) // no borrowed segment is left outside the window
 	c.mu.Unlock()
 	if len(iov) == 0 && !isFile {
 		c.drained()
@@ -335,23 +385,12 @@ func (c *Conn) flushWith(try bool) {
 	var n int
 	var pending bool
 	var err error
-	switch {
-	case isFile:
+	if isFile {
 		n, pending, err = l.poller.SendFile(c.tok, f, off, min(size, maxSendFile))
-	case try:
-		n, err = l.tryW.TryWrite(c.tok, iov)
-	default:
+	} else {
 		n, pending, err = l.poller.Write(c.tok, iov)
 	}
-	clear(iov)
-	l.iov = iov[:0]
-	if try && !isFile && n == 0 && err == nil {
-		// The socket is full: a write that may go pending sends the queue
-		// later (settleLent copies the lent bytes first).
-		c.stats().writes.Add(1)
-		c.poke()
-		return
-	}
+	l.dropIov(iov)
 	c.stats().writes.Add(1)
 	if pending {
 		c.inflight = true

@@ -294,11 +294,76 @@ func testCallbackOrder(t *testing.T, b Backend) {
 	}
 }
 
+// testWriteFromGoroutine echoes each read in three writes: the first and
+// the last made by OnData, the middle one by a goroutine that OnData waits
+// for, so that writes of the read buffer's bytes come from another
+// goroutine while the read's callbacks run (a Write is safe from any
+// goroutine, and data is valid until OnData returns). The client sends a
+// few megabytes while reading slowly at first, so that some echoes find
+// the socket full and what is left of them must be copied before the read
+// buffer is reused. The echoed stream must be the stream sent.
+func testWriteFromGoroutine(t *testing.T, b Backend) {
+	r := newRecorder(t)
+	r.onData = func(c *proactor.Conn, p []byte) {
+		a, z := len(p)/3, 2*len(p)/3
+		c.Write(p[:a])
+		done := make(chan struct{})
+		go func() {
+			c.Write(p[a:z])
+			close(done)
+		}()
+		<-done
+		c.Write(p[z:])
+	}
+	_, addr := serve(t, b, r)
+	c := dial(t, b, addr)
+	c.SetReadBuffer(128 << 10) // the server's socket fills: settle must copy what it cannot write
+	sent := pattern(4<<20, 3)
+	go func() {
+		for p := sent; len(p) > 0; {
+			n := min(len(p), 1+len(p)%20000)
+			if _, err := c.Write(p[:n]); err != nil {
+				t.Errorf("write: %v", err)
+				return
+			}
+			p = p[n:]
+		}
+	}()
+	got := make([]byte, 0, len(sent))
+	buf := make([]byte, 3000)
+	for len(got) < len(sent) {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("read after %d bytes: %v", len(got), err)
+		}
+		if len(got)%(64<<10) < n {
+			time.Sleep(time.Millisecond) // read slowly: load shaping, not synchronisation
+		}
+	}
+	if !bytes.Equal(got, sent) {
+		i := 0
+		for i < len(sent) && got[i] == sent[i] {
+			i++
+		}
+		t.Fatalf("the echo differs from byte %d", i)
+	}
+	// The FIN only now: a server that closes with a megabyte still in its
+	// socket, toward a small window, may have it dropped by the kernel.
+	c.CloseWrite()
+	if rest, err := readAll(c); err != nil || len(rest) != 0 {
+		t.Fatalf("after FIN: got %d more bytes, err %v; want a clean EOF", len(rest), err)
+	}
+	if ev := r.waitClose(t); ev.err != nil {
+		t.Fatalf("%v", ev)
+	}
+}
+
 // testFanOut has each frame a client sends written by the server, from
-// OnData's bytes, to every connection, its sender included: more
-// connections than the loop lends read bytes to at once, while later reads
-// reuse the read buffer. Every client must receive every frame intact, and
-// each sender's frames in the order sent.
+// OnData's bytes, to every connection, its sender included: the sender's
+// copy borrowed from the read buffer, the others' copied, while later
+// reads reuse the read buffer. Every client must receive every frame
+// intact, and each sender's frames in the order sent.
 func testFanOut(t *testing.T, b Backend) {
 	const clients, frames, size = 7, 200, 300
 	var mu sync.Mutex

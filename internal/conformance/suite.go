@@ -237,6 +237,7 @@ var cases = []testCase{
 	{"ManyConns", testManyConns},
 	{"LargeSlowReader", testLargeSlowReader},
 	{"FanOut", testFanOut},
+	{"WriteFromGoroutine", testWriteFromGoroutine},
 	{"FIFOConcurrentWriters", testFIFOConcurrentWriters},
 	{"WriteBatching", testWriteBatching},
 	{"CallbackOrder", testCallbackOrder},

@@ -72,7 +72,6 @@ import (
 	"net/netip"
 	"os"
 	"time"
-	"unsafe"
 )
 
 // ErrUnsupported reports an engine that this platform or kernel cannot run.
@@ -193,25 +192,6 @@ type Poller interface {
 // (the read buffer an echo answers from) without copying them first.
 type TryWriter interface {
 	TryWrite(t Token, iov [][]byte) (n int, err error)
-}
-
-// Within reports whether p lies inside the memory from lo to hi (p's
-// first and one-past-last byte addresses); an empty p lies nowhere.
-func Within(p []byte, lo, hi uintptr) bool {
-	a, b := Bounds(p)
-	return a != 0 && a >= lo && b <= hi
-}
-
-// Bounds returns the first and one-past-last byte addresses of p (0, 0
-// when p is empty), for Within.
-func Bounds(p []byte) (lo, hi uintptr) {
-	if len(p) == 0 {
-		return 0, 0
-	}
-	// SAFETY: the addresses are only compared, never turned back into
-	// pointers.
-	a := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
-	return a, a + uintptr(len(p))
 }
 
 // Driver makes pollers, one per loop.
