@@ -145,8 +145,7 @@ func (c *Conn) readDone(p []byte, err error) {
 // longer waits for the last request to be handled, and a closed-loop
 // client on another core gets to work sooner.
 func (c *Conn) input(p []byte) {
-	c.serviceAfterPoll()
-	c.borrowFrom(p)
+	c.serviceAndBorrow(p)
 	c.deliver(p)
 	c.settle()
 	c.loop.serviceDirty()
@@ -207,19 +206,25 @@ func (c *Conn) deliver(p []byte) {
 	c.callData(p)
 }
 
-// borrowFrom opens c's borrowing window on p, the read about to be
-// delivered to it: until settle, a Write of some of p queues a borrowed
-// segment instead of a copy (see Conn.queue). Not on an engine that cannot
-// write inline: settle could not send the bytes before the read buffer is
-// reused, so borrowing them would only add a copy later.
-func (c *Conn) borrowFrom(p []byte) {
+// serviceAndBorrow has the loop service c after this read (as
+// serviceAfterPoll, under the same lock), and opens c's borrowing window
+// on p, the read about to be delivered to it: until settle, a Write of
+// some of p queues a borrowed segment instead of a copy (see Conn.queue).
+// Not on an engine that cannot write inline: settle could not send the
+// bytes before the read buffer is reused, so borrowing them would only add
+// a copy later.
+func (c *Conn) serviceAndBorrow(p []byte) {
 	l := c.loop
-	if l.tryW == nil {
-		return
+	borrow := l.tryW != nil
+	if borrow {
+		l.window = p
 	}
-	l.window = p
 	c.mu.Lock()
-	c.borrowing = true
+	if !c.scheduled {
+		c.scheduled = true
+		l.dirty = append(l.dirty, c)
+	}
+	c.borrowing = borrow
 	c.mu.Unlock()
 }
 
@@ -367,6 +372,13 @@ func (c *Conn) updateReading() {
 // service after it flushes.
 func (c *Conn) flush() {
 	if c.inflight || c.closed || c.borrowing {
+		return
+	}
+	if c.queued.Load() == 0 {
+		// Nothing to write, known without the lock: a Write racing this
+		// schedules a service of its own, and none comes once a FIN is
+		// owed.
+		c.drained()
 		return
 	}
 	l := c.loop
