@@ -173,6 +173,14 @@ func (c *Conn) peerEOF() {
 // one OnData, unless PauseRead holds them back.
 func (c *Conn) deliver(p []byte) {
 	if c.receiving() && c.cfg.framer == nil {
+		if c.held() {
+			// The receive takes the input held before p first (an OnData
+			// of held input started it, and the read budget held the
+			// rest): p goes behind it, as its bytes came after.
+			c.keep(p)
+			c.deliverHeld()
+			return
+		}
 		// done may start another receive, or close the connection.
 		for c.receiving() && len(p) > 0 && !c.closed {
 			p = p[c.receive(p):]
