@@ -2,6 +2,7 @@ package proactor
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"testing"
 
@@ -256,5 +257,42 @@ func TestInboxBufferPooled(t *testing.T) {
 	l.pool.Trim()
 	if n := l.pool.Trim(); n < 256<<10 {
 		t.Fatalf("Trim after a period unused let go of %d bytes; want the held buffer's, at least %d", n, 256<<10)
+	}
+}
+
+// TestInboxReadError: a read error behind input the read budget held waits
+// for that input (the next iteration delivers it, then the connection
+// ends); behind input held by PauseRead it ends the connection at once, as
+// a hangup with an error does, instead of leaving a failed socket open
+// until ResumeRead.
+func TestInboxReadError(t *testing.T) {
+	l := newInboxLoop(t)
+	reset := errors.New("connection reset")
+
+	c := l.conn(t)
+	const read = 16 << 10
+	flood := stream(readBudget + read)
+	l.iterate(func() {
+		for i := 0; i < len(flood); i += read {
+			l.Read(c.tok, flood[i:i+read], nil)
+		}
+		l.Read(c.tok, nil, reset)
+	})
+	if c.closed {
+		t.Fatal("the read error overtook the input the budget held")
+	}
+	l.iterate(nil)
+	if !bytes.Equal(l.h.got[c], flood) || !c.closed {
+		t.Fatalf("%d of %d bytes delivered, closed %v; want all, then closed", len(l.h.got[c]), len(flood), c.closed)
+	}
+
+	p := l.conn(t)
+	p.PauseRead()
+	l.iterate(func() {
+		l.Read(p.tok, stream(read), nil) // a read in flight when the pause came
+		l.Read(p.tok, nil, reset)
+	})
+	if !p.closed {
+		t.Fatal("a paused connection whose read failed stays open until ResumeRead")
 	}
 }

@@ -102,8 +102,13 @@ func (c *Conn) readDone(p []byte, err error) {
 	}
 	c.reading = false // the engine stops reading after EOF or an error
 	if err != io.EOF {
-		if c.held() && c.wantsInput() {
-			c.tail.end = err // after the input held before it (settleEnd)
+		if c.held() && c.wantsInput() && !c.holdsBack() {
+			// After the input the read budget held before it (settleEnd),
+			// which the next iteration delivers. Not while reading is
+			// paused: a failed socket ends at once, as a hangup with an
+			// error does (and as epoll, which reads nothing while paused,
+			// reports it), rather than staying open until ResumeRead.
+			c.tail.end = err
 			return
 		}
 		c.finish(err, false)
