@@ -188,7 +188,7 @@ func testWriteBatching(t *testing.T, b Backend) {
 	c := dial(t, b, addr)
 	want := "0123456789-end"
 	if b.TLS != nil {
-		testWriteBatchingTLS(t, srv, c, want)
+		testWriteBatchingTLS(t, srv, r, c, want)
 		return
 	}
 	c.Write([]byte("go"))
@@ -207,8 +207,17 @@ func testWriteBatching(t *testing.T, b Backend) {
 // connection's Close writes a close_notify, so the batch is measured
 // between two moments when nothing is queued. Each Write is a record of
 // its own (Writev joins its buffers into one): 11 records in one write.
-func testWriteBatchingTLS(t *testing.T, srv *proactor.Server, c *clientConn, want string) {
+// The client's handshake can end before the server's: TLS 1.3's session
+// tickets, the server's last flight, are written after the client's
+// Finished is read, so the batch is measured only once OnOpen (which comes
+// after them) has run.
+func testWriteBatchingTLS(t *testing.T, srv *proactor.Server, r *recorder, c *clientConn, want string) {
 	const records = 11
+	select {
+	case <-r.opened:
+	case <-time.After(testTimeout):
+		t.Fatal("the server's handshake did not end")
+	}
 	before := settled(t, srv)
 	c.Write([]byte("go"))
 	got := make([]byte, len(want))
