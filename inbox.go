@@ -60,6 +60,19 @@ func (l *loop) spend(c *Conn, n int) {
 	r.link = (l.seq&0xff)<<24 | uint32(min(l.spentIn(r)+n, 0xffffff))
 }
 
+// charge counts n more bytes handed to c's handler in this iteration and
+// reports true, unless c has had its read budget already: then it counts
+// nothing and reports false. One look at the slot, for a plain read.
+func (l *loop) charge(c *Conn, n int) bool {
+	r := l.slot(c)
+	spent := l.spentIn(r)
+	if spent >= readBudget {
+		return false
+	}
+	r.link = (l.seq&0xff)<<24 | uint32(min(spent+n, 0xffffff))
+	return true
+}
+
 // overBudget reports whether c has had its read budget in this iteration.
 func (l *loop) overBudget(c *Conn) bool { return l.spent(c) >= readBudget }
 

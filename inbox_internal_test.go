@@ -91,6 +91,14 @@ func (l *inboxLoop) iterate(reads func()) {
 	l.serviceDirty()
 }
 
+// reads hands data to c in reads of size read (the last may be shorter),
+// as one Poll's batch of completions would.
+func (l *inboxLoop) reads(c *Conn, data []byte, read int) {
+	for i := 0; i < len(data); i += read {
+		l.Read(c.tok, data[i:min(i+read, len(data))], nil)
+	}
+}
+
 // stream is n bytes that say where they lie in it, so that a change of
 // order shows.
 func stream(n int) []byte {
@@ -159,9 +167,7 @@ func TestInboxBound(t *testing.T) {
 	const read = 16 << 10
 	flood := stream(readBudget + inboxMax + read)
 	l.iterate(func() {
-		for i := 0; i < len(flood); i += read {
-			l.Read(c.tok, flood[i:i+read], nil)
-		}
+		l.reads(c, flood, read)
 		l.Read(c.tok, nil, io.EOF)
 	})
 	if on, ok := l.p.reading[c.tok]; !ok || on {
@@ -196,9 +202,7 @@ func TestInboxBoundResumes(t *testing.T) {
 	const read = 16 << 10
 	flood := stream(readBudget + inboxMax + read)
 	l.iterate(func() {
-		for i := 0; i < len(flood); i += read {
-			l.Read(c.tok, flood[i:i+read], nil)
-		}
+		l.reads(c, flood, read)
 	})
 	if l.p.reading[c.tok] {
 		t.Fatal("reading on past the bound")
@@ -273,9 +277,7 @@ func TestInboxReadError(t *testing.T) {
 	const read = 16 << 10
 	flood := stream(readBudget + read)
 	l.iterate(func() {
-		for i := 0; i < len(flood); i += read {
-			l.Read(c.tok, flood[i:i+read], nil)
-		}
+		l.reads(c, flood, read)
 		l.Read(c.tok, nil, reset)
 	})
 	if c.closed {

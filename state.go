@@ -205,7 +205,7 @@ func (c *Conn) deliver(p []byte) {
 		c.unanswered = c.loop.now
 		c.rearm()
 	}
-	if c.holdsBack() || c.held() || c.loop.overBudget(c) {
+	if c.holdsBack() || c.held() || !c.loop.charge(c, len(p)) {
 		// Held in the inbox (inbox.go): an engine may have had a read in
 		// flight when reading went off (std, uring), input is held
 		// already (bytes stay in order), or this iteration's read budget
@@ -215,7 +215,6 @@ func (c *Conn) deliver(p []byte) {
 		c.deliverHeld()
 		return
 	}
-	c.loop.spend(c, len(p))
 	c.callData(p)
 }
 
@@ -233,10 +232,7 @@ func (c *Conn) serviceAndBorrow(p []byte) {
 		l.window = p
 	}
 	c.mu.Lock()
-	if !c.scheduled {
-		c.scheduled = true
-		l.dirty = append(l.dirty, c)
-	}
+	c.serviceAfterPollLocked()
 	c.borrowing = borrow
 	c.mu.Unlock()
 }
@@ -299,11 +295,16 @@ func (c *Conn) settle() {
 // trip through the task queue per reply.
 func (c *Conn) serviceAfterPoll() {
 	c.mu.Lock()
+	c.serviceAfterPollLocked()
+	c.mu.Unlock()
+}
+
+// serviceAfterPollLocked is serviceAfterPoll with c.mu held.
+func (c *Conn) serviceAfterPollLocked() {
 	if !c.scheduled {
 		c.scheduled = true
 		c.loop.dirty = append(c.loop.dirty, c)
 	}
-	c.mu.Unlock()
 }
 
 // idle reports whether nothing is queued or in flight.
