@@ -445,11 +445,17 @@ func (c *Conn) writeDone(n int, err error) {
 // wrote drops n sent bytes from the queue. It reports whether more is
 // queued; on an error or an empty queue it moves the state machine on.
 func (c *Conn) wrote(n int, err error) bool {
-	more, marks := false, false
+	// owed: an OnWritable may be owed, which drainedToLow decides. Looked
+	// at in the lock taken for the queue anyway, so that a queue that
+	// never passed its high watermark (nearly every one) costs no second
+	// lock: overHigh false here stays false until a Write passes high,
+	// and then the queue is above low, for only the loop drains it.
+	more, marks, owed := false, false, true
 	if n > 0 {
 		c.mu.Lock()
 		c.out.consume(n, &c.loop.chunks)
 		more = c.out.n > 0
+		owed = c.overHigh
 		if x := c.more; x != nil {
 			x.marks.sent += uint64(n)
 			marks = x.marks.waiting() > 0
@@ -475,7 +481,7 @@ func (c *Conn) wrote(n int, err error) bool {
 		c.finish(err, false)
 		return false
 	}
-	if c.drainedToLow() {
+	if owed && c.drainedToLow() {
 		c.bpPaused = false
 		c.updateReading()
 		c.callWritable()
@@ -496,6 +502,9 @@ func (c *Conn) callWritable() {
 // drained runs when every queued byte has been sent: the lifecycle decides
 // whether a FIN goes out, and whether the connection ends or lingers.
 func (c *Conn) drained() {
+	if c.tx == outOpen {
+		return // no close asked for: onDrained has nothing to do (stepNone)
+	}
 	st := c.onDrained(c.reason != nil, !c.eofOwed())
 	switch st {
 	case stepNone:
