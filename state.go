@@ -324,7 +324,15 @@ func (c *Conn) service() {
 	c.scheduled = false
 	req := c.req.Load()
 	marks := c.marksWaiting()
+	empty := c.out.n == 0
 	c.mu.Unlock()
+	if req == reqNone && empty && !marks && c.steady() {
+		// Nothing asked for, queued or held: every step below would find
+		// nothing to do (the service after a reply the socket took whole).
+		// A Write from another goroutine after the unlock finds scheduled
+		// false and queues a service of its own.
+		return
+	}
 	switch {
 	case req == reqAbort:
 		c.finish(ErrAborted, true)
@@ -356,6 +364,16 @@ func (c *Conn) service() {
 	c.updateReading()
 	c.deliverHeld()
 	c.settleEnd()
+}
+
+// steady reports whether c is open both ways and reading, with nothing
+// holding its input back (PauseRead, CloseRead, backpressure) and no
+// input or end of input held in its inbox: with nothing requested or
+// queued besides, a service leaves it as it is.
+func (c *Conn) steady() bool {
+	return c.reading && !c.bpPaused && c.tx == outOpen && c.rx == inOpen &&
+		c.flags.Load()&(flagPaused|flagReadShut) == 0 &&
+		(c.tail == nil || !c.tail.held && c.tail.end == nil)
 }
 
 // updateReading reads or stops reading as PauseRead, backpressure and the
