@@ -150,10 +150,15 @@ func (c *Conn) readDone(p []byte, err error) {
 // longer waits for the last request to be handled, and a closed-loop
 // client on another core gets to work sooner.
 func (c *Conn) input(p []byte) {
-	c.serviceAndBorrow(p)
+	mine := c.serviceAndBorrow(p)
 	c.deliver(p)
 	c.settle()
-	c.loop.serviceDirty()
+	if mine {
+		c.service()
+	}
+	if l := c.loop; len(l.dirty) > 0 {
+		l.serviceDirty()
+	}
 }
 
 // peerEOF acts on the peer's FIN: OnPeerClosed, or the end of a close.
@@ -218,23 +223,27 @@ func (c *Conn) deliver(p []byte) {
 	c.callData(p)
 }
 
-// serviceAndBorrow has the loop service c after this read (as
-// serviceAfterPoll, under the same lock), and opens c's borrowing window
-// on p, the read about to be delivered to it: until settle, a Write of
-// some of p queues a borrowed segment instead of a copy (see Conn.queue).
-// Not on an engine that cannot write inline: settle could not send the
-// bytes before the read buffer is reused, so borrowing them would only add
-// a copy later.
-func (c *Conn) serviceAndBorrow(p []byte) {
+// serviceAndBorrow marks c scheduled for a service after this read's
+// callbacks, as serviceAfterPoll does and under the same lock, and opens
+// c's borrowing window on p, the read about to be delivered to it: until
+// settle, a Write of some of p queues a borrowed segment instead of a copy
+// (see Conn.queue). Not on an engine that cannot write inline: settle
+// could not send the bytes before the read buffer is reused, so borrowing
+// them would only add a copy later. It reports whether the service is the
+// caller's to run: input runs it itself, without the dirty list. When a
+// service was due already (a task, or the dirty list), that one runs.
+func (c *Conn) serviceAndBorrow(p []byte) (mine bool) {
 	l := c.loop
 	borrow := l.tryW != nil
 	if borrow {
 		l.window = p
 	}
 	c.mu.Lock()
-	c.serviceAfterPollLocked()
+	mine = !c.scheduled
+	c.scheduled = true
 	c.borrowing = borrow
 	c.mu.Unlock()
+	return mine
 }
 
 // settle closes c's borrowing window, once the read's callbacks are over
