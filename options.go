@@ -57,6 +57,7 @@ func (c *config) apply(opts []Option, what string, places scope) error {
 	for _, o := range opts {
 		o(c)
 	}
+	c.noteTimeouts()
 	if c.engine != nil {
 		places &^= onEngine // a made engine is configured already
 	}
@@ -90,6 +91,7 @@ type config struct {
 	linger     time.Duration
 
 	timeouts    timeouts
+	timed       bool // a timeout of an open connection is set (first-data, idle, read, write): see noteTimeouts
 	maxConns    int
 	maxPerIP    int
 	allow, deny []netip.Prefix
@@ -121,6 +123,14 @@ type config struct {
 	proxy       bool    // WithProxyProtocol
 	packetSize  int     // WithPacketSize (packet.go)
 	given       []given // the options applied, for apply's check
+}
+
+// noteTimeouts records whether any timeout of an open connection is set,
+// so that rearm, on the message path, looks at one flag rather than four
+// settings. Called wherever the settings change.
+func (c *config) noteTimeouts() {
+	to := &c.timeouts
+	c.timed = to[FirstDataTimeout]|to[IdleTimeout]|to[ReadTimeout]|to[WriteTimeout] != 0
 }
 
 // Write-queue defaults: above 1 MiB queued a connection stops being read,
