@@ -29,7 +29,13 @@ func (c *Conn) callOpen() {
 }
 
 func (c *Conn) callData(p []byte) {
-	defer c.recover("OnData")
+	// Once per message: recover called in the deferred closure itself
+	// costs less than recover's deferred method call with its argument.
+	defer func() {
+		if v := recover(); v != nil {
+			c.panicked("OnData", v)
+		}
+	}()
 	l := c.loop
 	if l.calls++; l.calls%sampleEvery != 0 {
 		c.handler().OnData(c, p)
@@ -55,10 +61,13 @@ func (c *Conn) callClose(err error) {
 // recover turns a panic in a callback into an aborted connection; the loop
 // and every other connection go on.
 func (c *Conn) recover(callback string) {
-	v := recover()
-	if v == nil {
-		return
+	if v := recover(); v != nil {
+		c.panicked(callback, v)
 	}
+}
+
+// panicked handles a panic v recovered in callback.
+func (c *Conn) panicked(callback string, v any) {
 	stack := debug.Stack()
 	c.stats().panics.Add(1)
 	c.srv.log.Error("proactor: panic in callback", "callback", callback, "conn", c.id,
