@@ -275,6 +275,9 @@ func (w *Writer) WriteNow(fd int, iov [][]byte) (int, [][]byte, error) {
 // element of rest may be a reslice of an element of iov, which is modified
 // in place.
 func (w *Writer) Writev(fd int, iov [][]byte) (int, [][]byte, error) {
+	if len(iov) == 1 && len(iov[0]) > 0 {
+		return writeOne(fd, iov)
+	}
 	total := 0
 	for len(iov) > 0 {
 		k, want := 0, 0
@@ -315,6 +318,31 @@ func (w *Writer) Writev(fd int, iov [][]byte) (int, [][]byte, error) {
 		}
 	}
 	return total, nil, nil
+}
+
+// writeOne is Writev of one non-empty slice (an echo's reply, most
+// often): one write(2), without filling the iovec scratch.
+func writeOne(fd int, iov [][]byte) (int, [][]byte, error) {
+	b := iov[0]
+	for {
+		// SAFETY: b is a live Go slice, kept alive until the call returns
+		// (runtime.KeepAlive), in heap memory that Go's collector never
+		// moves; the kernel reads it only during the call.
+		r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		runtime.KeepAlive(b)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, iov, e
+		}
+		n := int(r)
+		if n < len(b) {
+			iov[0] = b[n:]
+			return n, iov, unix.EAGAIN
+		}
+		return n, nil, nil
+	}
 }
 
 // Sendfile sends up to n bytes of f from *off, advancing it, until done or
