@@ -125,6 +125,15 @@ type config struct {
 	given       []given // the options applied, for apply's check
 }
 
+// highWater is the high watermark alone (watermarks' first result), for
+// the write path, which needs no more.
+func (c *config) highWater() int {
+	if c.writeHigh <= 0 {
+		return defaultWriteHigh
+	}
+	return c.writeHigh
+}
+
 // noteTimeouts records whether any timeout of an open connection is set,
 // so that rearm, on the message path, looks at one flag rather than four
 // settings. Called wherever the settings change.
@@ -138,10 +147,7 @@ func (c *config) noteTimeouts() {
 const defaultWriteHigh = 1 << 20
 
 func (c *config) watermarks() (high, low int) {
-	high = c.writeHigh
-	if high <= 0 {
-		high = defaultWriteHigh
-	}
+	high = c.highWater()
 	low = c.writeLow
 	if low <= 0 || low > high {
 		low = high / 4

@@ -80,8 +80,9 @@ func (c *Conn) panicked(callback string, v any) {
 // readDone handles a read completion: bytes, EOF or an error.
 func (c *Conn) readDone(p []byte, err error) {
 	if err == nil {
-		c.stats().reads.Add(1)
-		c.stats().bytesRead.Add(uint64(len(p)))
+		sh := c.stats() // once: an atomic in between keeps the compiler from reusing the address
+		sh.reads.Add(1)
+		sh.bytesRead.Add(uint64(len(p)))
 		c.loop.slot(c).read += uint64(len(p))
 		// From the moment Close or Abort is called, even on another
 		// goroutine and before the loop has acted on it, input is drained
@@ -497,8 +498,10 @@ func (c *Conn) wrote(n int, err error) bool {
 			marks = x.marks.waiting() > 0
 		}
 		c.mu.Unlock()
-		c.addQueued(int64(-n))
-		c.stats().bytesWr.Add(uint64(n))
+		sh := c.stats() // addQueued's work, with the shard looked up once
+		c.queued.Add(int64(-n))
+		sh.queued.Add(int64(-n))
+		sh.bytesWr.Add(uint64(n))
 		c.loop.slot(c).written += uint64(n)
 		c.lastActive, c.stalled = c.loop.now, 0
 		if c.cfg.framer == nil && c.answers() {
