@@ -162,8 +162,7 @@ func (c *Conn) readDone(p []byte, err error) {
 func (c *Conn) input(p []byte) {
 	mine := c.serviceAndBorrow(p)
 	c.deliver(p)
-	c.settle()
-	if mine {
+	if served := c.settle(mine); mine && !served {
 		c.service()
 	}
 	if l := c.loop; len(l.dirty) > 0 {
@@ -264,17 +263,30 @@ func (c *Conn) serviceAndBorrow(p []byte) (mine bool) {
 // borrowed bytes is copied into chunks, in place; the service that
 // follows sends it. An echo the socket takes whole is thus sent from the
 // read buffer with no copy, in the one write its read gets.
-func (c *Conn) settle() {
+//
+// serve says that the service due after the read is the caller's to run
+// (serviceAndBorrow's mine). When all that is queued is what this write
+// sends, and nothing is asked for or marked, settle ends that service in
+// the lock it takes anyway (a Write from then on queues a service of its
+// own), and reports served if the write took it all and the connection
+// is steady: the service would have had nothing to do. Otherwise the
+// caller runs the service, whole.
+func (c *Conn) settle(serve bool) (served bool) {
 	l := c.loop
 	if l.tryW == nil {
-		return
+		return false
 	}
 	c.mu.Lock()
 	c.borrowing = false // from here on every Write copies
 	through := c.out.borrowedThrough()
 	var iov [][]byte
-	if through > 0 && !c.closed && !c.inflight && c.req.Load() < reqAbort { // Abort drops the queue
+	req := c.req.Load()
+	if through > 0 && !c.closed && !c.inflight && req < reqAbort { // Abort drops the queue
 		iov = c.out.iov(l.iov[:0], maxIovecs, l.window)
+		if serve && through == c.out.n && req == reqNone && !c.marksWaiting() {
+			c.scheduled = false
+			served = true
+		}
 	}
 	c.mu.Unlock()
 	n := 0
@@ -304,6 +316,7 @@ func (c *Conn) settle() {
 		c.mu.Unlock()
 	}
 	l.window = nil
+	return served && n == through && !c.closed && c.steady()
 }
 
 // serviceAfterPoll has the loop service c once this Poll's completions are
