@@ -553,10 +553,17 @@ func (c *Conn) callWritable() {
 
 // drained runs when every queued byte has been sent: the lifecycle decides
 // whether a FIN goes out, and whether the connection ends or lingers.
+//
+// Small enough to be inlined: while no close is asked for, onDrained has
+// nothing to do (stepNone), and the message path pays no call.
 func (c *Conn) drained() {
-	if c.tx == outOpen {
-		return // no close asked for: onDrained has nothing to do (stepNone)
+	if c.tx != outOpen {
+		c.drainedStep()
 	}
+}
+
+// drainedStep is drained's work once a close is asked for.
+func (c *Conn) drainedStep() {
 	st := c.onDrained(c.reason != nil, !c.eofOwed())
 	switch st {
 	case stepNone:
