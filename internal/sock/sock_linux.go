@@ -276,7 +276,14 @@ type Writer struct{ vecs [MaxIovecs]iovec }
 // full socket is not an error (rest says what is left) and other errors
 // come wrapped.
 func (w *Writer) WriteNow(fd int, iov [][]byte) (int, [][]byte, error) {
-	n, rest, err := w.Writev(fd, iov)
+	var n int
+	var rest [][]byte
+	var err error
+	if len(iov) == 1 && len(iov[0]) > 0 {
+		n, rest, err = writeOne(fd, iov) // as Writev would, a call sooner
+	} else {
+		n, rest, err = w.Writev(fd, iov)
+	}
 	if err != nil && err != unix.EAGAIN {
 		return n, nil, Wrap("writev", err)
 	}
