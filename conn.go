@@ -565,7 +565,7 @@ func (c *Conn) Writable() bool {
 // OnWritable. c.mu must be held.
 func (c *Conn) queuedMore(n int) {
 	c.addQueued(int64(n))
-	if high, _ := c.cfg.watermarks(); c.out.mem > high {
+	if c.out.mem > c.cfg.highWater() {
 		c.overHigh = true
 	}
 }

@@ -61,6 +61,7 @@ func setDeferAccept(ln net.Listener, cfg *config, log *slog.Logger) error {
 	}
 	if cfg.timeouts[FirstDataTimeout] <= 0 {
 		cfg.timeouts[FirstDataTimeout] = int64(defaultDeferBound)
+		cfg.noteTimeouts()
 	}
 	bound := time.Duration(cfg.timeouts[FirstDataTimeout])
 	held, supported, err := sockopt.SetDeferAccept(ln, bound-minAfterDefer)

@@ -57,6 +57,7 @@ func (c *config) apply(opts []Option, what string, places scope) error {
 	for _, o := range opts {
 		o(c)
 	}
+	c.noteTimeouts()
 	if c.engine != nil {
 		places &^= onEngine // a made engine is configured already
 	}
@@ -90,6 +91,7 @@ type config struct {
 	linger     time.Duration
 
 	timeouts    timeouts
+	timed       bool // a timeout of an open connection is set (first-data, idle, read, write): see noteTimeouts
 	maxConns    int
 	maxPerIP    int
 	allow, deny []netip.Prefix
@@ -123,15 +125,29 @@ type config struct {
 	given       []given // the options applied, for apply's check
 }
 
+// highWater is the high watermark alone (watermarks' first result), for
+// the write path, which needs no more.
+func (c *config) highWater() int {
+	if c.writeHigh <= 0 {
+		return defaultWriteHigh
+	}
+	return c.writeHigh
+}
+
+// noteTimeouts records whether any timeout of an open connection is set,
+// so that rearm, on the message path, looks at one flag rather than four
+// settings. Called wherever the settings change.
+func (c *config) noteTimeouts() {
+	to := &c.timeouts
+	c.timed = to[FirstDataTimeout]|to[IdleTimeout]|to[ReadTimeout]|to[WriteTimeout] != 0
+}
+
 // Write-queue defaults: above 1 MiB queued a connection stops being read,
 // below a quarter of that it reads again.
 const defaultWriteHigh = 1 << 20
 
 func (c *config) watermarks() (high, low int) {
-	high = c.writeHigh
-	if high <= 0 {
-		high = defaultWriteHigh
-	}
+	high = c.highWater()
 	low = c.writeLow
 	if low <= 0 || low > high {
 		low = high / 4

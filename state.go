@@ -29,7 +29,13 @@ func (c *Conn) callOpen() {
 }
 
 func (c *Conn) callData(p []byte) {
-	defer c.recover("OnData")
+	// Once per message: recover called in the deferred closure itself
+	// costs less than recover's deferred method call with its argument.
+	defer func() {
+		if v := recover(); v != nil {
+			c.panicked("OnData", v)
+		}
+	}()
 	l := c.loop
 	if l.calls++; l.calls%sampleEvery != 0 {
 		c.handler().OnData(c, p)
@@ -55,10 +61,13 @@ func (c *Conn) callClose(err error) {
 // recover turns a panic in a callback into an aborted connection; the loop
 // and every other connection go on.
 func (c *Conn) recover(callback string) {
-	v := recover()
-	if v == nil {
-		return
+	if v := recover(); v != nil {
+		c.panicked(callback, v)
 	}
+}
+
+// panicked handles a panic v recovered in callback.
+func (c *Conn) panicked(callback string, v any) {
 	stack := debug.Stack()
 	c.stats().panics.Add(1)
 	c.srv.log.Error("proactor: panic in callback", "callback", callback, "conn", c.id,
@@ -71,8 +80,9 @@ func (c *Conn) recover(callback string) {
 // readDone handles a read completion: bytes, EOF or an error.
 func (c *Conn) readDone(p []byte, err error) {
 	if err == nil {
-		c.stats().reads.Add(1)
-		c.stats().bytesRead.Add(uint64(len(p)))
+		sh := c.stats() // once: an atomic in between keeps the compiler from reusing the address
+		sh.reads.Add(1)
+		sh.bytesRead.Add(uint64(len(p)))
 		c.loop.slot(c).read += uint64(len(p))
 		// From the moment Close or Abort is called, even on another
 		// goroutine and before the loop has acted on it, input is drained
@@ -150,10 +160,14 @@ func (c *Conn) readDone(p []byte, err error) {
 // longer waits for the last request to be handled, and a closed-loop
 // client on another core gets to work sooner.
 func (c *Conn) input(p []byte) {
-	c.serviceAndBorrow(p)
+	mine := c.serviceAndBorrow(p)
 	c.deliver(p)
-	c.settle()
-	c.loop.serviceDirty()
+	if served := c.settle(mine); mine && !served {
+		c.service()
+	}
+	if l := c.loop; len(l.dirty) > 0 {
+		l.serviceDirty()
+	}
 }
 
 // peerEOF acts on the peer's FIN: OnPeerClosed, or the end of a close.
@@ -218,23 +232,27 @@ func (c *Conn) deliver(p []byte) {
 	c.callData(p)
 }
 
-// serviceAndBorrow has the loop service c after this read (as
-// serviceAfterPoll, under the same lock), and opens c's borrowing window
-// on p, the read about to be delivered to it: until settle, a Write of
-// some of p queues a borrowed segment instead of a copy (see Conn.queue).
-// Not on an engine that cannot write inline: settle could not send the
-// bytes before the read buffer is reused, so borrowing them would only add
-// a copy later.
-func (c *Conn) serviceAndBorrow(p []byte) {
+// serviceAndBorrow marks c scheduled for a service after this read's
+// callbacks, as serviceAfterPoll does and under the same lock, and opens
+// c's borrowing window on p, the read about to be delivered to it: until
+// settle, a Write of some of p queues a borrowed segment instead of a copy
+// (see Conn.queue). Not on an engine that cannot write inline: settle
+// could not send the bytes before the read buffer is reused, so borrowing
+// them would only add a copy later. It reports whether the service is the
+// caller's to run: input runs it itself, without the dirty list. When a
+// service was due already (a task, or the dirty list), that one runs.
+func (c *Conn) serviceAndBorrow(p []byte) (mine bool) {
 	l := c.loop
 	borrow := l.tryW != nil
 	if borrow {
 		l.window = p
 	}
 	c.mu.Lock()
-	c.serviceAfterPollLocked()
+	mine = !c.scheduled
+	c.scheduled = true
 	c.borrowing = borrow
 	c.mu.Unlock()
+	return mine
 }
 
 // settle closes c's borrowing window, once the read's callbacks are over
@@ -245,17 +263,30 @@ func (c *Conn) serviceAndBorrow(p []byte) {
 // borrowed bytes is copied into chunks, in place; the service that
 // follows sends it. An echo the socket takes whole is thus sent from the
 // read buffer with no copy, in the one write its read gets.
-func (c *Conn) settle() {
+//
+// serve says that the service due after the read is the caller's to run
+// (serviceAndBorrow's mine). When all that is queued is what this write
+// sends, and nothing is asked for or marked, settle ends that service in
+// the lock it takes anyway (a Write from then on queues a service of its
+// own), and reports served if the write took it all and the connection
+// is steady: the service would have had nothing to do. Otherwise the
+// caller runs the service, whole.
+func (c *Conn) settle(serve bool) (served bool) {
 	l := c.loop
 	if l.tryW == nil {
-		return
+		return false
 	}
 	c.mu.Lock()
 	c.borrowing = false // from here on every Write copies
 	through := c.out.borrowedThrough()
 	var iov [][]byte
-	if through > 0 && !c.closed && !c.inflight && c.req.Load() < reqAbort { // Abort drops the queue
+	req := c.req.Load()
+	if through > 0 && !c.closed && !c.inflight && req < reqAbort { // Abort drops the queue
 		iov = c.out.iov(l.iov[:0], maxIovecs, l.window)
+		if serve && through == c.out.n && req == reqNone && !c.marksWaiting() {
+			c.scheduled = false
+			served = true
+		}
 	}
 	c.mu.Unlock()
 	n := 0
@@ -285,6 +316,7 @@ func (c *Conn) settle() {
 		c.mu.Unlock()
 	}
 	l.window = nil
+	return served && n == through && !c.closed && c.steady()
 }
 
 // serviceAfterPoll has the loop service c once this Poll's completions are
@@ -324,7 +356,15 @@ func (c *Conn) service() {
 	c.scheduled = false
 	req := c.req.Load()
 	marks := c.marksWaiting()
+	empty := c.out.n == 0
 	c.mu.Unlock()
+	if req == reqNone && empty && !marks && c.steady() {
+		// Nothing asked for, queued or held: every step below would find
+		// nothing to do (the service after a reply the socket took whole).
+		// A Write from another goroutine after the unlock finds scheduled
+		// false and queues a service of its own.
+		return
+	}
 	switch {
 	case req == reqAbort:
 		c.finish(ErrAborted, true)
@@ -356,6 +396,16 @@ func (c *Conn) service() {
 	c.updateReading()
 	c.deliverHeld()
 	c.settleEnd()
+}
+
+// steady reports whether c is open both ways and reading, with nothing
+// holding its input back (PauseRead, CloseRead, backpressure) and no
+// input or end of input held in its inbox: with nothing requested or
+// queued besides, a service leaves it as it is.
+func (c *Conn) steady() bool {
+	return c.reading && !c.bpPaused && c.tx == outOpen && c.rx == inOpen &&
+		c.flags.Load()&(flagPaused|flagReadShut) == 0 &&
+		(c.tail == nil || !c.tail.held && c.tail.end == nil)
 }
 
 // updateReading reads or stops reading as PauseRead, backpressure and the
@@ -445,18 +495,26 @@ func (c *Conn) writeDone(n int, err error) {
 // wrote drops n sent bytes from the queue. It reports whether more is
 // queued; on an error or an empty queue it moves the state machine on.
 func (c *Conn) wrote(n int, err error) bool {
-	more, marks := false, false
+	// owed: an OnWritable may be owed, which drainedToLow decides. Looked
+	// at in the lock taken for the queue anyway, so that a queue that
+	// never passed its high watermark (nearly every one) costs no second
+	// lock: overHigh false here stays false until a Write passes high,
+	// and then the queue is above low, for only the loop drains it.
+	more, marks, owed := false, false, true
 	if n > 0 {
 		c.mu.Lock()
 		c.out.consume(n, &c.loop.chunks)
 		more = c.out.n > 0
+		owed = c.overHigh
 		if x := c.more; x != nil {
 			x.marks.sent += uint64(n)
 			marks = x.marks.waiting() > 0
 		}
 		c.mu.Unlock()
-		c.addQueued(int64(-n))
-		c.stats().bytesWr.Add(uint64(n))
+		sh := c.stats() // addQueued's work, with the shard looked up once
+		c.queued.Add(int64(-n))
+		sh.queued.Add(int64(-n))
+		sh.bytesWr.Add(uint64(n))
 		c.loop.slot(c).written += uint64(n)
 		c.lastActive, c.stalled = c.loop.now, 0
 		if c.cfg.framer == nil && c.answers() {
@@ -475,7 +533,7 @@ func (c *Conn) wrote(n int, err error) bool {
 		c.finish(err, false)
 		return false
 	}
-	if c.drainedToLow() {
+	if owed && c.drainedToLow() {
 		c.bpPaused = false
 		c.updateReading()
 		c.callWritable()
@@ -495,7 +553,17 @@ func (c *Conn) callWritable() {
 
 // drained runs when every queued byte has been sent: the lifecycle decides
 // whether a FIN goes out, and whether the connection ends or lingers.
+//
+// Small enough to be inlined: while no close is asked for, onDrained has
+// nothing to do (stepNone), and the message path pays no call.
 func (c *Conn) drained() {
+	if c.tx != outOpen {
+		c.drainedStep()
+	}
+}
+
+// drainedStep is drained's work once a close is asked for.
+func (c *Conn) drainedStep() {
 	st := c.onDrained(c.reason != nil, !c.eofOwed())
 	switch st {
 	case stepNone:

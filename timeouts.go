@@ -104,11 +104,18 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 // rearm makes the connection's timer fire no later than its earliest
 // deadline. It is called where a new deadline may start; a timer armed
 // later than needed fires, finds nothing due, and re-arms itself.
+//
+// Small enough to be inlined: where no deadline can apply, the message
+// path pays a few loads and no call.
 func (c *Conn) rearm() {
-	if to := &c.cfg.timeouts; to[FirstDataTimeout]|to[IdleTimeout]|to[ReadTimeout]|to[WriteTimeout] == 0 &&
-		c.lingerUntil == 0 && !c.connecting && c.ext == nil {
+	if !c.cfg.timed && c.lingerUntil == 0 && !c.connecting && c.ext == nil {
 		return // no deadline can apply: spare the message path the work
 	}
+	c.rearmTimer()
+}
+
+// rearmTimer is rearm's work where a deadline may apply.
+func (c *Conn) rearmTimer() {
 	when, _, ok := c.deadline()
 	if !ok || c.closed {
 		return

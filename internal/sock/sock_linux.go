@@ -228,6 +228,19 @@ func FillIovecs(vecs []unix.Iovec, iov [][]byte) ([]unix.Iovec, int) {
 // instructions a message and buys nothing. A long copy (a 1 MiB writev)
 // holds the P for its duration, as any Go code would.
 
+// raw makes a system call of up to three arguments that never waits, and
+// decodes the kernel's error return. RawSyscallNoError is the SYSCALL
+// instruction itself; unix.RawSyscall reaches it through three Go
+// functions (syscall.RawSyscall, RawSyscall6, the runtime's Syscall6),
+// some 35 instructions a call, two calls a message.
+func raw(trap, a1, a2, a3 uintptr) (uintptr, unix.Errno) {
+	r, _ := unix.RawSyscallNoError(trap, a1, a2, a3)
+	if r > ^uintptr(4095) { // -4095..-1: an error number
+		return 0, unix.Errno(-r)
+	}
+	return r, 0
+}
+
 // Read reads into p from a non-blocking descriptor: (n, nil) with n > 0,
 // (0, nil) at EOF, or the errno (EAGAIN when nothing is there).
 func Read(fd int, p []byte) (int, error) {
@@ -236,7 +249,7 @@ func Read(fd int, p []byte) (int, error) {
 	}
 	for {
 		// SAFETY: p is a live Go slice for the duration of the call.
-		r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		r, e := raw(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 		if e == unix.EINTR {
 			continue
 		}
@@ -263,7 +276,14 @@ type Writer struct{ vecs [MaxIovecs]iovec }
 // full socket is not an error (rest says what is left) and other errors
 // come wrapped.
 func (w *Writer) WriteNow(fd int, iov [][]byte) (int, [][]byte, error) {
-	n, rest, err := w.Writev(fd, iov)
+	var n int
+	var rest [][]byte
+	var err error
+	if len(iov) == 1 && len(iov[0]) > 0 {
+		n, rest, err = writeOne(fd, iov) // as Writev would, a call sooner
+	} else {
+		n, rest, err = w.Writev(fd, iov)
+	}
 	if err != nil && err != unix.EAGAIN {
 		return n, nil, Wrap("writev", err)
 	}
@@ -275,6 +295,9 @@ func (w *Writer) WriteNow(fd int, iov [][]byte) (int, [][]byte, error) {
 // element of rest may be a reslice of an element of iov, which is modified
 // in place.
 func (w *Writer) Writev(fd int, iov [][]byte) (int, [][]byte, error) {
+	if len(iov) == 1 && len(iov[0]) > 0 {
+		return writeOne(fd, iov)
+	}
 	total := 0
 	for len(iov) > 0 {
 		k, want := 0, 0
@@ -296,7 +319,7 @@ func (w *Writer) Writev(fd int, iov [][]byte) (int, [][]byte, error) {
 		if k == 0 {
 			return total, nil, nil
 		}
-		r, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&w.vecs[0])), uintptr(k))
+		r, e := raw(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&w.vecs[0])), uintptr(k))
 		runtime.KeepAlive(iov)
 		if e == unix.EINTR {
 			continue
@@ -315,6 +338,31 @@ func (w *Writer) Writev(fd int, iov [][]byte) (int, [][]byte, error) {
 		}
 	}
 	return total, nil, nil
+}
+
+// writeOne is Writev of one non-empty slice (an echo's reply, most
+// often): one write(2), without filling the iovec scratch.
+func writeOne(fd int, iov [][]byte) (int, [][]byte, error) {
+	b := iov[0]
+	for {
+		// SAFETY: b is a live Go slice, kept alive until the call returns
+		// (runtime.KeepAlive), in heap memory that Go's collector never
+		// moves; the kernel reads it only during the call.
+		r, e := raw(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		runtime.KeepAlive(b)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, iov, e
+		}
+		n := int(r)
+		if n < len(b) {
+			iov[0] = b[n:]
+			return n, iov, unix.EAGAIN
+		}
+		return n, nil, nil
+	}
 }
 
 // Sendfile sends up to n bytes of f from *off, advancing it, until done or

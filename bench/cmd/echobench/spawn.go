@@ -62,8 +62,12 @@ func startServer(exe, kind string, withTLS, pin bool, profile, cgDir, cgPrefix s
 	}
 	if cgPrefix != "" {
 		// callgrind asserts on the signals of Go's asynchronous preemption
-		// (valgrind 3.19); the servers here never need it.
-		cmd.Env = append(cmd.Env, "GODEBUG=asyncpreemptoff=1")
+		// (valgrind 3.19); the servers here never need it. Nor does
+		// valgrind 3.19 know RDTSCP, which the runtime's cputicks uses
+		// where the CPU has it: a contended runtime lock now and then
+		// reached it and the server died of SIGILL ("panic during panic"),
+		// in about half the runs on a busy machine. RDTSC does instead.
+		cmd.Env = append(cmd.Env, "GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off")
 	}
 	p := &serverProc{kind: kind, cmd: cmd, cgPrefix: cgPrefix, log: &tailBuffer{max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = p.log
