@@ -78,7 +78,7 @@ func (c *Conn) readDone(p []byte, err error) {
 		// goroutine and before the loop has acted on it, input is drained
 		// unseen: no OnData after Close. So is input after CloseRead.
 		if c.req.Load() >= reqClose {
-			if c.quick {
+			if c.lb.has(lbQuick) {
 				c.notQuick()
 			}
 			return
@@ -86,7 +86,8 @@ func (c *Conn) readDone(p []byte, err error) {
 		if c.readShut() {
 			return
 		}
-		c.lastActive, c.gotData = c.loop.now, true
+		c.lastActive = c.loop.now
+		c.lb.set(lbGotData, true)
 		if c.ext != nil {
 			if c.proxyOf() != nil {
 				c.proxyInput(p) // the PROXY header first
@@ -100,7 +101,7 @@ func (c *Conn) readDone(p []byte, err error) {
 		c.input(p)
 		return
 	}
-	c.reading = false // the engine stops reading after EOF or an error
+	c.lb.set(lbReading, false) // the engine stops reading after EOF or an error
 	if err != io.EOF {
 		if c.held() && c.wantsInput() && !c.holdsBack() {
 			// After the input the read budget held before it (settleEnd),
@@ -161,7 +162,7 @@ func (c *Conn) peerEOF() {
 	c.abortReceive(io.ErrUnexpectedEOF)
 	if c.req.Load() >= reqClose { // no OnPeerClosed once Close was asked for
 		if c.closing() && c.idle() {
-			c.finish(c.reason, false)
+			c.finish(c.reason(), false)
 		}
 		return
 	}
@@ -254,7 +255,7 @@ func (c *Conn) settle() {
 	c.borrowing = false // from here on every Write copies
 	through := c.out.borrowedThrough()
 	var iov [][]byte
-	if through > 0 && !c.closed && !c.inflight && c.req.Load() < reqAbort { // Abort drops the queue
+	if through > 0 && !c.closed && !c.lb.has(lbInflight) && c.req.Load() < reqAbort { // Abort drops the queue
 		iov = c.out.iov(l.iov[:0], maxIovecs, l.window)
 	}
 	c.mu.Unlock()
@@ -308,7 +309,7 @@ func (c *Conn) serviceAfterPollLocked() {
 }
 
 // idle reports whether nothing is queued or in flight.
-func (c *Conn) idle() bool { return !c.inflight && c.queued.Load() == 0 }
+func (c *Conn) idle() bool { return !c.lb.has(lbInflight) && c.out.n.Load() == 0 }
 
 // service acts on the requests made through the public methods: close
 // requests first, then one write of everything queued.
@@ -348,9 +349,9 @@ func (c *Conn) service() {
 	}
 	// queued counts file bytes too, so at or below high nothing in memory
 	// can be above it: only then is the lock behind Writable needed.
-	if high, _ := c.cfg.watermarks(); !c.closed && !c.bpPaused && !c.cfg.noReadPause &&
-		int(c.queued.Load()) > high && !c.Writable() {
-		c.bpPaused = true
+	if high, _ := c.cfg.watermarks(); !c.closed && !c.lb.has(lbBPPaused) && !c.cfg.noReadPause &&
+		int(c.out.n.Load()) > high && !c.Writable() {
+		c.lb.set(lbBPPaused, true)
 		c.stats().readPauses.Add(1)
 	}
 	c.updateReading()
@@ -368,11 +369,11 @@ func (c *Conn) updateReading() {
 	if c.held() && !c.holdsBack() {
 		c.loop.deferInput(c) // reading resumes: the next iteration delivers what waited
 	}
-	want := !c.ended() && !c.endHeld() && (c.closing() || c.readShut() || (!c.paused() && !c.bpPaused && !c.inboxFull()))
-	if want == c.reading {
+	want := !c.ended() && !c.endHeld() && (c.closing() || c.readShut() || (!c.paused() && !c.lb.has(lbBPPaused) && !c.inboxFull()))
+	if want == c.lb.has(lbReading) {
 		return
 	}
-	c.reading = want
+	c.lb.set(lbReading, want)
 	if err := c.loop.poller.SetReading(c.tok, want); err != nil {
 		c.finish(err, true)
 	}
@@ -385,10 +386,10 @@ func (c *Conn) updateReading() {
 // at after the read buffer is reused. settle writes them instead, and the
 // service after it flushes.
 func (c *Conn) flush() {
-	if c.inflight || c.closed || c.borrowing {
+	if c.lb.has(lbInflight) || c.closed || c.borrowing {
 		return
 	}
-	if c.queued.Load() == 0 {
+	if c.out.n.Load() == 0 {
 		// Nothing to write, known without the lock: a Write racing this
 		// schedules a service of its own, and none comes once a FIN is
 		// owed.
@@ -419,7 +420,7 @@ func (c *Conn) flush() {
 	l.dropIov(iov)
 	c.stats().writes.Add(1)
 	if pending {
-		c.inflight = true
+		c.lb.set(lbInflight, true)
 		return
 	}
 	if c.wrote(n, err) {
@@ -436,7 +437,7 @@ func (c *Conn) flush() {
 
 // writeDone handles the completion of a write that went pending.
 func (c *Conn) writeDone(n int, err error) {
-	c.inflight = false
+	c.lb.set(lbInflight, false)
 	if c.wrote(n, err) {
 		c.flush()
 	}
@@ -449,13 +450,13 @@ func (c *Conn) wrote(n int, err error) bool {
 	if n > 0 {
 		c.mu.Lock()
 		c.out.consume(n, &c.loop.chunks)
-		more = c.out.n > 0
+		more = c.out.n.Load() > 0
 		if x := c.more; x != nil {
 			x.marks.sent += uint64(n)
 			marks = x.marks.waiting() > 0
 		}
 		c.mu.Unlock()
-		c.addQueued(int64(-n))
+		c.stats().queued.Add(int64(-n))
 		c.stats().bytesWr.Add(uint64(n))
 		c.loop.slot(c).written += uint64(n)
 		c.lastActive, c.stalled = c.loop.now, 0
@@ -476,7 +477,7 @@ func (c *Conn) wrote(n int, err error) bool {
 		return false
 	}
 	if c.drainedToLow() {
-		c.bpPaused = false
+		c.lb.set(lbBPPaused, false)
 		c.updateReading()
 		c.callWritable()
 	}
@@ -496,12 +497,12 @@ func (c *Conn) callWritable() {
 // drained runs when every queued byte has been sent: the lifecycle decides
 // whether a FIN goes out, and whether the connection ends or lingers.
 func (c *Conn) drained() {
-	st := c.onDrained(c.reason != nil, !c.eofOwed())
+	st := c.onDrained(c.reason() != nil, !c.eofOwed())
 	switch st {
 	case stepNone:
 		return
 	case stepEnd:
-		c.finish(c.reason, false) // an error close does not linger
+		c.finish(c.reason(), false) // an error close does not linger
 		return
 	case stepFIN, stepFINEnd, stepFINLinger:
 		if err := c.loop.poller.Shutdown(c.tok); err != nil {
@@ -520,11 +521,11 @@ func (c *Conn) drained() {
 // linger starts the bounded wait for the peer's FIN after Close's FIN,
 // unless the close is bounded already (a goodbye written in OnClosing).
 func (c *Conn) linger() {
-	if c.lingerUntil != 0 {
+	if c.lingerUntil() != 0 {
 		return
 	}
 	d := c.cfg.lingerTime()
-	if c.quick && !c.owes() {
+	if c.lb.has(lbQuick) && !c.owes() {
 		// Asked to close by Shutdown, and owing nothing now that the
 		// queue is out: judged here rather than when Shutdown came, when
 		// a reply already in the kernel may not have been reported yet
@@ -535,7 +536,7 @@ func (c *Conn) linger() {
 		c.finish(nil, false)
 		return
 	}
-	c.lingerUntil = c.loop.now + int64(d)
+	c.tails().lingerUntil = c.loop.now + int64(d)
 	c.rearm()
 }
 
@@ -547,7 +548,9 @@ func (c *Conn) closeWith(err error) {
 		c.req.Store(reqClose)
 	}
 	c.mu.Unlock()
-	c.reason = err
+	if err != nil || c.tail != nil {
+		c.tails().reason = err // a close without a reason makes no tail
+	}
 	c.onClose()
 	c.updateReading()
 	c.flush()
@@ -567,9 +570,9 @@ func (c *Conn) owes() bool { return !c.idle() || c.unanswered != 0 || c.hasTail(
 // unread input, and the reset that sends would destroy the replies still
 // on their way to the peer.
 func (c *Conn) notQuick() {
-	c.quick = false
-	if c.lingerUntil != 0 {
-		c.lingerUntil = max(c.lingerUntil, c.loop.now+int64(c.cfg.lingerTime()))
+	c.lb.set(lbQuick, false)
+	if c.lingerUntil() != 0 {
+		c.tail.lingerUntil = max(c.tail.lingerUntil, c.loop.now+int64(c.cfg.lingerTime()))
 	}
 }
 
@@ -585,7 +588,7 @@ func (c *Conn) shutdown() {
 		c.finish(ErrServerClosed, true) // never opened: nothing is owed
 		return
 	}
-	c.quick = true
+	c.lb.set(lbQuick, true)
 	if sh, ok := c.handler().(ShutdownHandler); ok {
 		defer c.recover("OnShutdown")
 		sh.OnShutdown(c)
@@ -619,11 +622,12 @@ func (c *Conn) finish(err error, abort bool) {
 	if c.req.Load() < reqAbort {
 		c.req.Store(reqAbort)
 	}
+	queued := c.out.n.Load()
 	c.out.reset(&l.chunks)
 	c.mu.Unlock()
 	c.abortReceive(cmp.Or(err, ErrClosed))
 	c.clearInbox()
-	c.stats().queued.Add(-c.queued.Swap(0))
+	c.stats().queued.Add(-queued)
 	t := c.tlsOf()
 	if t != nil {
 		// A handshake in progress ends, with the reason if there is one.

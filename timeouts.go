@@ -75,12 +75,12 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 		set(c.openedAt+c.cfg.connectTimeout(), ConnectTimeout)
 		return when, kind, ok
 	}
-	if c.lingerUntil != 0 {
+	if c.lingerUntil() != 0 {
 		// Closing: only the bound on the lingering wait and on draining
 		// the queue (the write timeout) still matter.
-		set(c.lingerUntil, numTimeouts)
+		set(c.lingerUntil(), numTimeouts)
 	} else {
-		if d := to[FirstDataTimeout]; d > 0 && !c.gotData {
+		if d := to[FirstDataTimeout]; d > 0 && !c.lb.has(lbGotData) {
 			// On a deferred listener the kernel held the client first.
 			set(c.openedAt+d-int64(c.cfg.deferHeld), FirstDataTimeout)
 		}
@@ -106,7 +106,7 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 // later than needed fires, finds nothing due, and re-arms itself.
 func (c *Conn) rearm() {
 	if to := &c.cfg.timeouts; to[FirstDataTimeout]|to[IdleTimeout]|to[ReadTimeout]|to[WriteTimeout] == 0 &&
-		c.lingerUntil == 0 && !c.connecting && c.ext == nil {
+		c.lingerUntil() == 0 && !c.connecting && c.ext == nil {
 		return // no deadline can apply: spare the message path the work
 	}
 	when, _, ok := c.deadline()
@@ -136,7 +136,7 @@ func (c *Conn) timerFired(now int64) {
 	case when > now:
 		c.loop.wheel.arm(&c.timer, when)
 	case kind == numTimeouts:
-		c.finish(c.reason, false) // the lingering close has waited long enough
+		c.finish(c.reason(), false) // the lingering close has waited long enough
 	case kind == ConnectTimeout:
 		c.stats().timeouts[kind].Add(1)
 		c.failDial(&TimeoutError{Kind: kind, After: time.Duration(c.cfg.connectTimeout())})
