@@ -162,6 +162,32 @@ func TestOutQueueBorrowed(t *testing.T) {
 		o.reset(pool)
 	})
 
+	t.Run("LoneThenMore", func(t *testing.T) {
+		// The lone stretch of an empty queue moves into the list, ahead,
+		// when a stretch that does not continue it is queued; the list's
+		// array is made only then.
+		rd := bytes.Clone(read)
+		var o outQueue
+		borrowIn(t, &o, rd, rd[:4])
+		borrowIn(t, &o, rd, rd[4:6]) // continues it: still lone
+		if !o.lone() || cap(o.q) != 0 {
+			t.Fatalf("lone %v, array of %d; want the lone stretch and no array", o.lone(), cap(o.q))
+		}
+		borrowIn(t, &o, rd, rd[10:12])
+		if o.lone() || len(o.q) != 2 {
+			t.Fatalf("lone %v, %d segments; want 2 segments in the list", o.lone(), len(o.q))
+		}
+		checkQueue(t, &o, rd, []byte("012345ab"), false)
+		o.consume(7, pool)
+		o.settle(rd, pool)
+		reuse(rd)
+		checkQueue(t, &o, rd, []byte("b"), true)
+		o.reset(pool)
+		if o.lone() || o.n.Load() != 0 || o.mem != 0 {
+			t.Fatal("reset left something queued")
+		}
+	})
+
 	t.Run("Large", func(t *testing.T) {
 		// More than a chunk holds: copied into several chunks, in place,
 		// ahead of what was queued behind.
