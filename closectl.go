@@ -125,7 +125,7 @@ func (c *Conn) closeOwn(err error, how int) {
 		// as a lingering close is.
 		c.closeWith(err)
 		if !c.closed {
-			c.lingerUntil = c.loop.now + int64(c.cfg.lingerTime())
+			c.tails().lingerUntil = c.loop.now + int64(c.cfg.lingerTime())
 			c.rearm()
 		}
 	default:
@@ -137,13 +137,13 @@ func (c *Conn) closeOwn(err error, how int) {
 // the close over (or the connection is gone, after a panic in it).
 func (c *Conn) takenOver(err error) (took bool) {
 	h, ok := c.handler().(ClosingHandler)
-	if !ok || c.askedClosing || c.closed || c.connecting || c.req.Load() >= reqClose {
+	if !ok || c.lb.has(lbAskedClosing) || c.closed || c.connecting || c.req.Load() >= reqClose {
 		return false
 	}
 	if t := c.tlsOf(); t != nil && !t.opened {
 		return false
 	}
-	c.askedClosing = true
+	c.lb.set(lbAskedClosing, true)
 	c.flags.Or(flagReadShut)
 	c.onShutRead()
 	c.dropInput()

@@ -39,40 +39,57 @@ type Conn struct {
 	loop   *loop
 	tok    driver.Token
 	ctx    any
-	reason error    // why a closing connection closes (nil: asked to); loop-owned
 	ext    *connExt // what only some connections have: set before it is shared, then read-only
 	local  addrPort
 	remote addrPort
 
 	// State owned by the loop goroutine.
-	life              // the lifecycle: each side's named state, and the two ends (lifecycle.go)
-	inflight     bool // a write is pending in the engine
-	reading      bool // the engine is reading
-	bpPaused     bool // not reading because queued output is above the high watermark
-	gotData      bool
-	overHigh     bool // guarded by mu: the queue passed the high watermark, OnWritable is owed
-	scheduled    bool // guarded by mu: a taskService is queued
-	borrowing    bool // guarded by mu, set by the loop: a read's callbacks run, and a Write may borrow its bytes (see queue)
-	quick        bool // closed by Shutdown: linger briefly if nothing is owed once drained
-	askedClosing bool // ClosingHandler.OnClosing has been called
-	pooled       bool // WithConnPool: reused once ended and unpinned (connpool.go)
+	life          // the lifecycle: each side's named state, and the two ends (lifecycle.go)
+	lb   loopBits // flags only the loop reads and writes, without mu
+
+	// Guarded by mu. Bytes of their own, never bits of lb: the loop sets
+	// lb's bits without the lock, and a bit set is a write of the whole byte.
+	overHigh  bool // the queue passed the high watermark, OnWritable is owed
+	scheduled bool // a taskService is queued
+	borrowing bool // set by the loop: a read's callbacks run, and a Write may borrow its bytes (see queue)
 
 	flags atomic.Uint32 // flagPaused, flagReadShut, flagPeerEOF, and the pins (connpool.go): set anywhere, read anywhere
 	req   atomic.Uint32 // the close request level; written under mu, read anywhere
 	mu    sync.Mutex    // guards out, more, overHigh and scheduled: the only lock on the write path
 
 	// Timestamps on the loop's clock (0: not set), read by deadline().
-	openedAt    int64
-	lastActive  int64 // last read or write, for the idle timeout
-	unanswered  int64 // first read since the last write
-	stalled     int64 // output queued and not moving since
-	lingerUntil int64 // end of a lingering close
-	timer       timerEntry
-	tail        *tail // a partial frame or held input: made on first use, kept
+	openedAt   int64
+	lastActive int64 // last read or write, for the idle timeout
+	unanswered int64 // first read since the last write
+	stalled    int64 // output queued and not moving since
+	timer      timerEntry
+	tail       *tail // a partial frame, held input, a close's reason and linger: made on first use, kept
 
-	queued atomic.Int64 // bytes in out, readable without the lock
-	out    outQueue
-	more   *connMore // made on first use under mu, then kept
+	out  outQueue  // its n is the bytes queued, readable without the lock
+	more *connMore // made on first use under mu, then kept
+}
+
+// loopBits are the flags of a Conn that only its loop reads and writes.
+type loopBits uint8
+
+const (
+	lbInflight     loopBits = 1 << iota // a write is pending in the engine
+	lbReading                           // the engine is reading
+	lbBPPaused                          // not reading because queued output is above the high watermark
+	lbGotData                           // something was read (the first-data timeout is over)
+	lbQuick                             // closed by Shutdown: linger briefly if nothing is owed once drained
+	lbAskedClosing                      // ClosingHandler.OnClosing has been called
+	lbPooled                            // WithConnPool: reused once ended and unpinned (connpool.go)
+)
+
+func (b loopBits) has(f loopBits) bool { return b&f != 0 }
+
+func (b *loopBits) set(f loopBits, on bool) {
+	if on {
+		*b |= f
+	} else {
+		*b &^= f
+	}
 }
 
 // Bits of Conn.flags.
@@ -157,7 +174,8 @@ func newConn(srv *owner, cfg *config, l *loop, t driver.Token, s driver.Sock) *C
 	c.id = srv.eng.ids.Add(1)
 	c.srv, c.cfg, c.loop, c.tok = srv, cfg, l, t
 	c.local, c.remote = packAddr(s.Local), packAddr(s.Peer)
-	c.reading, c.openedAt = true, l.now
+	c.lb.set(lbReading, true)
+	c.openedAt = l.now
 	if cfg.unix {
 		c.local.kind, c.remote.kind = kindUnix, kindUnix
 	}
@@ -309,7 +327,7 @@ func (c *Conn) SendFile(f *os.File, off int64, n int) error {
 		return c.refuse(err)
 	}
 	c.out.writeFile(f, off, n)
-	c.addQueued(int64(n))
+	c.stats().queued.Add(int64(n))
 	sched := c.markScheduled()
 	c.mu.Unlock()
 	if sched {
@@ -384,7 +402,7 @@ func (c *Conn) Do(fn func(c *Conn)) error {
 
 // Buffered returns the number of bytes queued for sending and not yet
 // handed to the kernel.
-func (c *Conn) Buffered() int { return int(c.queued.Load()) }
+func (c *Conn) Buffered() int { return int(c.out.n.Load()) }
 
 // setValue stores v under key k (a *Key) for the connection's lifetime; a
 // nil v deletes it. Safe from any goroutine.
@@ -560,21 +578,15 @@ func (c *Conn) Writable() bool {
 	return c.out.mem <= high
 }
 
-// queuedMore accounts n more queued bytes and notes a crossing of the high
-// watermark, so that whoever then sees Writable() false is owed an
+// queuedMore accounts n more queued bytes in the loop's share of the
+// server's total (the queue counts its own) and notes a crossing of the
+// high watermark, so that whoever then sees Writable() false is owed an
 // OnWritable. c.mu must be held.
 func (c *Conn) queuedMore(n int) {
-	c.addQueued(int64(n))
+	c.stats().queued.Add(int64(n))
 	if c.out.mem > c.cfg.highWater() {
 		c.overHigh = true
 	}
-}
-
-// addQueued counts n more (or, negative, fewer) bytes queued, on the
-// connection and in its loop's share of the server's total.
-func (c *Conn) addQueued(n int64) {
-	c.queued.Add(n)
-	c.stats().queued.Add(n)
 }
 
 // drainedToLow reports, once per crossing, that the queue fell back to the

@@ -93,7 +93,7 @@ func (c *Conn) pin() { c.flags.Add(pinOne) }
 // recycle puts c into its server's pool on its loop if it is pooled, has
 // ended, and nothing keeps it (a pin or a pending service); on the loop.
 func (c *Conn) recycle() {
-	if !c.pooled || !c.closed || c.flags.Load()&pinBits != pinEnded {
+	if !c.lb.has(lbPooled) || !c.closed || c.flags.Load()&pinBits != pinEnded {
 		return
 	}
 	c.mu.Lock()
@@ -102,7 +102,7 @@ func (c *Conn) recycle() {
 	if scheduled {
 		return // service runs on the ended Conn and recycles it then
 	}
-	c.pooled = false // a second recycle (a late Release's task) does nothing
+	c.lb.set(lbPooled, false) // a second recycle (a late Release's task) does nothing
 	if free := &c.srv.connPool[c.loop.idx]; len(*free) < c.srv.cfg.connPool {
 		*free = append(*free, c)
 	}
@@ -129,6 +129,6 @@ func (s *owner) reuse(l *loop) *Conn {
 		more.marks = markQueue{offs: more.marks.offs[:0]}
 		more.timers = nil
 	}
-	*c = Conn{more: more, tail: tail, out: c.out}
+	*c = Conn{more: more, tail: tail} // finish has emptied out, array and all
 	return c
 }

@@ -83,7 +83,7 @@ func (c *Conn) info(r *connRef, now int64) ConnInfo {
 		Output:       c.outputWord(),
 		BytesRead:    r.read,
 		BytesWritten: r.written,
-		Queued:       c.queued.Load(),
+		Queued:       c.out.n.Load(),
 	}
 }
 
@@ -94,7 +94,7 @@ func (c *Conn) stateWord() string {
 		return "handshake"
 	case c.connecting:
 		return "connecting"
-	case c.lingerUntil != 0:
+	case c.lingerUntil() != 0:
 		return "lingering"
 	case c.closing() || c.req.Load() >= reqClose:
 		return "closing"
@@ -112,7 +112,7 @@ func (c *Conn) inputWord() string {
 		return "shut"
 	case c.paused() || c.held():
 		return "paused"
-	case c.bpPaused:
+	case c.lb.has(lbBPPaused):
 		return "backpressure"
 	}
 	return "reading"
@@ -122,9 +122,9 @@ func (c *Conn) outputWord() string {
 	switch {
 	case c.finSent():
 		return "shut"
-	case c.inflight:
+	case c.lb.has(lbInflight):
 		return "writing"
-	case c.queued.Load() > 0:
+	case c.out.n.Load() > 0:
 		return "queued"
 	}
 	return "idle"

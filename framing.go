@@ -28,20 +28,27 @@ func WithFramer(f codec.Framer) Option {
 
 // tail is a connection's inbox: its partial frame, and the input held back
 // (while reading is off, or past the loop's read budget: inbox.go), bytes
-// [off:len] of buf. A connection makes its tail the first time it needs one and
-// keeps it; most never do.
+// [off:len] of buf. It also keeps the loop-owned state of a close (its
+// reason, the end of a lingering wait), which most connections never have
+// and which would otherwise take 24 bytes of every Conn (docs/ARCHITECTURE.md,
+// "Memory per connection"). A connection makes its tail the first time it
+// needs one and keeps it; most never do.
 type tail struct {
-	buf     *buffer.Buffer
-	off     int
-	need    int       // total bytes the pending frame needs, if the framer knows
-	scanned int       // for a ResumableFramer: the length already searched
-	held    bool      // bytes wait for reading to resume, or for the next iteration's read budget
-	rx      *recvFile // a ReceiveFile in progress; survives the tail's release
+	buf      *buffer.Buffer
+	off      int
+	need     int  // total bytes the pending frame needs, if the framer knows
+	scanned  int  // for a ResumableFramer: the length already searched
+	held     bool // bytes wait for reading to resume, or for the next iteration's read budget
+	deferred bool // on the loop's deferred list (loop.deferInput)
+
+	// The rest survives the release of the tail's bytes.
+	rx *recvFile // a ReceiveFile in progress
 	// end is the end of input (io.EOF, or a read error) that came behind
 	// held input, or while paused: acted on once that input is delivered
-	// (settleEnd). It survives the tail's release, as deferred does.
-	end      error
-	deferred bool // on the loop's deferred list (loop.deferInput)
+	// (settleEnd).
+	end         error
+	reason      error // why a closing connection closes (nil: asked to)
+	lingerUntil int64 // end of a lingering close (0: not lingering)
 }
 
 // frames hands every whole frame in the tail and then in p to OnData and
@@ -203,13 +210,30 @@ func (c *Conn) dropTail(n int) {
 }
 
 // releaseTail returns the tail's bytes to the pool; a ReceiveFile, an end
-// of input owed and a place on the deferred list stay.
+// of input owed, a place on the deferred list and a close's state stay.
 func (c *Conn) releaseTail() {
-	if c.tail == nil {
+	t := c.tail
+	if t == nil {
 		return
 	}
-	if c.tail.buf != nil {
-		c.tail.buf.Release()
+	if t.buf != nil {
+		t.buf.Release()
 	}
-	*c.tail = tail{rx: c.tail.rx, end: c.tail.end, deferred: c.tail.deferred}
+	t.buf, t.off, t.need, t.scanned, t.held = nil, 0, 0, 0, false
+}
+
+// reason returns why the closing connection closes (nil: asked to).
+func (c *Conn) reason() error {
+	if c.tail == nil {
+		return nil
+	}
+	return c.tail.reason
+}
+
+// lingerUntil returns the end of the lingering close, or 0.
+func (c *Conn) lingerUntil() int64 {
+	if c.tail == nil {
+		return 0
+	}
+	return c.tail.lingerUntil
 }

@@ -173,7 +173,7 @@ func (c *Conn) dataHeld() {
 // holdsBack reports whether input waits while reading is off: PauseRead,
 // or backpressure (the write queue above its high watermark: an echo of
 // input that came in flight would only grow it).
-func (c *Conn) holdsBack() bool { return c.paused() || c.bpPaused }
+func (c *Conn) holdsBack() bool { return c.paused() || c.lb.has(lbBPPaused) }
 
 // wantsInput reports whether input is still for the handler: no Close,
 // Abort or CloseRead.
@@ -237,5 +237,6 @@ func (c *Conn) clearInbox() {
 		return
 	}
 	c.releaseTail()
-	c.tail.end, c.tail.deferred = nil, false
+	t := c.tail
+	t.end, t.deferred, t.reason, t.lingerUntil = nil, false, nil, 0
 }

@@ -249,7 +249,7 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 	if ln.cfg.tls != nil {
 		c.attachTLS(ln.cfg.tls, false) // before others can reach c
 	}
-	c.pooled = srv.connPool != nil && c.ext == nil
+	c.lb.set(lbPooled, srv.connPool != nil && c.ext == nil)
 	// Registered only once attached: from here on other goroutines can
 	// reach c, and every path of theirs ends in finish.
 	if !srv.track(c) {

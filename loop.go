@@ -392,7 +392,7 @@ func (l *loop) Wrote(t driver.Token, n int, err error) {
 
 func (l *loop) Hangup(t driver.Token, err error) {
 	if c := l.conn(t); c != nil {
-		if err == nil && (!c.ended() && !c.reading || c.eofOwed()) {
+		if err == nil && (!c.ended() && !c.lb.has(lbReading) || c.eofOwed()) {
 			// Both directions are shut, cleanly, while reading is only
 			// paused: input may still wait in the socket. ResumeRead reads
 			// it and then the end of stream, as if nothing had happened.

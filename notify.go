@@ -74,7 +74,7 @@ func (c *Conn) Mark() (uint64, error) {
 		return 0, ErrClosed
 	}
 	m := &c.extra().marks
-	m.offs = append(m.offs, m.sent+uint64(c.out.n))
+	m.offs = append(m.offs, m.sent+uint64(c.out.n.Load()))
 	m.issued++
 	n := m.issued
 	sched := c.markScheduled() // an empty queue's mark is reported by the service

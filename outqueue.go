@@ -1,9 +1,11 @@
 package proactor
 
 import (
+	"math"
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/seed487d475b/proactor/buffer"
@@ -204,13 +206,40 @@ func within(p, rd []byte) (int, bool) {
 // chunk when empty, so an idle connection keeps no write buffer. n counts
 // every queued byte, mem those held in memory (what the watermarks and the
 // write cap limit; file bytes stay in the page cache).
+//
+// A queue that holds nothing but one borrowed stretch (an echo, the common
+// reply) keeps it in lr and lw instead of in q, so a connection whose
+// replies the socket takes whole never makes q's array; lw is 0 when there
+// is none (a borrowed stretch is never empty). The stretch moves into q as
+// soon as anything else is queued, and q's array, once made, is kept
+// between messages, so a steady connection never allocates.
 type outQueue struct {
-	q   []seg
-	n   int
-	mem int
+	q      []seg
+	n      atomic.Int64 // written under the connection's mu, read anywhere (Conn.Buffered)
+	mem    int
+	lr, lw uint32 // the lone borrowed stretch: offsets into the read being delivered
+}
+
+// lone reports whether the queue is one borrowed stretch kept in lr and lw.
+func (o *outQueue) lone() bool { return o.lw != 0 }
+
+// spill moves the lone borrowed stretch into q, before something else is
+// queued behind it.
+func (o *outQueue) spill() {
+	if o.lone() {
+		o.q = append(o.q, seg{r: int(o.lr), w: int(o.lw)})
+		o.lr, o.lw = 0, 0
+	}
+}
+
+// count adds n queued bytes held in memory.
+func (o *outQueue) count(n int) {
+	o.n.Add(int64(n))
+	o.mem += n
 }
 
 func (o *outQueue) write(p []byte, pool *chunkCache) {
+	o.spill()
 	for len(p) > 0 {
 		k := len(o.q) - 1
 		if k < 0 || o.q[k].ch == nil || o.q[k].w == len(o.q[k].ch.b) {
@@ -220,8 +249,7 @@ func (o *outQueue) write(p []byte, pool *chunkCache) {
 		s := &o.q[k]
 		n := copy(s.ch.b[s.w:], p)
 		s.w += n
-		o.n += n
-		o.mem += n
+		o.count(n)
 		p = p[n:]
 	}
 }
@@ -233,27 +261,35 @@ func (o *outQueue) writeBuffer(b *buffer.Buffer) { o.add(seg{buf: b, w: len(b.By
 // copy: a borrowed segment (see seg), which settle must turn into copies
 // before that read's callbacks are over. A stretch that continues the
 // borrowed one before it (frames echoed one after another) extends it.
+// On an empty queue it is the lone stretch, kept outside q.
 func (o *outQueue) borrow(off, n int) {
-	if k := len(o.q) - 1; k >= 0 && o.q[k].borrowed() && o.q[k].w == off {
-		o.q[k].w += n
-	} else {
+	switch end := uint64(off) + uint64(n); {
+	case len(o.q) == 0 && (o.lw == 0 || int(o.lw) == off) && end <= math.MaxUint32:
+		if o.lw == 0 {
+			o.lr = uint32(off)
+		}
+		o.lw = uint32(end)
+	case len(o.q) > 0 && o.q[len(o.q)-1].borrowed() && o.q[len(o.q)-1].w == off:
+		o.q[len(o.q)-1].w += n
+	default:
+		o.spill()
 		o.q = append(o.q, seg{r: off, w: off + n})
 	}
-	o.n += n
-	o.mem += n
+	o.count(n)
 }
 
 // add queues a stretch of bytes held in memory.
 func (o *outQueue) add(s seg) {
+	o.spill()
 	o.q = append(o.q, s)
-	o.n += s.w
-	o.mem += s.w
+	o.count(s.w)
 }
 
 // writeFile queues n bytes of f from off; the queue owns f and closes it.
 func (o *outQueue) writeFile(f *os.File, off int64, n int) {
+	o.spill()
 	o.q = append(o.q, seg{file: f, off: off, w: n})
-	o.n += n
+	o.n.Add(int64(n))
 }
 
 // headFile reports the file stretch at the head of the queue, if that is
@@ -270,6 +306,9 @@ func (o *outQueue) headFile() (f *os.File, off int64, n int, ok bool) {
 // file stretch (which goes out by itself); rd is the read being delivered,
 // which borrowed segments point into.
 func (o *outQueue) iov(dst [][]byte, max int, rd []byte) [][]byte {
+	if o.lone() {
+		return append(dst, rd[o.lr:o.lw])
+	}
 	for i := range o.q {
 		s := &o.q[i]
 		if len(dst) == max || s.file != nil {
@@ -286,6 +325,9 @@ func (o *outQueue) iov(dst [][]byte, max int, rd []byte) [][]byte {
 // the end of the last borrowed segment: 0 when none is queued, and at most
 // that many written bytes leave one behind.
 func (o *outQueue) borrowedThrough() int {
+	if o.lone() {
+		return int(o.lw - o.lr)
+	}
 	n, through := 0, 0
 	for i := range o.q {
 		s := &o.q[i]
@@ -299,7 +341,14 @@ func (o *outQueue) borrowedThrough() int {
 
 // consume drops n written bytes and gives back what emptied.
 func (o *outQueue) consume(n int, pool *chunkCache) {
-	o.n -= n
+	o.n.Add(int64(-n))
+	if o.lone() {
+		o.mem -= n
+		if o.lr += uint32(n); o.lr == o.lw {
+			o.lr, o.lw = 0, 0
+		}
+		return
+	}
 	for len(o.q) > 0 {
 		s := &o.q[0]
 		k := min(n, s.w-s.r)
@@ -338,6 +387,7 @@ func (o *outQueue) pop(pool *chunkCache) {
 // bytes, in chunks at the same place in the queue, so that nothing queued
 // points into rd, the read being delivered, once its callbacks are over.
 func (o *outQueue) settle(rd []byte, pool *chunkCache) {
+	o.spill()
 	for i := 0; i < len(o.q); i++ {
 		if !o.q[i].borrowed() {
 			continue
@@ -362,5 +412,6 @@ func (o *outQueue) reset(pool *chunkCache) {
 		o.pop(pool)
 	}
 	o.q = nil
-	o.n, o.mem = 0, 0
+	o.n.Store(0)
+	o.mem, o.lr, o.lw = 0, 0, 0
 }

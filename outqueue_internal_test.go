@@ -22,8 +22,8 @@ func checkQueue(t *testing.T, o *outQueue, rd, want []byte, settled bool) {
 	if got := queued(o, rd); !bytes.Equal(got, want) {
 		t.Fatalf("queue holds %q, want %q", got, want)
 	}
-	if o.n != len(want) || o.mem != len(want) {
-		t.Fatalf("n %d, mem %d; want %d", o.n, o.mem, len(want))
+	if o.n.Load() != int64(len(want)) || o.mem != len(want) {
+		t.Fatalf("n %d, mem %d; want %d", o.n.Load(), o.mem, len(want))
 	}
 	if settled && o.borrowedThrough() != 0 {
 		t.Fatal("a borrowed segment is left after settle")
@@ -74,8 +74,8 @@ func TestOutQueueBorrowed(t *testing.T) {
 		o.settle(rd, pool)
 		reuse(rd)
 		checkQueue(t, &o, rd, nil, true)
-		if len(o.q) != 0 {
-			t.Fatalf("%d segments left", len(o.q))
+		if cap(o.q) != 0 || o.lone() {
+			t.Fatalf("%d segments left, lone stretch %v; an echo written whole leaves nothing, and makes no array", len(o.q), o.lone())
 		}
 	})
 
@@ -152,14 +152,40 @@ func TestOutQueueBorrowed(t *testing.T) {
 		for i := 0; i < 20; i += 4 {
 			borrowIn(t, &o, rd, rd[i:i+4])
 		}
-		if len(o.q) != 1 {
-			t.Fatalf("%d segments, want 1", len(o.q))
+		if len(o.q) != 0 || !o.lone() {
+			t.Fatalf("%d segments and lone stretch %v, want the lone stretch only", len(o.q), o.lone())
 		}
 		checkQueue(t, &o, rd, read, false)
 		o.settle(rd, pool)
 		reuse(rd)
 		checkQueue(t, &o, rd, read, true)
 		o.reset(pool)
+	})
+
+	t.Run("LoneThenMore", func(t *testing.T) {
+		// The lone stretch of an empty queue moves into the list, ahead,
+		// when a stretch that does not continue it is queued; the list's
+		// array is made only then.
+		rd := bytes.Clone(read)
+		var o outQueue
+		borrowIn(t, &o, rd, rd[:4])
+		borrowIn(t, &o, rd, rd[4:6]) // continues it: still lone
+		if !o.lone() || cap(o.q) != 0 {
+			t.Fatalf("lone %v, array of %d; want the lone stretch and no array", o.lone(), cap(o.q))
+		}
+		borrowIn(t, &o, rd, rd[10:12])
+		if o.lone() || len(o.q) != 2 {
+			t.Fatalf("lone %v, %d segments; want 2 segments in the list", o.lone(), len(o.q))
+		}
+		checkQueue(t, &o, rd, []byte("012345ab"), false)
+		o.consume(7, pool)
+		o.settle(rd, pool)
+		reuse(rd)
+		checkQueue(t, &o, rd, []byte("b"), true)
+		o.reset(pool)
+		if o.lone() || o.n.Load() != 0 || o.mem != 0 {
+			t.Fatal("reset left something queued")
+		}
 	})
 
 	t.Run("Large", func(t *testing.T) {

@@ -88,7 +88,7 @@ func (c *Conn) readDone(p []byte, err error) {
 		// goroutine and before the loop has acted on it, input is drained
 		// unseen: no OnData after Close. So is input after CloseRead.
 		if c.req.Load() >= reqClose {
-			if c.quick {
+			if c.lb.has(lbQuick) {
 				c.notQuick()
 			}
 			return
@@ -96,7 +96,8 @@ func (c *Conn) readDone(p []byte, err error) {
 		if c.readShut() {
 			return
 		}
-		c.lastActive, c.gotData = c.loop.now, true
+		c.lastActive = c.loop.now
+		c.lb.set(lbGotData, true)
 		if c.ext != nil {
 			if c.proxyOf() != nil {
 				c.proxyInput(p) // the PROXY header first
@@ -110,7 +111,7 @@ func (c *Conn) readDone(p []byte, err error) {
 		c.input(p)
 		return
 	}
-	c.reading = false // the engine stops reading after EOF or an error
+	c.lb.set(lbReading, false) // the engine stops reading after EOF or an error
 	if err != io.EOF {
 		if c.held() && c.wantsInput() && !c.holdsBack() {
 			// After the input the read budget held before it (settleEnd),
@@ -175,7 +176,7 @@ func (c *Conn) peerEOF() {
 	c.abortReceive(io.ErrUnexpectedEOF)
 	if c.req.Load() >= reqClose { // no OnPeerClosed once Close was asked for
 		if c.closing() && c.idle() {
-			c.finish(c.reason, false)
+			c.finish(c.reason(), false)
 		}
 		return
 	}
@@ -281,9 +282,9 @@ func (c *Conn) settle(serve bool) (served bool) {
 	through := c.out.borrowedThrough()
 	var iov [][]byte
 	req := c.req.Load()
-	if through > 0 && !c.closed && !c.inflight && req < reqAbort { // Abort drops the queue
+	if through > 0 && !c.closed && !c.lb.has(lbInflight) && req < reqAbort { // Abort drops the queue
 		iov = c.out.iov(l.iov[:0], maxIovecs, l.window)
-		if serve && through == c.out.n && req == reqNone && !c.marksWaiting() {
+		if serve && int64(through) == c.out.n.Load() && req == reqNone && !c.marksWaiting() {
 			c.scheduled = false
 			served = true
 		}
@@ -340,7 +341,7 @@ func (c *Conn) serviceAfterPollLocked() {
 }
 
 // idle reports whether nothing is queued or in flight.
-func (c *Conn) idle() bool { return !c.inflight && c.queued.Load() == 0 }
+func (c *Conn) idle() bool { return !c.lb.has(lbInflight) && c.out.n.Load() == 0 }
 
 // service acts on the requests made through the public methods: close
 // requests first, then one write of everything queued.
@@ -356,7 +357,7 @@ func (c *Conn) service() {
 	c.scheduled = false
 	req := c.req.Load()
 	marks := c.marksWaiting()
-	empty := c.out.n == 0
+	empty := c.out.n.Load() == 0
 	c.mu.Unlock()
 	if req == reqNone && empty && !marks && c.steady() {
 		// Nothing asked for, queued or held: every step below would find
@@ -388,9 +389,9 @@ func (c *Conn) service() {
 	}
 	// queued counts file bytes too, so at or below high nothing in memory
 	// can be above it: only then is the lock behind Writable needed.
-	if high, _ := c.cfg.watermarks(); !c.closed && !c.bpPaused && !c.cfg.noReadPause &&
-		int(c.queued.Load()) > high && !c.Writable() {
-		c.bpPaused = true
+	if high, _ := c.cfg.watermarks(); !c.closed && !c.lb.has(lbBPPaused) && !c.cfg.noReadPause &&
+		int(c.out.n.Load()) > high && !c.Writable() {
+		c.lb.set(lbBPPaused, true)
 		c.stats().readPauses.Add(1)
 	}
 	c.updateReading()
@@ -403,7 +404,7 @@ func (c *Conn) service() {
 // input or end of input held in its inbox: with nothing requested or
 // queued besides, a service leaves it as it is.
 func (c *Conn) steady() bool {
-	return c.reading && !c.bpPaused && c.tx == outOpen && c.rx == inOpen &&
+	return c.lb.has(lbReading) && !c.lb.has(lbBPPaused) && c.tx == outOpen && c.rx == inOpen &&
 		c.flags.Load()&(flagPaused|flagReadShut) == 0 &&
 		(c.tail == nil || !c.tail.held && c.tail.end == nil)
 }
@@ -418,11 +419,11 @@ func (c *Conn) updateReading() {
 	if c.held() && !c.holdsBack() {
 		c.loop.deferInput(c) // reading resumes: the next iteration delivers what waited
 	}
-	want := !c.ended() && !c.endHeld() && (c.closing() || c.readShut() || (!c.paused() && !c.bpPaused && !c.inboxFull()))
-	if want == c.reading {
+	want := !c.ended() && !c.endHeld() && (c.closing() || c.readShut() || (!c.paused() && !c.lb.has(lbBPPaused) && !c.inboxFull()))
+	if want == c.lb.has(lbReading) {
 		return
 	}
-	c.reading = want
+	c.lb.set(lbReading, want)
 	if err := c.loop.poller.SetReading(c.tok, want); err != nil {
 		c.finish(err, true)
 	}
@@ -435,10 +436,10 @@ func (c *Conn) updateReading() {
 // at after the read buffer is reused. settle writes them instead, and the
 // service after it flushes.
 func (c *Conn) flush() {
-	if c.inflight || c.closed || c.borrowing {
+	if c.lb.has(lbInflight) || c.closed || c.borrowing {
 		return
 	}
-	if c.queued.Load() == 0 {
+	if c.out.n.Load() == 0 {
 		// Nothing to write, known without the lock: a Write racing this
 		// schedules a service of its own, and none comes once a FIN is
 		// owed.
@@ -469,7 +470,7 @@ func (c *Conn) flush() {
 	l.dropIov(iov)
 	c.stats().writes.Add(1)
 	if pending {
-		c.inflight = true
+		c.lb.set(lbInflight, true)
 		return
 	}
 	if c.wrote(n, err) {
@@ -486,7 +487,7 @@ func (c *Conn) flush() {
 
 // writeDone handles the completion of a write that went pending.
 func (c *Conn) writeDone(n int, err error) {
-	c.inflight = false
+	c.lb.set(lbInflight, false)
 	if c.wrote(n, err) {
 		c.flush()
 	}
@@ -504,15 +505,14 @@ func (c *Conn) wrote(n int, err error) bool {
 	if n > 0 {
 		c.mu.Lock()
 		c.out.consume(n, &c.loop.chunks)
-		more = c.out.n > 0
+		more = c.out.n.Load() > 0
 		owed = c.overHigh
 		if x := c.more; x != nil {
 			x.marks.sent += uint64(n)
 			marks = x.marks.waiting() > 0
 		}
 		c.mu.Unlock()
-		sh := c.stats() // addQueued's work, with the shard looked up once
-		c.queued.Add(int64(-n))
+		sh := c.stats() // looked up once: the atomics between keep the compiler from reusing it
 		sh.queued.Add(int64(-n))
 		sh.bytesWr.Add(uint64(n))
 		c.loop.slot(c).written += uint64(n)
@@ -534,7 +534,7 @@ func (c *Conn) wrote(n int, err error) bool {
 		return false
 	}
 	if owed && c.drainedToLow() {
-		c.bpPaused = false
+		c.lb.set(lbBPPaused, false)
 		c.updateReading()
 		c.callWritable()
 	}
@@ -564,12 +564,12 @@ func (c *Conn) drained() {
 
 // drainedStep is drained's work once a close is asked for.
 func (c *Conn) drainedStep() {
-	st := c.onDrained(c.reason != nil, !c.eofOwed())
+	st := c.onDrained(c.reason() != nil, !c.eofOwed())
 	switch st {
 	case stepNone:
 		return
 	case stepEnd:
-		c.finish(c.reason, false) // an error close does not linger
+		c.finish(c.reason(), false) // an error close does not linger
 		return
 	case stepFIN, stepFINEnd, stepFINLinger:
 		if err := c.loop.poller.Shutdown(c.tok); err != nil {
@@ -588,11 +588,11 @@ func (c *Conn) drainedStep() {
 // linger starts the bounded wait for the peer's FIN after Close's FIN,
 // unless the close is bounded already (a goodbye written in OnClosing).
 func (c *Conn) linger() {
-	if c.lingerUntil != 0 {
+	if c.lingerUntil() != 0 {
 		return
 	}
 	d := c.cfg.lingerTime()
-	if c.quick && !c.owes() {
+	if c.lb.has(lbQuick) && !c.owes() {
 		// Asked to close by Shutdown, and owing nothing now that the
 		// queue is out: judged here rather than when Shutdown came, when
 		// a reply already in the kernel may not have been reported yet
@@ -603,7 +603,7 @@ func (c *Conn) linger() {
 		c.finish(nil, false)
 		return
 	}
-	c.lingerUntil = c.loop.now + int64(d)
+	c.tails().lingerUntil = c.loop.now + int64(d)
 	c.rearm()
 }
 
@@ -615,7 +615,9 @@ func (c *Conn) closeWith(err error) {
 		c.req.Store(reqClose)
 	}
 	c.mu.Unlock()
-	c.reason = err
+	if err != nil || c.tail != nil {
+		c.tails().reason = err // a close without a reason makes no tail
+	}
 	c.onClose()
 	c.updateReading()
 	c.flush()
@@ -635,9 +637,9 @@ func (c *Conn) owes() bool { return !c.idle() || c.unanswered != 0 || c.hasTail(
 // unread input, and the reset that sends would destroy the replies still
 // on their way to the peer.
 func (c *Conn) notQuick() {
-	c.quick = false
-	if c.lingerUntil != 0 {
-		c.lingerUntil = max(c.lingerUntil, c.loop.now+int64(c.cfg.lingerTime()))
+	c.lb.set(lbQuick, false)
+	if c.lingerUntil() != 0 {
+		c.tail.lingerUntil = max(c.tail.lingerUntil, c.loop.now+int64(c.cfg.lingerTime()))
 	}
 }
 
@@ -653,7 +655,7 @@ func (c *Conn) shutdown() {
 		c.finish(ErrServerClosed, true) // never opened: nothing is owed
 		return
 	}
-	c.quick = true
+	c.lb.set(lbQuick, true)
 	if sh, ok := c.handler().(ShutdownHandler); ok {
 		defer c.recover("OnShutdown")
 		sh.OnShutdown(c)
@@ -687,11 +689,12 @@ func (c *Conn) finish(err error, abort bool) {
 	if c.req.Load() < reqAbort {
 		c.req.Store(reqAbort)
 	}
+	queued := c.out.n.Load()
 	c.out.reset(&l.chunks)
 	c.mu.Unlock()
 	c.abortReceive(cmp.Or(err, ErrClosed))
 	c.clearInbox()
-	c.stats().queued.Add(-c.queued.Swap(0))
+	c.stats().queued.Add(-queued)
 	t := c.tlsOf()
 	if t != nil {
 		// A handshake in progress ends, with the reason if there is one.

@@ -63,11 +63,11 @@ func TestQueuedBytesCounted(t *testing.T) {
 		c.mu.Lock()
 		c.out.consume(1000, &l.chunks)
 		c.mu.Unlock()
-		c.addQueued(-1000)
+		c.stats().queued.Add(-1000)
 	})
 	check("after a partial write", 2000)
 	c.mu.Lock()
 	c.out.reset(&l.chunks)
 	c.mu.Unlock()
-	c.addQueued(-2000)
+	c.stats().queued.Add(-2000)
 }

@@ -75,12 +75,12 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 		set(c.openedAt+c.cfg.connectTimeout(), ConnectTimeout)
 		return when, kind, ok
 	}
-	if c.lingerUntil != 0 {
+	if c.lingerUntil() != 0 {
 		// Closing: only the bound on the lingering wait and on draining
 		// the queue (the write timeout) still matter.
-		set(c.lingerUntil, numTimeouts)
+		set(c.lingerUntil(), numTimeouts)
 	} else {
-		if d := to[FirstDataTimeout]; d > 0 && !c.gotData {
+		if d := to[FirstDataTimeout]; d > 0 && !c.lb.has(lbGotData) {
 			// On a deferred listener the kernel held the client first.
 			set(c.openedAt+d-int64(c.cfg.deferHeld), FirstDataTimeout)
 		}
@@ -106,9 +106,13 @@ func (c *Conn) deadline() (when int64, kind TimeoutKind, ok bool) {
 // later than needed fires, finds nothing due, and re-arms itself.
 //
 // Small enough to be inlined: where no deadline can apply, the message
-// path pays a few loads and no call.
+// path pays a few loads and no call. A connection with none of the
+// config's timeouts (timed), open for output (a lingering close's bound
+// comes only with a close) and without ext (a dial, and its connect
+// timeout, always has one; so do TLS and PROXY headers, with their
+// handshake timeouts) has no deadline.
 func (c *Conn) rearm() {
-	if !c.cfg.timed && c.lingerUntil == 0 && !c.connecting && c.ext == nil {
+	if !c.cfg.timed && c.tx == outOpen && c.ext == nil {
 		return // no deadline can apply: spare the message path the work
 	}
 	c.rearmTimer()
@@ -143,7 +147,7 @@ func (c *Conn) timerFired(now int64) {
 	case when > now:
 		c.loop.wheel.arm(&c.timer, when)
 	case kind == numTimeouts:
-		c.finish(c.reason, false) // the lingering close has waited long enough
+		c.finish(c.reason(), false) // the lingering close has waited long enough
 	case kind == ConnectTimeout:
 		c.stats().timeouts[kind].Add(1)
 		c.failDial(&TimeoutError{Kind: kind, After: time.Duration(c.cfg.connectTimeout())})

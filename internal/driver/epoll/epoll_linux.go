@@ -47,17 +47,18 @@ func New() (driver.Driver, error) { return epollDriver{}, nil }
 
 func (epollDriver) Name() string { return "epoll" }
 
-// connSlot is a connection's state in the engine: 24 bytes, so that an
-// idle connection costs little. What a write left pending needs lives
-// behind pw, made on the slot's first pending write and kept for the
-// connections that reuse the slot.
+// connSlot is a connection's state in the engine: 16 bytes, so that an
+// idle connection costs little. What a write left pending needs lives in
+// the poller's pws, made on the slot's first pending write and kept for
+// the connections that reuse the slot: most connections never have one,
+// and a pointer here would cost every slot 8 bytes.
 type connSlot struct {
 	fd         int32 // -1 when the slot is free
 	gen        uint32
 	interest   uint32
 	connecting bool
 	detached   bool // out of the epoll set after a clean hang-up (ready)
-	pw         *pendingWrite
+	pw         bool // pws holds a pending-write state for this slot
 }
 
 type pendingWrite struct {
@@ -70,21 +71,27 @@ type pendingWrite struct {
 
 func freshSlot(c *connSlot) { c.fd = -1 }
 
-// release empties the slot and forgets what a pending write referenced.
-func (c *connSlot) release() {
-	if w := c.pw; w != nil {
+// release empties slot i and forgets what a pending write referenced.
+func (p *poller) release(i uint32, c *connSlot) {
+	if c.pw {
+		w := p.pws[i]
 		clear(w.iov)
 		*w = pendingWrite{iov: w.iov[:0]}
 	}
 	*c = connSlot{fd: -1, gen: c.gen, pw: c.pw}
 }
 
-// pending returns the slot's pending-write state, making it the first time.
-func (c *connSlot) pending() *pendingWrite {
-	if c.pw == nil {
-		c.pw = new(pendingWrite)
+// pending returns slot i's pending-write state, making it the first time.
+func (p *poller) pending(i uint32, c *connSlot) *pendingWrite {
+	if c.pw {
+		return p.pws[i]
 	}
-	return c.pw
+	if p.pws == nil {
+		p.pws = make(map[uint32]*pendingWrite)
+	}
+	w := new(pendingWrite)
+	p.pws[i], c.pw = w, true
+	return w
 }
 
 type lnSlot struct {
@@ -114,6 +121,7 @@ type poller struct {
 	deadline bool                  // a read deadline is set on epf
 	rbuf     []byte
 	conns    driver.Table[connSlot]
+	pws      map[uint32]*pendingWrite // by slot: see connSlot
 	lns      []lnSlot
 	w        sock.Writer
 	pkts     []pktSlot  // datagram sockets (packet_linux.go)
@@ -277,7 +285,7 @@ func (p *poller) connected(t driver.Token, c *connSlot, s driver.Sink) {
 	}
 	if err != nil {
 		unix.Close(fd)
-		c.release()
+		p.release(t.Slot(), c)
 		s.Connected(t, driver.Sock{FD: -1}, sock.Wrap("connect", err))
 		return
 	}
@@ -286,7 +294,7 @@ func (p *poller) connected(t driver.Token, c *connSlot, s driver.Sink) {
 	so.Local, so.Peer = sock.Names(fd)
 	if err := p.setInterest(t, c, evRead); err != nil {
 		unix.Close(fd)
-		c.release()
+		p.release(t.Slot(), c)
 		s.Connected(t, driver.Sock{FD: -1}, err)
 		return
 	}
@@ -338,7 +346,7 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 		return n, false, err
 	}
 	// The socket buffer is full: keep the rest and finish on EPOLLOUT.
-	w := c.pending()
+	w := p.pending(t.Slot(), c)
 	w.iov = append(w.iov[:0], rest...)
 	w.written = n
 	if err := p.setInterest(t, c, c.interest|evWrite); err != nil {
@@ -373,7 +381,7 @@ func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bo
 	if sent == n {
 		return sent, false, nil
 	}
-	w := c.pending()
+	w := p.pending(t.Slot(), c)
 	w.file, w.foff, w.fleft, w.written = f, off, n-sent, sent
 	if err := p.setInterest(t, c, c.interest|evWrite); err != nil {
 		w.file = nil
@@ -400,7 +408,7 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 		_ = unix.SetsockoptLinger(int(c.fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 	}
 	err := unix.Close(int(c.fd))
-	c.release()
+	p.release(t.Slot(), c)
 	return sock.Wrap("close", err)
 }
 
@@ -579,7 +587,7 @@ func (p *poller) read(t driver.Token, c *connSlot, s driver.Sink) {
 
 func (p *poller) finishWrite(t driver.Token, c *connSlot, s driver.Sink) {
 	var err error
-	w := c.pending()
+	w := p.pending(t.Slot(), c)
 	if w.file != nil {
 		var n int
 		n, err = sock.Sendfile(int(c.fd), w.file, &w.foff, w.fleft)

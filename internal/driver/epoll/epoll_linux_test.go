@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -133,5 +134,26 @@ func TestEOF(t *testing.T) {
 	drivertest.PollUntil(t, p, s, func() bool { return s.Ends[ct] != nil })
 	if s.Ends[ct] != io.EOF || string(s.Reads[ct]) != "bye" || p.conns.At(0).interest&unix.EPOLLIN != 0 {
 		t.Fatalf("eof %v, data %q, interest %#x", s.Ends[ct], s.Reads[ct], p.conns.At(0).interest)
+	}
+}
+
+// A slot stays small, and the connection that reuses it inherits nothing
+// of the last one's pending write. Its pending-write state, kept apart,
+// stays for the next connection.
+func TestSlotRelease(t *testing.T) {
+	if size := unsafe.Sizeof(connSlot{}); size != 16 {
+		t.Errorf("connSlot is %d bytes, want 16", size)
+	}
+	var p poller
+	c := connSlot{fd: 7, gen: 3, interest: evWrite}
+	w := p.pending(5, &c)
+	w.iov, w.written = append(w.iov, []byte("pending")), 4
+	iov := w.iov
+	p.release(5, &c)
+	if c.fd != -1 || c.interest != 0 || c.gen != 3 || !c.pw || p.pending(5, &c) != w {
+		t.Fatalf("slot after release: %+v", c)
+	}
+	if len(w.iov) != 0 || cap(w.iov) == 0 || iov[0] != nil || w.written != 0 {
+		t.Fatalf("pending write after release: len %d cap %d, old entry %q, written %d", len(w.iov), cap(w.iov), iov[0], w.written)
 	}
 }

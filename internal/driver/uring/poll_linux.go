@@ -318,7 +318,7 @@ func (p *poller) onSend(cqe *uring.CQE, s driver.Sink) {
 		}
 		return
 	}
-	x := c.x
+	x := p.xs[t.Slot()]
 	if x.file != nil {
 		p.onFileRoom(t, c, cqe.Res, s)
 		return
@@ -355,7 +355,7 @@ func (p *poller) onSend(cqe *uring.CQE, s driver.Sink) {
 // onFileRoom goes on with a SendFile once the socket has room.
 func (p *poller) onFileRoom(t driver.Token, c *connSlot, res int32, s driver.Sink) {
 	c.sending = false
-	x := c.x
+	x := p.xs[t.Slot()]
 	var err error
 	if res < 0 && errno(res) != unix.EINTR && errno(res) != unix.EAGAIN {
 		err = sock.Wrap("sendfile", errno(res))
@@ -426,7 +426,7 @@ func (p *poller) connected(t driver.Token, c *connSlot, res int32, s driver.Sink
 	}
 	if err != nil {
 		unix.Close(int(c.fd))
-		c.release()
+		p.release(t.Slot(), c)
 		s.Connected(t, driver.Sock{FD: -1}, sock.Wrap("connect", err))
 		return
 	}

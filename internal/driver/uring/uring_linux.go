@@ -132,10 +132,12 @@ func New() (driver.Driver, error) {
 
 func (uringDriver) Name() string { return "uring" }
 
-// connSlot is a connection's state in the engine: 24 bytes, as epoll's,
-// so that an idle connection costs little. What only some connections need
-// at some moments (a pending write or SendFile) lives behind x, made on the
-// slot's first need and kept for the connections that reuse the slot.
+// connSlot is a connection's state in the engine: 12 bytes, so that an
+// idle connection costs little. What only some connections need at some
+// moments (a pending write or SendFile) lives in the poller's xs, made on
+// the slot's first need and kept for the connections that reuse the slot
+// (fExtra says it is there): most connections never have one, and a
+// pointer here would cost every slot 12 bytes with its alignment.
 type connSlot struct {
 	fd  int32 // -1 when the slot is free
 	gen uint32
@@ -143,9 +145,7 @@ type connSlot struct {
 	reading   bool  // the state machine wants reads
 	recvArmed bool  // a multishot receive is in flight
 	sending   bool  // a sendmsg, or a SendFile's wait for room, is in flight
-	rare      uint8 // fRecvCancel, fConnecting, fPollArmed: bits, to keep the slot at 24 bytes
-
-	x *slotExtra
+	rare      uint8 // fRecvCancel, fConnecting, fPollArmed, fExtra: bits, to keep the slot small
 }
 
 // slotExtra is the part of a slot's state that an idle connection does
@@ -172,6 +172,7 @@ const (
 	fRecvCancel uint8 = 1 << iota // a cancel for the multishot receive has been queued
 	fConnecting                   // a connect is in progress
 	fPollArmed                    // a POLL_ADD (connect, SendFile's room) is in flight
+	fExtra                        // poller.xs holds this slot's extra state; kept across connections
 )
 
 func (c *connSlot) has(f uint8) bool { return c.rare&f != 0 }
@@ -184,24 +185,31 @@ func (c *connSlot) set(f uint8, on bool) {
 	}
 }
 
-// extra returns the slot's extra state, making it the first time.
-func (c *connSlot) extra() *slotExtra {
-	if c.x == nil {
-		c.x = new(slotExtra)
+// extra returns slot i's extra state, making it the first time.
+func (p *poller) extra(i uint32, c *connSlot) *slotExtra {
+	if c.has(fExtra) {
+		return p.xs[i]
 	}
-	return c.x
+	if p.xs == nil {
+		p.xs = make(map[uint32]*slotExtra)
+	}
+	x := new(slotExtra)
+	p.xs[i] = x
+	c.set(fExtra, true)
+	return x
 }
 
-// release empties the slot for the next connection: the extra state stays,
+// release empties slot i for the next connection: the extra state stays,
 // with its slices' capacity, but forgets the file and the write's buffers.
 // A sendmsg in flight must have taken the extra state away first.
-func (c *connSlot) release() {
-	if x := c.x; x != nil {
+func (p *poller) release(i uint32, c *connSlot) {
+	if c.has(fExtra) {
+		x := p.xs[i]
 		clear(x.iov)
 		clear(x.vecs)
 		*x = slotExtra{iov: x.iov[:0], vecs: x.vecs[:0]}
 	}
-	*c = connSlot{fd: -1, x: c.x}
+	*c = connSlot{fd: -1, rare: c.rare & fExtra}
 }
 
 type lnSlot struct {
@@ -328,6 +336,7 @@ type poller struct {
 	closing []lnSlot // unlistened, their cancelled accepts not all completed (finishClosing)
 	w       sock.Writer
 	orphans map[uint64]*slotExtra // sends of closed connections, until their completion
+	xs      map[uint32]*slotExtra // by slot: see connSlot
 	starved []driver.Token        // receives ended by ENOBUFS, re-armed after the batch
 
 	// Datagram sockets (packet_linux.go).
@@ -664,7 +673,7 @@ func (p *poller) Unlisten(t driver.Token) error {
 func (p *poller) slot(t driver.Token) *connSlot {
 	p.conns.Grow(t.Slot(), freshSlot)
 	c := p.conns.At(t.Slot())
-	*c = connSlot{fd: -1, x: c.x}
+	*c = connSlot{fd: -1, rare: c.rare & fExtra}
 	return c
 }
 
@@ -758,7 +767,7 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	if err != nil || len(rest) == 0 {
 		return n, false, err
 	}
-	x := c.extra()
+	x := p.extra(t.Slot(), c)
 	x.iov = append(x.iov[:0], rest...)
 	x.written = n
 	if err := p.submitSend(t, c); err != nil {
@@ -795,7 +804,7 @@ func (p *poller) SendFile(t driver.Token, f *os.File, off int64, n int) (int, bo
 	if sent == n {
 		return sent, false, nil
 	}
-	x := c.extra()
+	x := p.extra(t.Slot(), c)
 	x.file, x.foff, x.fleft, x.written = f, off, n-sent, sent
 	if err := p.armFilePoll(t, c); err != nil {
 		x.file = nil
@@ -819,7 +828,7 @@ func (p *poller) armFilePoll(t driver.Token, c *connSlot) error {
 
 // submitSend queues a sendmsg of what is left of c's write.
 func (p *poller) submitSend(t driver.Token, c *connSlot) error {
-	x := c.x
+	x := p.xs[t.Slot()]
 	e, err := p.sqe()
 	if err != nil {
 		return err
@@ -870,7 +879,7 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 	if c.has(fPollArmed) {
 		p.cancel(userData(kPoll, t.Slot(), c.gen))
 	}
-	if c.sending && c.x.file != nil {
+	if c.sending && p.xs[t.Slot()].file != nil {
 		p.cancel(userData(kSend, t.Slot(), c.gen))
 	} else if c.sending {
 		// The sendmsg's memory leaves with the connection; the next one
@@ -880,8 +889,9 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 		if p.orphans == nil {
 			p.orphans = make(map[uint64]*slotExtra)
 		}
-		p.orphans[ud] = c.x
-		c.x = nil
+		p.orphans[ud] = p.xs[t.Slot()]
+		delete(p.xs, t.Slot())
+		c.set(fExtra, false)
 	}
 	var err error
 	if abort {
@@ -889,7 +899,7 @@ func (p *poller) Close(t driver.Token, abort bool) error {
 	} else {
 		err = unix.Close(int(c.fd))
 	}
-	c.release()
+	p.release(t.Slot(), c)
 	return sock.Wrap("close", err)
 }
 
