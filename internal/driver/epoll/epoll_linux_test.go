@@ -157,3 +157,36 @@ func TestSlotRelease(t *testing.T) {
 		t.Fatalf("pending write after release: len %d cap %d, old entry %q, written %d", len(w.iov), cap(w.iov), iov[0], w.written)
 	}
 }
+
+// A Poll that would sleep waits first in the kernel (kernelWait), then in
+// Go's poller: either way a wake-up, input, or the timeout ends it, with
+// epoll_pwait2 and without (a kernel before 5.11).
+func TestWaitKernel(t *testing.T) {
+	for _, pwait2 := range []bool{true, false} {
+		p, s, ct, peer, _ := setup(t)
+		was := noPwait2.Load()
+		noPwait2.Store(!pwait2)
+		if err := p.Wake(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Poll(-1, s); err != nil { // the wake-up ends it
+			t.Fatalf("pwait2 %v: %v", pwait2, err)
+		}
+		if err := p.Poll(kernelWait/2, s); err != nil || p.nready != 0 { // a timeout within the kernel wait
+			t.Fatalf("pwait2 %v: %v, %d events", pwait2, err, p.nready)
+		}
+		if err := p.Poll(2*kernelWait, s); err != nil || p.nready != 0 { // a timeout past it, in Go's poller
+			t.Fatalf("pwait2 %v: %v, %d events", pwait2, err, p.nready)
+		}
+		peer.Write([]byte("ping"))
+		for len(s.Reads[ct]) < 4 {
+			if err := p.Poll(-1, s); err != nil {
+				t.Fatalf("pwait2 %v: %v", pwait2, err)
+			}
+		}
+		if string(s.Reads[ct]) != "ping" {
+			t.Fatalf("pwait2 %v: read %q", pwait2, s.Reads[ct])
+		}
+		noPwait2.Store(was)
+	}
+}
