@@ -270,8 +270,10 @@ func (c *Conn) serviceAndBorrow(p []byte) (mine bool) {
 // sends, and nothing is asked for or marked, settle ends that service in
 // the lock it takes anyway (a Write from then on queues a service of its
 // own), and reports served if the write took it all and the connection
-// is steady: the service would have had nothing to do. Otherwise the
-// caller runs the service, whole.
+// is steady: the service would have had nothing to do. If it does have
+// something to do after all, settle makes it due again, in a second lock,
+// unless a service was queued meanwhile (then it reports served too: the
+// queued one does the work). Otherwise the caller runs the service, whole.
 func (c *Conn) settle(serve bool) (served bool) {
 	l := c.loop
 	if l.tryW == nil {
@@ -317,7 +319,25 @@ func (c *Conn) settle(serve bool) (served bool) {
 		c.mu.Unlock()
 	}
 	l.window = nil
-	return served && n == through && !c.closed && c.steady()
+	if !served || n == through && !c.closed && c.steady() {
+		return served
+	}
+	if c.closed {
+		// finish has recycled c, or left that to the service a Write
+		// queued since: the service ended above has nothing left to do.
+		return true
+	}
+	// The service ended above has work after all (the write left bytes
+	// behind, or a callback it ran paused reading). It is due again,
+	// unless a Write, a PauseRead or a Close since has queued one: then
+	// that one runs it, and the caller must not run another, which would
+	// clear scheduled while the queued one waits (a pending service keeps
+	// a pooled Conn out of the pool: connpool.go).
+	c.mu.Lock()
+	queued := c.scheduled
+	c.scheduled = true
+	c.mu.Unlock()
+	return queued
 }
 
 // serviceAfterPoll has the loop service c once this Poll's completions are
