@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"time"
+
+	"github.com/seed487d475b/proactor/internal/driver"
 )
 
 // The connection state machine. Everything here runs on the connection's
@@ -661,6 +663,14 @@ func (c *Conn) notQuick() {
 	if c.lingerUntil() != 0 {
 		c.tail.lingerUntil = max(c.tail.lingerUntil, c.loop.now+int64(c.cfg.lingerTime()))
 	}
+}
+
+// unsent reports whether some of a TCP connection's output, its FIN
+// included, waits in the kernel for room in the peer's window, where the
+// engine can tell (driver.Unsender).
+func (c *Conn) unsent() bool {
+	u, ok := c.loop.poller.(driver.Unsender)
+	return ok && c.local.kind != kindUnix && u.Unsent(c.tok) > 0
 }
 
 // shutdown tells the connection that its server is shutting down. Like
