@@ -35,7 +35,15 @@ func pooledOne(t *testing.T, engine string) (*Server, *pooledEcho, string, net.C
 // servePooled serves h on engine with one loop and a pool.
 func servePooled(t *testing.T, engine string, h Handler) (*Server, string) {
 	t.Helper()
-	srv, err := NewServer(h, WithEngineName(engine), WithLoops(1), WithConnPool(4), WithLinger(-1))
+	return serveEngine(t, engine, h, WithConnPool(4), WithLinger(-1))
+}
+
+// serveEngine serves h on engine with one loop and opts, on a free
+// loopback port, until the test ends; an engine this machine lacks skips
+// the test.
+func serveEngine(t *testing.T, engine string, h Handler, opts ...Option) (*Server, string) {
+	t.Helper()
+	srv, err := NewServer(h, append([]Option{WithEngineName(engine), WithLoops(1)}, opts...)...)
 	if err != nil {
 		t.Skip(err)
 	}

@@ -339,7 +339,9 @@ func (s *Server) setPaused(on bool) {
 // the handler has it, else a graceful Close), and waits until every
 // connection's OnClose has run. A connection with nothing owed (nothing
 // queued, no input unanswered, no frame begun) gets its FIN at once and
-// lingers only briefly for the peer's; a busy one drains its queue first.
+// lingers only briefly for the peer's (the whole linger if the peer sends
+// meanwhile, or reads so slowly that its replies still wait in the
+// kernel); a busy one drains its queue first.
 // If ctx ends first, the connections left are aborted (OnClose receives
 // ErrShutdownTimeout) and Shutdown returns a *ShutdownError, which wraps
 // ctx.Err() and says how many were aborted and how many of them owed

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"time"
+
+	"github.com/seed487d475b/proactor/internal/driver"
 )
 
 // The connection state machine. Everything here runs on the connection's
@@ -270,8 +272,10 @@ func (c *Conn) serviceAndBorrow(p []byte) (mine bool) {
 // sends, and nothing is asked for or marked, settle ends that service in
 // the lock it takes anyway (a Write from then on queues a service of its
 // own), and reports served if the write took it all and the connection
-// is steady: the service would have had nothing to do. Otherwise the
-// caller runs the service, whole.
+// is steady: the service would have had nothing to do. If it does have
+// something to do after all, settle makes it due again, in a second lock,
+// unless a service was queued meanwhile (then it reports served too: the
+// queued one does the work). Otherwise the caller runs the service, whole.
 func (c *Conn) settle(serve bool) (served bool) {
 	l := c.loop
 	if l.tryW == nil {
@@ -317,7 +321,25 @@ func (c *Conn) settle(serve bool) (served bool) {
 		c.mu.Unlock()
 	}
 	l.window = nil
-	return served && n == through && !c.closed && c.steady()
+	if !served || n == through && !c.closed && c.steady() {
+		return served
+	}
+	if c.closed {
+		// finish has recycled c, or left that to the service a Write
+		// queued since: the service ended above has nothing left to do.
+		return true
+	}
+	// The service ended above has work after all (the write left bytes
+	// behind, or a callback it ran paused reading). It is due again,
+	// unless a Write, a PauseRead or a Close since has queued one: then
+	// that one runs it, and the caller must not run another, which would
+	// clear scheduled while the queued one waits (a pending service keeps
+	// a pooled Conn out of the pool: connpool.go).
+	c.mu.Lock()
+	queued := c.scheduled
+	c.scheduled = true
+	c.mu.Unlock()
+	return queued
 }
 
 // serviceAfterPoll has the loop service c once this Poll's completions are
@@ -641,6 +663,14 @@ func (c *Conn) notQuick() {
 	if c.lingerUntil() != 0 {
 		c.tail.lingerUntil = max(c.tail.lingerUntil, c.loop.now+int64(c.cfg.lingerTime()))
 	}
+}
+
+// unsent reports whether some of a TCP connection's output, its FIN
+// included, waits in the kernel for room in the peer's window, where the
+// engine can tell (driver.Unsender).
+func (c *Conn) unsent() bool {
+	u, ok := c.loop.poller.(driver.Unsender)
+	return ok && c.local.kind != kindUnix && u.Unsent(c.tok) > 0
 }
 
 // shutdown tells the connection that its server is shutting down. Like

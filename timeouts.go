@@ -146,6 +146,14 @@ func (c *Conn) timerFired(now int64) {
 		return
 	case when > now:
 		c.loop.wheel.arm(&c.timer, when)
+	case kind == numTimeouts && c.lb.has(lbQuick) && c.unsent():
+		// Shutdown's short linger is over, but replies and our FIN have
+		// not even left: the peer reads slowly and its window is full.
+		// Closed now, the orphaned socket would answer the peer's next
+		// bytes with a reset, which destroys them unread: it gets the
+		// whole linger, as a peer still sending does.
+		c.notQuick()
+		c.rearm()
 	case kind == numTimeouts:
 		c.finish(c.reason(), false) // the lingering close has waited long enough
 	case kind == ConnectTimeout:

@@ -194,6 +194,14 @@ type TryWriter interface {
 	TryWrite(t Token, iov [][]byte) (n int, err error)
 }
 
+// Unsender is what a Poller offers when it can tell how much of a TCP
+// connection's output the kernel has not sent yet, our FIN included
+// (SIOCOUTQNSD): what the peer's full receive window holds back. The end
+// of Shutdown's short linger asks it (Conn.timerFired).
+type Unsender interface {
+	Unsent(t Token) int
+}
+
 // Driver makes pollers, one per loop.
 type Driver interface {
 	Name() string

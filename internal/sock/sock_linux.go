@@ -365,6 +365,17 @@ func writeOne(fd int, iov [][]byte) (int, [][]byte, error) {
 	}
 }
 
+// Unsent returns how many bytes of a TCP socket's output, our FIN
+// included, the kernel has not sent yet (SIOCOUTQNSD); 0 when it cannot
+// tell.
+func Unsent(fd int) int {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCOUTQNSD)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // Sendfile sends up to n bytes of f from *off, advancing it, until done or
 // the socket would block.
 func Sendfile(fd int, f *os.File, off *int64, n int) (int, error) {

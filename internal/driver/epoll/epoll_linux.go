@@ -358,6 +358,15 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	return n, true, nil
 }
 
+// Unsent returns how many bytes of t's output the kernel has not sent
+// yet (driver.Unsender).
+func (p *poller) Unsent(t driver.Token) int {
+	if c := p.conn(t); c != nil {
+		return sock.Unsent(int(c.fd))
+	}
+	return 0
+}
+
 // TryWrite writes what the socket takes now; it never arms EPOLLOUT.
 // Once per echoed message: the slot is looked up here rather than through
 // writeNow, whose four results cost more than the lookup.

@@ -778,6 +778,15 @@ func (p *poller) Write(t driver.Token, iov [][]byte) (int, bool, error) {
 	return n, true, nil
 }
 
+// Unsent returns how many bytes of t's output the kernel has not sent
+// yet (driver.Unsender).
+func (p *poller) Unsent(t driver.Token) int {
+	if c := p.conn(t); c != nil {
+		return sock.Unsent(int(c.fd))
+	}
+	return 0
+}
+
 // TryWrite writes inline what the socket takes now; it submits nothing.
 func (p *poller) TryWrite(t driver.Token, iov [][]byte) (int, error) {
 	_, n, _, err := p.writeNow(t, iov)
