@@ -233,6 +233,14 @@ func FillIovecs(vecs []unix.Iovec, iov [][]byte) ([]unix.Iovec, int) {
 // instruction itself; unix.RawSyscall reaches it through three Go
 // functions (syscall.RawSyscall, RawSyscall6, the runtime's Syscall6),
 // some 35 instructions a call, two calls a message.
+//
+// A pointer passed as a uintptr is not kept alive or in place by the
+// compiler here, as it is for a call declared in assembly: callers keep
+// the memory alive (runtime.KeepAlive) and pass heap memory only, which
+// Go's collector never moves. nosplit: no stack growth check, so no stack
+// is copied between the conversion and the call.
+//
+//go:nosplit
 func raw(trap, a1, a2, a3 uintptr) (uintptr, unix.Errno) {
 	r, _ := unix.RawSyscallNoError(trap, a1, a2, a3)
 	if r > ^uintptr(4095) { // -4095..-1: an error number
@@ -248,8 +256,10 @@ func Read(fd int, p []byte) (int, error) {
 		return 0, nil
 	}
 	for {
-		// SAFETY: p is a live Go slice for the duration of the call.
+		// SAFETY: p is a live Go slice, kept alive until the call returns
+		// (runtime.KeepAlive), in heap memory (the engines' read buffers).
 		r, e := raw(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		runtime.KeepAlive(p)
 		if e == unix.EINTR {
 			continue
 		}
