@@ -32,11 +32,29 @@ func expectTimeout(t *testing.T, ev closeEvent, kind proactor.TimeoutKind) {
 // one that speaks at once is served past the timeout. Over TLS the silent
 // client never begins its handshake, so it is reset without OnOpen (nor
 // OnClose), and the timeout counts as the handshake's failure too.
+//
+// The honest client speaks while the server is paused, so its first bytes
+// (over TLS its ClientHello) are in its socket when the server takes it
+// and its timeout starts: a client that wrote only once connect(2) had
+// returned was reset when its goroutine ran 150 ms late on a loaded
+// machine.
 func testFirstDataTimeout(t *testing.T, b Backend) {
 	r := newRecorder(t)
 	srv, addr := serve(t, b, r, proactor.WithFirstDataTimeout(150*time.Millisecond))
-	honest := dial(t, b, addr)
-	expectEcho(t, honest, []byte("hi"))
+	srv.Pause()
+	raw, err := net.DialTimeout(b.network(), addr, testTimeout)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	first := &firstWrite{sockConn: raw.(sockConn), wrote: make(chan struct{})}
+	honest := clientOf(t, b, first)
+	sent := sendLater(honest, []byte("hi"))
+	wait(t, first.wrote, "the honest client's first bytes")
+	srv.Resume()
+	readExactly(t, honest, []byte("hi"))
+	if err := wait(t, sent, "the honest client's write"); err != nil {
+		t.Fatalf("write: %v", err)
+	}
 	silent := dialLazy(t, b, addr)
 	if b.TLS == nil {
 		expectTimeout(t, r.waitClose(t), proactor.FirstDataTimeout)
@@ -55,6 +73,20 @@ func testFirstDataTimeout(t *testing.T, b Backend) {
 			t.Fatalf("%d opened, handshake failures %+v; want the honest one opened, the silent one's timed out", st.Accepted, st.TLSFailures)
 		}
 	}
+}
+
+// firstWrite is a client's socket that tells when its first write has
+// returned: its first bytes are then in the server's socket.
+type firstWrite struct {
+	sockConn
+	once  sync.Once
+	wrote chan struct{}
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	n, err := f.sockConn.Write(p)
+	f.once.Do(func() { close(f.wrote) })
+	return n, err
 }
 
 // waitStats samples the server's counters until ok holds: for counts made
