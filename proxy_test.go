@@ -169,23 +169,29 @@ func TestProxyBadHeader(t *testing.T) {
 	for _, engine := range proactor.Engines() {
 		t.Run(engine, func(t *testing.T) {
 			srv, h, addr := proxyServer(t, engine, proactor.WithProxyHeaderTimeout(150*time.Millisecond))
+			// The clients that send do so while the server is paused:
+			// their bytes are in their sockets when the server takes
+			// them and their header timeouts start. (Written once each
+			// dial had returned, a write 150 ms late on a loaded machine
+			// counted as a timeout, not as the header's error.)
+			srv.Pause()
 			good := dialTCP(t, addr)
 			good.Write(proxyproto.AppendV1(nil, proxySrc, proxyDst))
-			echoOnce(t, good, "before")
-
 			bad := dialTCP(t, addr)
 			bad.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-			expectClosed(t, bad)
 			worse := dialTCP(t, addr)
 			worse.Write([]byte("PROXY TCP4 1.2.3.4 5.6.7.8 99999 1\r\n"))
-			expectClosed(t, worse)
 			half := dialTCP(t, addr)
 			half.Write([]byte("PROXY TCP4 1.2"))
 			half.(*net.TCPConn).CloseWrite()
+			srv.Resume()
+			echoOnce(t, good, "before")
+			expectClosed(t, bad)
+			expectClosed(t, worse)
 			expectClosed(t, half)
 
+			start := time.Now() // before the dial: its timeout cannot start earlier
 			silent := dialTCP(t, addr)
-			start := time.Now()
 			expectClosed(t, silent)
 			if d := time.Since(start); d < 100*time.Millisecond {
 				t.Fatalf("a silent client closed after %v; want the header timeout (150ms)", d)
