@@ -3,7 +3,6 @@ package conformance
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -167,21 +166,6 @@ func idleAttempt(t *testing.T, b Backend) bool {
 		t.Fatalf("IdleTimeouts = %d", st.IdleTimeouts)
 	}
 	return true
-}
-
-// echoOnce sends msg and reads its echo, or says what went wrong.
-func echoOnce(c net.Conn, msg []byte) error {
-	if _, err := c.Write(msg); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil {
-		return fmt.Errorf("read echo: %w", err)
-	}
-	if !bytes.Equal(got, msg) {
-		return fmt.Errorf("echo mismatch: sent %q, got %q", msg, got)
-	}
-	return nil
 }
 
 // lineHandler answers only whole lines: a request left unfinished is what

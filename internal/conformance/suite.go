@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -177,16 +178,24 @@ func readAll(c net.Conn) ([]byte, error) {
 
 func expectEcho(t testing.TB, c net.Conn, msg []byte) {
 	t.Helper()
+	if err := echoOnce(c, msg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// echoOnce sends msg and reads its echo, or says what went wrong.
+func echoOnce(c net.Conn, msg []byte) error {
 	if _, err := c.Write(msg); err != nil {
-		t.Fatalf("write: %v", err)
+		return fmt.Errorf("write: %w", err)
 	}
 	got := make([]byte, len(msg))
 	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatalf("read echo: %v", err)
+		return fmt.Errorf("read echo: %w", err)
 	}
 	if !bytes.Equal(got, msg) {
-		t.Fatalf("echo mismatch: sent %q, got %q", msg, got)
+		return fmt.Errorf("echo mismatch: sent %q, got %q", msg, got)
 	}
+	return nil
 }
 
 // pattern returns n bytes that differ from one position to the next, so a
