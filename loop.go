@@ -88,9 +88,10 @@ type loop struct {
 	iov    [][]byte   // scratch for building a write
 	dirty  []*Conn    // connections to service after this Poll (serviceAfterPoll)
 	chunks chunkCache // write-queue chunks of this loop's connections
-	wheel  wheel
-	now    int64  // the loop's clock, refreshed after each Poll
-	calls  uint32 // OnData calls made, for sampling them (see sampleEvery)
+	wheel  wheel      // the connections' timers
+	timers wheel      // Timers (timer.go)
+	now    int64      // the loop's clock, refreshed after each Poll
+	calls  uint32     // OnData calls made, for sampling them (see sampleEvery)
 
 	// Connections whose input the read budget held, served after the
 	// next Poll (inbox.go); seq counts Polls, for the budget.
@@ -125,7 +126,7 @@ type loop struct {
 func newLoop(e *Engine, idx int, p driver.Poller) *loop {
 	l := &loop{eng: e, idx: idx, poller: p, done: make(chan struct{}), chunks: newChunkCache(&e.chunks)}
 	l.now = e.clock()
-	l.wheel = newWheel(l.now)
+	l.wheel, l.timers = newWheel(l.now), newWheel(l.now)
 	l.tryW, _ = p.(driver.TryWriter)
 	return l
 }
@@ -167,7 +168,7 @@ func (l *loop) run() {
 			l.teardown()
 			return
 		}
-		timeout := time.Duration(l.wheel.timeout(l.now))
+		timeout := time.Duration(timeout2(l.wheel.timeout(l.now), l.timers.timeout(l.now)))
 		if l.spin() || len(l.deferred) > 0 {
 			// Not sleeping: a push needs no wake-up, the next turn
 			// runs its task. Deferred input is delivered after this
@@ -193,7 +194,8 @@ func (l *loop) run() {
 			l.teardown()
 			return
 		}
-		l.wheel.advance(l.now, l.timerFired)
+		l.wheel.advance(l.now, l.connTimerFired)
+		l.timers.advance(l.now, l.userTimerFired)
 	}
 }
 
@@ -226,13 +228,9 @@ func (l *loop) serviceDirty() {
 	l.dirty = l.dirty[:0]
 }
 
-func (l *loop) timerFired(e *timerEntry) {
-	if e.user {
-		timerOf(e).fire(l.now)
-		return
-	}
-	connOfTimer(e).timerFired(l.now)
-}
+func (l *loop) connTimerFired(e *timerEntry) { connOfTimer(e).timerFired(l.now) }
+
+func (l *loop) userTimerFired(e *timerEntry) { timerOf(e).fire(l.now) }
 
 // connOfTimer returns the connection whose timer e is: every timerEntry is
 // a Conn's timer field, and a back pointer would cost each Conn 8 bytes.
