@@ -168,7 +168,10 @@ func (l *loop) run() {
 			l.teardown()
 			return
 		}
-		timeout := time.Duration(timeout2(l.wheel.timeout(l.now), l.timers.timeout(l.now)))
+		timeout := l.wheel.timeout(l.now)
+		if l.timers.n != 0 {
+			timeout = timeout2(timeout, l.timers.timeout(l.now))
+		}
 		if l.spin() || len(l.deferred) > 0 {
 			// Not sleeping: a push needs no wake-up, the next turn
 			// runs its task. Deferred input is delivered after this
@@ -182,7 +185,7 @@ func (l *loop) run() {
 		}
 		l.active = false
 		l.seq++ // a new read budget for every connection
-		err := l.poller.Poll(timeout, l)
+		err := l.poller.Poll(time.Duration(timeout), l)
 		l.sleeping.Store(false)
 		if l.active {
 			l.lastActive = l.now
@@ -195,7 +198,9 @@ func (l *loop) run() {
 			return
 		}
 		l.wheel.advance(l.now, l.connTimerFired)
-		l.timers.advance(l.now, l.userTimerFired)
+		if l.timers.n != 0 { // most loops never have a Timer: see catchUp
+			l.timers.advance(l.now, l.userTimerFired)
+		}
 	}
 }
 

@@ -154,6 +154,7 @@ func (t *Timer) arm() {
 		}
 		c.link(t)
 	}
+	t.loop.timers.catchUp(t.loop.now) // the loop advances it only while armed
 	t.loop.timers.arm(&t.e, t.e.when)
 }
 

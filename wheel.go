@@ -92,6 +92,15 @@ func (w *wheel) timeout(now int64) int64 {
 	return max((w.cur+1)*wheelTick-now, 0)
 }
 
+// catchUp brings an empty wheel's tick to now, as advance would have: a
+// wheel that is left alone while empty must catch up before an arm, or the
+// arm would see an old tick and the next advance walk every tick since.
+func (w *wheel) catchUp(now int64) {
+	if w.n == 0 {
+		w.cur = max(w.cur, now/wheelTick)
+	}
+}
+
 // timeout2 is the sooner of two wheels' timeouts.
 func timeout2(a, b int64) int64 {
 	if a < 0 || (b >= 0 && b < a) {
