@@ -28,14 +28,13 @@ const (
 // yourself.
 //
 // The struct is kept small (an idle connection's memory is mostly this):
-// the handler and the stats shard are reached through srv and loop, the
+// the owner, the handler and the stats shard are reached through cfg and loop, the
 // flags sit together, and what only some connections need (a Client's
 // dial; Key values, marks and timers) lives behind pointers made on
 // first use.
 type Conn struct {
 	id     uint64
-	srv    *owner  // its Server's or Client's
-	cfg    *config // its listener's options
+	cfg    *config // its listener's options; its owner, the Server's or Client's, is cfg.owner
 	loop   *loop
 	tok    driver.Token
 	ctx    any
@@ -160,19 +159,23 @@ func (a addrPort) unpack() netip.AddrPort {
 	return netip.AddrPort{}
 }
 
+// srv returns the connection's owner: its Server's or Client's.
+func (c *Conn) srv() *owner { return c.cfg.owner }
+
 // handler returns the connection's handler.
-func (c *Conn) handler() Handler { return c.srv.handler }
+func (c *Conn) handler() Handler { return c.cfg.handler }
 
 // stats returns the statistics shard of the connection's loop.
-func (c *Conn) stats() *statShard { return &c.srv.stats[c.loop.idx] }
+func (c *Conn) stats() *statShard { return &c.cfg.stats[c.loop.idx] }
 
-func newConn(srv *owner, cfg *config, l *loop, t driver.Token, s driver.Sock) *Conn {
+func newConn(cfg *config, l *loop, t driver.Token, s driver.Sock) *Conn {
+	srv := cfg.owner
 	c := srv.reuse(l)
 	if c == nil {
 		c = new(Conn)
 	}
 	c.id = srv.eng.ids.Add(1)
-	c.srv, c.cfg, c.loop, c.tok = srv, cfg, l, t
+	c.cfg, c.loop, c.tok = cfg, l, t
 	c.local, c.remote = packAddr(s.Local), packAddr(s.Peer)
 	c.lb.set(lbReading, true)
 	c.openedAt = l.now
@@ -188,7 +191,7 @@ func (c *Conn) ID() uint64 { return c.id }
 
 // Server returns the server that accepted the connection, or nil for a
 // connection made by a Client.
-func (c *Conn) Server() *Server { return c.srv.server }
+func (c *Conn) Server() *Server { return c.srv().server }
 
 // LocalAddr returns the local address as a *net.TCPAddr, or a
 // *net.UnixAddr on a unix socket.
@@ -255,7 +258,7 @@ func (c *Conn) Writev(bufs [][]byte) (int, error) {
 	}
 	if t := c.tlsOf(); t != nil {
 		// One record stream for the whole write: joined, then encrypted.
-		b := c.srv.eng.bufs.Get(n)
+		b := c.srv().eng.bufs.Get(n)
 		defer b.Release()
 		k := 0
 		for _, p := range bufs {

@@ -103,7 +103,7 @@ func (c *Conn) recycle() {
 		return // service runs on the ended Conn and recycles it then
 	}
 	c.lb.set(lbPooled, false) // a second recycle (a late Release's task) does nothing
-	if free := &c.srv.connPool[c.loop.idx]; len(*free) < c.srv.cfg.connPool {
+	if free := &c.srv().connPool[c.loop.idx]; len(*free) < c.srv().cfg.connPool {
 		*free = append(*free, c)
 	}
 }

@@ -56,7 +56,7 @@ func (s *Server) Conns() []ConnInfo {
 		_ = l.call(func() {
 			now := l.eng.clock()
 			l.conns.All(func(_ uint32, r *connRef) {
-				if c := r.c; c != nil && c.srv == &s.owner && !c.closed {
+				if c := r.c; c != nil && c.srv() == &s.owner && !c.closed {
 					mine = append(mine, c.info(r, now))
 				}
 			})

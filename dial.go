@@ -89,7 +89,6 @@ func (cl *Client) dial(ctx context.Context, network, addr string, late func(*Con
 	res := make(chan dialResult, 1)
 	c := &Conn{
 		id:     s.eng.ids.Add(1),
-		srv:    s,
 		cfg:    &s.cfg,
 		loop:   l,
 		remote: packAddr(ap),
@@ -200,7 +199,7 @@ func (l *loop) Connected(t driver.Token, s driver.Sock, err error) {
 func (c *Conn) dialOpened() {
 	l := c.loop
 	c.connecting = false
-	if !c.srv.track(c) {
+	if !c.srv().track(c) {
 		l.poller.Close(c.tok, true)
 		c.dialFailed(ErrServerClosed)
 		return

@@ -43,7 +43,7 @@ func (c *Conn) badFrame(err error, in []byte) error {
 		return err
 	}
 	e := &BadFrameError{Err: err, Input: append([]byte(nil), in[:min(n, len(in))]...)}
-	c.srv.log.Warn("proactor: bad frame", "conn", c.id, "remote", c.remote.unpack(), "err", err,
+	c.srv().log.Warn("proactor: bad frame", "conn", c.id, "remote", c.remote.unpack(), "err", err,
 		"input", "\n"+hex.Dump(e.Input))
 	return e
 }

@@ -69,7 +69,7 @@ func newInboxLoop(t *testing.T) *inboxLoop {
 // conn opens a connection on the loop without a socket. It is finished
 // before the server closes (whose Close would wait for this loop).
 func (l *inboxLoop) conn(t *testing.T) *Conn {
-	c := newConn(&l.srv.owner, &l.srv.cfg, l.loop, l.allocSlot(), driver.Sock{})
+	c := newConn(&l.srv.cfg, l.loop, l.allocSlot(), driver.Sock{})
 	if !l.srv.track(c) {
 		t.Fatal("server closed")
 	}

@@ -42,7 +42,7 @@ func TestInboxReceiveFileInOrder(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	l.srv.handler = h
+	l.srv.handler, l.srv.cfg.handler = h, h
 	l.iterate(func() {
 		for i := 0; i < 10*read; i += read {
 			l.Read(c.tok, flood[i:i+read], nil)

@@ -242,7 +242,7 @@ func (l *loop) open(ln *listener, s driver.Sock) {
 		srv.log.Error("proactor: attaching a connection", "remote", s.Peer, "err", err)
 		return
 	}
-	c := newConn(&srv.owner, ln.cfg, l, t, s)
+	c := newConn(ln.cfg, l, t, s)
 	if ln.cfg.proxy {
 		c.awaitProxy() // before others can reach c
 	}

@@ -88,9 +88,10 @@ type loop struct {
 	iov    [][]byte   // scratch for building a write
 	dirty  []*Conn    // connections to service after this Poll (serviceAfterPoll)
 	chunks chunkCache // write-queue chunks of this loop's connections
-	wheel  wheel
-	now    int64  // the loop's clock, refreshed after each Poll
-	calls  uint32 // OnData calls made, for sampling them (see sampleEvery)
+	wheel  wheel      // the connections' timers
+	timers wheel      // Timers (timer.go)
+	now    int64      // the loop's clock, refreshed after each Poll
+	calls  uint32     // OnData calls made, for sampling them (see sampleEvery)
 
 	// Connections whose input the read budget held, served after the
 	// next Poll (inbox.go); seq counts Polls, for the budget.
@@ -125,7 +126,7 @@ type loop struct {
 func newLoop(e *Engine, idx int, p driver.Poller) *loop {
 	l := &loop{eng: e, idx: idx, poller: p, done: make(chan struct{}), chunks: newChunkCache(&e.chunks)}
 	l.now = e.clock()
-	l.wheel = newWheel(l.now)
+	l.wheel, l.timers = newWheel(l.now), newWheel(l.now)
 	l.tryW, _ = p.(driver.TryWriter)
 	return l
 }
@@ -167,7 +168,10 @@ func (l *loop) run() {
 			l.teardown()
 			return
 		}
-		timeout := time.Duration(l.wheel.timeout(l.now))
+		timeout := l.wheel.timeout(l.now)
+		if l.timers.n != 0 {
+			timeout = timeout2(timeout, l.timers.timeout(l.now))
+		}
 		if l.spin() || len(l.deferred) > 0 {
 			// Not sleeping: a push needs no wake-up, the next turn
 			// runs its task. Deferred input is delivered after this
@@ -181,7 +185,7 @@ func (l *loop) run() {
 		}
 		l.active = false
 		l.seq++ // a new read budget for every connection
-		err := l.poller.Poll(timeout, l)
+		err := l.poller.Poll(time.Duration(timeout), l)
 		l.sleeping.Store(false)
 		if l.active {
 			l.lastActive = l.now
@@ -193,7 +197,10 @@ func (l *loop) run() {
 			l.teardown()
 			return
 		}
-		l.wheel.advance(l.now, l.timerFired)
+		l.wheel.advance(l.now, l.connTimerFired)
+		if l.timers.n != 0 { // most loops never have a Timer: see catchUp
+			l.timers.advance(l.now, l.userTimerFired)
+		}
 	}
 }
 
@@ -226,13 +233,9 @@ func (l *loop) serviceDirty() {
 	l.dirty = l.dirty[:0]
 }
 
-func (l *loop) timerFired(e *timerEntry) {
-	if e.user {
-		timerOf(e).fire(l.now)
-		return
-	}
-	connOfTimer(e).timerFired(l.now)
-}
+func (l *loop) connTimerFired(e *timerEntry) { connOfTimer(e).timerFired(l.now) }
+
+func (l *loop) userTimerFired(e *timerEntry) { timerOf(e).fire(l.now) }
 
 // connOfTimer returns the connection whose timer e is: every timerEntry is
 // a Conn's timer field, and a back pointer would cost each Conn 8 bytes.

@@ -123,6 +123,15 @@ type config struct {
 	proxy       bool    // WithProxyProtocol
 	packetSize  int     // WithPacketSize (packet.go)
 	given       []given // the options applied, for apply's check
+
+	// The owner's, set by owner.init on its configuration and copied
+	// with it into its listeners': a Conn reaches its owner through its
+	// configuration, and the message path its handler and its stats in
+	// as many loads as through a pointer of its own (which would cost
+	// every Conn 8 bytes: "Memory per connection").
+	owner   *owner
+	handler Handler
+	stats   []statShard
 }
 
 // highWater is the high watermark alone (watermarks' first result), for

@@ -115,7 +115,7 @@ func (c *Conn) proxyInput(p []byte) {
 	if h.Command == proxyproto.Proxy {
 		c.remote, c.local = packAddr(h.Source), packAddr(h.Destination)
 	}
-	if why, ok := c.srv.server.admit(c.cfg, c.loop.idx, c.remote.unpack()); !ok {
+	if why, ok := c.srv().server.admit(c.cfg, c.loop.idx, c.remote.unpack()); !ok {
 		c.stats().rejected[why].Add(1)
 		c.finish(errRefused, true)
 		return

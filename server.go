@@ -97,6 +97,7 @@ func (o *owner) init(h Handler, opts []Option, what string, places scope) error 
 		return ErrEngineClosed
 	}
 	o.stats = make([]statShard, len(o.eng.loops))
+	o.cfg.owner, o.cfg.handler, o.cfg.stats = o, h, o.stats
 	if cfg.connPool > 0 {
 		o.connPool = make([][]*Conn, len(o.eng.loops))
 	}

@@ -72,7 +72,7 @@ func (c *Conn) recover(callback string) {
 func (c *Conn) panicked(callback string, v any) {
 	stack := debug.Stack()
 	c.stats().panics.Add(1)
-	c.srv.log.Error("proactor: panic in callback", "callback", callback, "conn", c.id,
+	c.srv().log.Error("proactor: panic in callback", "callback", callback, "conn", c.id,
 		"remote", c.remote.unpack(), "panic", v, "stack", string(stack))
 	if callback != "OnClose" {
 		c.finish(&PanicError{Callback: callback, Value: v, Stack: stack}, true)
@@ -742,17 +742,17 @@ func (c *Conn) finish(err error, abort bool) {
 		if opened {
 			c.stats().closedByErr.Add(1)
 		}
-		if log := c.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
+		if log := c.srv().log; log.Enabled(context.Background(), slog.LevelDebug) {
 			log.Debug("proactor: connection closed", "conn", c.id, "remote", c.remote.unpack(), "reason", err, "reset", abort)
 		}
 	}
 	// Out of the registry before OnClose, so that OnClose sees the final
 	// ConnCount; counted as gone only after it, so that Shutdown returns
 	// after every OnClose.
-	c.srv.registry.remove(c)
+	c.srv().registry.remove(c)
 	// Hold fails from here on (connpool.go).
 	c.flags.Or(pinEnded)
-	if s := c.srv.server; s != nil && !waited { // admitted only once its header was read
+	if s := c.srv().server; s != nil && !waited { // admitted only once its header was read
 		s.unadmit(c.remote.unpack())
 	}
 	if opened {
@@ -762,6 +762,6 @@ func (c *Conn) finish(err error, abort bool) {
 	if c.ext != nil && c.ext.closed != nil {
 		close(c.ext.closed)
 	}
-	c.srv.untrack()
+	c.srv().untrack()
 	c.recycle()
 }

@@ -30,7 +30,7 @@ func fakeConns(tb testing.TB, n int) *Server {
 	}
 	cs := make([]*Conn, n)
 	for i := range cs {
-		cs[i] = &Conn{id: uint64(i + 1), srv: &s.owner, cfg: &s.cfg, loop: s.eng.loops[0]}
+		cs[i] = &Conn{id: uint64(i + 1), cfg: &s.cfg, loop: s.eng.loops[0]}
 		s.registry.add(cs[i])
 	}
 	tb.Cleanup(func() {
@@ -47,7 +47,7 @@ func fakeConns(tb testing.TB, n int) *Server {
 func TestQueuedBytesCounted(t *testing.T) {
 	s := fakeConns(t, 0)
 	l := s.eng.loops[0]
-	c := &Conn{id: 1, srv: &s.owner, cfg: &s.cfg, loop: l}
+	c := &Conn{id: 1, cfg: &s.cfg, loop: l}
 	check := func(when string, want int64) {
 		t.Helper()
 		if got := s.Stats().QueuedBytes; got != want || int64(c.Buffered()) != want {

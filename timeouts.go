@@ -125,7 +125,7 @@ func (c *Conn) rearmTimer() {
 		return
 	}
 	w := &c.loop.wheel
-	if c.timer.armed {
+	if c.timer.armed() {
 		if c.timer.when <= when {
 			return
 		}

@@ -38,17 +38,16 @@ type Timer struct {
 	linked     bool
 }
 
-// timerOf returns the Timer whose entry e is (e.user is set).
+// timerOf returns the Timer whose entry e is (an entry of a loop's timers).
 func timerOf(e *timerEntry) *Timer {
-	// SAFETY: an entry with user set is the first field of a Timer, so its
-	// address is the Timer's.
+	// SAFETY: an entry on the timers wheel is the first field of a Timer,
+	// so its address is the Timer's.
 	return (*Timer)(unsafe.Pointer(e))
 }
 
 // newTimer returns a timer due d from now on l, not yet started.
 func newTimer(l *loop, d time.Duration, every bool) *Timer {
 	t := &Timer{loop: l}
-	t.e.user = true
 	if every {
 		// A period under the wheel's tick is a tick: the wheel fires no
 		// more often.
@@ -155,12 +154,13 @@ func (t *Timer) arm() {
 		}
 		c.link(t)
 	}
-	t.loop.wheel.arm(&t.e, t.e.when)
+	t.loop.timers.catchUp(t.loop.now) // the loop advances it only while armed
+	t.loop.timers.arm(&t.e, t.e.when)
 }
 
 // cancel takes a stopped timer off the wheel, on the loop.
 func (t *Timer) cancel() {
-	t.loop.wheel.cancel(&t.e)
+	t.loop.timers.cancel(&t.e)
 	t.unlink()
 }
 
@@ -185,7 +185,7 @@ func (t *Timer) fire(now int64) {
 	if next <= now {
 		next += ((now-next)/t.every + 1) * t.every // skip the periods missed
 	}
-	t.loop.wheel.arm(&t.e, next)
+	t.loop.timers.arm(&t.e, next)
 }
 
 // run calls the timer's function.

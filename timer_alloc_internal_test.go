@@ -8,15 +8,14 @@ import "testing"
 // fires it and arms it again in place.
 func TestEveryAllocs(t *testing.T) {
 	e := &Engine{}
-	l := &loop{eng: e, wheel: newWheel(0)}
+	l := &loop{eng: e, timers: newWheel(0)}
 	runs := 0
 	tm := &Timer{loop: l, every: wheelTick, f: func() { runs++ }}
-	tm.e.user = true
-	l.wheel.arm(&tm.e, wheelTick)
+	l.timers.arm(&tm.e, wheelTick)
 	now := int64(0)
 	tick := func() {
 		now += wheelTick
-		l.wheel.advance(now, l.timerFired)
+		l.timers.advance(now, l.userTimerFired)
 	}
 	if n := testing.AllocsPerRun(1000, tick); n != 0 {
 		t.Fatalf("%v allocations per run of an Every", n)

@@ -37,7 +37,7 @@ func TestTimersLeaveWheel(t *testing.T) {
 			c := <-opened
 			l := c.loop
 			armed := func() (n int) {
-				l.call(func() { n = l.wheel.n })
+				l.call(func() { n = l.wheel.n + l.timers.n })
 				return n
 			}
 			if n := armed(); n != 200 {

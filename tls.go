@@ -271,8 +271,8 @@ func (c *Conn) attachTLS(cfg *tls.Config, client bool) {
 // until it ends.
 func (c *Conn) startTLS() {
 	t := c.ext.tls
-	if limit := c.cfg.tlsLimit(); c.srv.handshakes.Add(1) > int64(limit) {
-		c.srv.handshakes.Add(-1)
+	if limit := c.cfg.tlsLimit(); c.srv().handshakes.Add(1) > int64(limit) {
+		c.srv().handshakes.Add(-1)
 		t.shaken = true
 		c.tlsFailed(&TLSError{Handshake: true, Reason: tlsReasonNames[tlsBusy], Err: ErrTLSBusy}, true)
 		return
@@ -293,7 +293,7 @@ func (c *Conn) startTLS() {
 func (c *Conn) leaveLimit(t *tlsConn) {
 	if t.counted {
 		t.counted = false
-		c.srv.handshakes.Add(-1)
+		c.srv().handshakes.Add(-1)
 	}
 }
 
@@ -433,7 +433,7 @@ func (c *Conn) answers() bool {
 // encrypt for us (no kTLS here), so there is no zero-copy over TLS.
 func (c *Conn) tlsSendFile(t *tlsConn, f *os.File, off int64, n int) error {
 	defer f.Close()
-	b := c.srv.eng.bufs.Get(min(n, 16<<10))
+	b := c.srv().eng.bufs.Get(min(n, 16<<10))
 	defer b.Release()
 	buf := b.Bytes()
 	for n > 0 {

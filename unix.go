@@ -88,9 +88,9 @@ const kindUnix = 1
 func (c *Conn) unixAddr(local bool) net.Addr {
 	name := ""
 	switch {
-	case local && c.srv.server != nil:
+	case local && c.srv().server != nil:
 		name = c.cfg.unixPath
-	case !local && c.srv.server == nil && c.ext != nil:
+	case !local && c.srv().server == nil && c.ext != nil:
 		name = c.ext.serverName
 	}
 	return &net.UnixAddr{Name: name, Net: "unix"}

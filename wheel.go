@@ -1,11 +1,13 @@
 package proactor
 
-// wheel is a loop's hashed timing wheel: O(1) arm and cancel, a coarse tick.
-// Each connection has at most one entry, armed at its earliest deadline; the
-// deadlines themselves are recomputed from timestamps when the entry fires
-// (see timeouts.go), so traffic never touches the wheel.
+// wheel is a hashed timing wheel: O(1) arm and cancel, a coarse tick. A
+// loop has two: one for its connections, where each has at most one entry,
+// armed at its earliest deadline (the deadlines themselves are recomputed
+// from timestamps when the entry fires, see timeouts.go, so traffic never
+// touches the wheel), and one for Timers. Which wheel fired an entry says
+// whose it is, so the entry carries no flag for it.
 type wheel struct {
-	slots []*timerEntry // heads of intrusive doubly-linked lists
+	slots []*timerEntry // heads of intrusive doubly-linked lists; the array never moves
 	cur   int64         // the last tick processed
 	n     int           // entries armed
 }
@@ -15,13 +17,16 @@ const (
 	wheelSlots = 256         // one revolution is 5.12 s; later deadlines wait their round
 )
 
+// timerEntry is an entry of a wheel's list: 24 bytes in every Conn. Its
+// pprev points at whatever points at it (the previous entry's next, or its
+// slot's head), so that cancelling needs neither a back link nor the slot.
 type timerEntry struct {
-	next, prev *timerEntry
-	when       int64 // the deadline, on the loop's clock
-	slot       int32
-	armed      bool
-	user       bool // a Timer's entry (AfterFunc, Every), not a Conn's
+	next  *timerEntry
+	pprev **timerEntry // nil: not armed
+	when  int64        // the deadline, on the loop's clock
 }
+
+func (e *timerEntry) armed() bool { return e.pprev != nil }
 
 func newWheel(now int64) wheel {
 	return wheel{slots: make([]*timerEntry, wheelSlots), cur: now / wheelTick}
@@ -33,30 +38,24 @@ func (w *wheel) arm(e *timerEntry, when int64) {
 	if tick <= w.cur {
 		tick = w.cur + 1
 	}
-	s := int32(tick % wheelSlots)
-	e.when, e.slot, e.armed = when, s, true
-	e.prev = nil
-	e.next = w.slots[s]
+	head := &w.slots[tick%wheelSlots]
+	e.when, e.pprev, e.next = when, head, *head
 	if e.next != nil {
-		e.next.prev = e
+		e.next.pprev = &e.next
 	}
-	w.slots[s] = e
+	*head = e
 	w.n++
 }
 
 func (w *wheel) cancel(e *timerEntry) {
-	if !e.armed {
+	if e.pprev == nil {
 		return
 	}
-	if e.prev != nil {
-		e.prev.next = e.next
-	} else {
-		w.slots[e.slot] = e.next
-	}
+	*e.pprev = e.next
 	if e.next != nil {
-		e.next.prev = e.prev
+		e.next.pprev = e.pprev
 	}
-	e.next, e.prev, e.armed = nil, nil, false
+	e.next, e.pprev = nil, nil
 	w.n--
 }
 
@@ -91,4 +90,21 @@ func (w *wheel) timeout(now int64) int64 {
 		return -1
 	}
 	return max((w.cur+1)*wheelTick-now, 0)
+}
+
+// catchUp brings an empty wheel's tick to now, as advance would have: a
+// wheel that is left alone while empty must catch up before an arm, or the
+// arm would see an old tick and the next advance walk every tick since.
+func (w *wheel) catchUp(now int64) {
+	if w.n == 0 {
+		w.cur = max(w.cur, now/wheelTick)
+	}
+}
+
+// timeout2 is the sooner of two wheels' timeouts.
+func timeout2(a, b int64) int64 {
+	if a < 0 || (b >= 0 && b < a) {
+		return b
+	}
+	return a
 }
